@@ -1,0 +1,51 @@
+# Doorman's developer commands. `make dev` runs Doorman locally; `make test` runs every
+# test against the real local stack. Both install what they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export DDB_PORT ?= 8000
+export SES_PORT ?= 8005
+export TABLE_NAME ?= doorman-local
+STACK := ./.ci/stack.sh
+GO ?= go
+
+.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+deps: ## install the pinned Node tools and Go modules
+	@[ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+	@$(GO) mod download
+
+stack-up: ## start DynamoDB Local and the local SES (idempotent) and create the table
+	@$(STACK) up
+
+stack-down: ## stop exactly the stack processes that stack-up started
+	@$(STACK) down
+
+stack-status: ## say whether the stack runs
+	@$(STACK) status
+
+dev: ## run Doorman locally on its embedded defaults (Ctrl-C stops everything it started)
+	@$(STACK) up
+	@eval "$$($(STACK) env)"; trap '$(STACK) down' EXIT; $(GO) run ./functions/local serve
+
+# The stack is stopped afterwards, whatever the tests said, unless it was already
+# running before (a `make dev` in another terminal keeps its stack).
+test: ## run every test against the local stack (stack tests may not skip)
+	@was_up=$$($(STACK) status | grep -c running || true); \
+	$(STACK) up; \
+	status=0; \
+	eval "$$($(STACK) env)"; \
+	REQUIRE_LOCAL_STACK=1 $(GO) test -count=1 ./... || status=$$?; \
+	[ "$$was_up" = 2 ] || $(STACK) down; \
+	exit $$status
+
+test-unit: ## run the tests that need no stack (stack tests skip, saying why)
+	@$(GO) test ./...
+
+bench: ## run the store benchmarks against the local stack
+	@$(STACK) up
+	@eval "$$($(STACK) env)"; REQUIRE_LOCAL_STACK=1 $(GO) test -run '^$$' -bench . -benchmem -count=5 ./shared/dynamo/

@@ -1,0 +1,521 @@
+// Package dynamo keeps Doorman's invitations in one DynamoDB table: it implements
+// invite.Store, defines the table (Schema, EnsureTable) for local runs and for the CDK
+// stack, and keeps idempotency records and processed log ids. Every change of an
+// invitation is one conditional transaction that also maintains its reservation, link
+// token and Auth0 user items, so that races between API, webhook and sweeper have exactly
+// one winner.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// api is the part of the DynamoDB client the Store uses.
+type api interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultRetention    = 90 * 24 * time.Hour
+	DefaultExpiryShards = 8
+	MinCursorKeyLen     = 32
+)
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 100 // also BatchGetItem's limit
+	maxBatchUsers   = 100
+	// maxAttempts bounds the Store's own retries of transaction conflicts and of
+	// unprocessed batch keys (the SDK retries throttling before that).
+	maxAttempts = 8
+	// maxListRounds bounds the index reads of one List call whose filters are partly
+	// applied by a filter expression; the page may then come back short, with a cursor.
+	maxListRounds = 4
+)
+
+// Options configure a Store.
+type Options struct {
+	// CursorKey signs list and expiry cursors (HMAC-SHA256); at least 32 bytes, and
+	// the same in every function that reads the cursors.
+	CursorKey []byte
+	// Retention is how long finished invitations stay before DynamoDB's TTL removes
+	// them (default 90 days).
+	Retention time.Duration
+	// ExpiryShards is the number of partitions of the expiry index (default 8). It
+	// may grow but must never shrink while pending invitations exist.
+	ExpiryShards int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Backoff is the wait before retry number attempt (1, 2, ...) of a transaction
+	// that lost a race or of unprocessed batch keys (default: exponential from 10ms,
+	// capped at 500ms, full jitter).
+	Backoff func(attempt int) time.Duration
+}
+
+// Store is invite.Store on DynamoDB.
+type Store struct {
+	db      api
+	table   string
+	opts    Options
+	cursors cursors
+}
+
+var _ invite.Store = (*Store)(nil)
+
+// New returns a Store on table. It fails when the cursor key is shorter than 32 bytes.
+func New(client api, table string, opts Options) (*Store, error) {
+	if len(opts.CursorKey) < MinCursorKeyLen {
+		return nil, fmt.Errorf("dynamo: cursor key has %d bytes, want at least %d", len(opts.CursorKey), MinCursorKeyLen)
+	}
+	if table == "" {
+		return nil, errors.New("dynamo: table name is empty")
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.ExpiryShards <= 0 {
+		opts.ExpiryShards = DefaultExpiryShards
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = jitteredBackoff
+	}
+	return &Store{db: client, table: table, opts: opts, cursors: cursors{key: opts.CursorKey}}, nil
+}
+
+func jitteredBackoff(attempt int) time.Duration {
+	ceiling := min(10*time.Millisecond<<min(attempt, 6), 500*time.Millisecond)
+	return rand.N(ceiling) + time.Millisecond
+}
+
+func (s *Store) sleep(ctx context.Context, attempt int) error {
+	t := time.NewTimer(s.opts.Backoff(attempt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ttlFor returns the TTL (epoch seconds) of an invitation's items: none while pending,
+// the time it finished plus the retention after.
+func (s *Store) ttlFor(inv *invite.Invitation) int64 {
+	if !inv.Status.Terminal() {
+		return 0
+	}
+	end := inv.AcceptedAt
+	for _, t := range []time.Time{inv.RevokedAt, inv.ExpiredAt} {
+		if t.After(end) {
+			end = t
+		}
+	}
+	if end.IsZero() { // failed invitations have no timestamp of their own
+		end = s.opts.Now()
+	}
+	return end.Add(s.opts.Retention).Unix()
+}
+
+// txItem is one write of a transaction, with what its condition failing means.
+type txItem struct {
+	write types.TransactWriteItem
+	// optional writes keep a derived item (the Auth0 user's copy) newest-wins: when
+	// only their conditions fail, the transaction is retried without them.
+	optional bool
+	// conflict explains a failed condition; reason.Item is the old item when the
+	// write asked for it.
+	conflict func(reason types.CancellationReason) *invite.Error
+}
+
+// transact runs the writes as one transaction. Cancellations caused only by concurrent
+// transactions are retried, so that a race has a winner and its losers see the
+// winner's result in their conditions.
+func (s *Store) transact(ctx context.Context, op string, items []txItem) error {
+	for attempt := 1; ; attempt++ {
+		in := &dynamodb.TransactWriteItemsInput{TransactItems: make([]types.TransactWriteItem, len(items))}
+		for i, it := range items {
+			in.TransactItems[i] = it.write
+		}
+		_, err := s.db.TransactWriteItems(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != len(items) {
+			return s.fail(op, err)
+		}
+		var raced, optionalFailed bool
+		var keep []txItem
+		for i, r := range canceled.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "", "None":
+				keep = append(keep, items[i])
+			case "ConditionalCheckFailed":
+				if !items[i].optional {
+					e := invite.Errorf(invite.CodeConflict, "a condition of the transaction failed")
+					if items[i].conflict != nil {
+						e = items[i].conflict(r)
+					}
+					return fmt.Errorf("dynamo: %s: %w", op, withCause(e, err))
+				}
+				optionalFailed = true
+			case "TransactionConflict":
+				raced = true
+				keep = append(keep, items[i])
+			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+				return fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeUpstream, err, "the database is throttling writes"))
+			default: // validation, item too large: Doorman's own bug
+				return fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeInternal, err, "the database refused the transaction"))
+			}
+		}
+		switch {
+		case optionalFailed:
+			items = keep // no wait: nothing else failed
+		case raced && attempt < maxAttempts:
+			if err := s.sleep(ctx, attempt); err != nil {
+				return s.fail(op, err)
+			}
+		case raced:
+			return fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeConflict, err, "the invitation is being changed concurrently"))
+		default:
+			return s.fail(op, err)
+		}
+	}
+}
+
+func withCause(e *invite.Error, err error) *invite.Error {
+	e.Err = err
+	return e
+}
+
+func put(item map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	p := &types.Put{TableName: &table, Item: item}
+	if cond != "" {
+		p.ConditionExpression = aws.String(cond)
+		p.ExpressionAttributeNames = names
+		p.ExpressionAttributeValues = values
+	}
+	return types.TransactWriteItem{Put: p}
+}
+
+func del(k map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	d := &types.Delete{TableName: &table, Key: k}
+	if cond != "" {
+		d.ConditionExpression = aws.String(cond)
+		d.ExpressionAttributeNames = names
+		d.ExpressionAttributeValues = values
+	}
+	return types.TransactWriteItem{Delete: d}
+}
+
+var notExists = map[string]string{"#pk": attrPK}
+
+const condNotExists = "attribute_not_exists(#pk)"
+
+// userCopy writes the Auth0 user's copy of inv unless the user item already holds a
+// newer invitation (by creation time, then id): the webhook must find the latest one.
+func (s *Store) userCopy(inv *invite.Invitation, ttl int64) (txItem, error) {
+	item, err := userItem(inv, ttl)
+	if err != nil {
+		return txItem{}, err
+	}
+	return txItem{
+		write: put(item, s.table, "attribute_not_exists(#pk) OR #id = :id OR #rank <= :rank",
+			map[string]string{"#pk": attrPK, "#id": attrID, "#rank": attrUserRank},
+			map[string]types.AttributeValue{":id": str(inv.ID), ":rank": str(listSK(inv))}),
+		optional: true,
+	}, nil
+}
+
+// Create implements invite.Store.
+//
+// The invitation, its reservation, its token item and its Auth0 user copy are written
+// in one transaction. The Auth0 user item holds a full copy of the invitation, so that
+// the webhook resolves a batch of users with one BatchGetItem; Create and Update
+// rewrite it in the same transaction whenever Auth0UserID is set.
+func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
+	op := "create invitation " + inv.ID
+	switch {
+	case inv.ID == "":
+		return fmt.Errorf("dynamo: create invitation: %w", invite.Invalid("id", "an invitation needs an id"))
+	case inv.Version != 1:
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("version", "a new invitation has version 1, not %d", inv.Version))
+	case inv.Status != invite.StatusPending:
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("status", "a new invitation is pending, not %s", inv.Status))
+	case invite.EmailKey(inv.Email) == "":
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("email", "an invitation needs an email"))
+	}
+	item, err := invitationItem(inv, s.opts.ExpiryShards, 0)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	items := []txItem{
+		{
+			write: put(item, s.table, condNotExists, notExists, nil),
+			conflict: func(types.CancellationReason) *invite.Error {
+				return conflict("", "invitation %s already exists", inv.ID)
+			},
+		},
+		s.reserve(inv),
+	}
+	if inv.TokenHash != "" {
+		items = append(items, s.claimToken(inv, 0))
+	}
+	if inv.Auth0UserID != "" {
+		u, err := s.userCopy(inv, 0)
+		if err != nil {
+			return s.fail(op, err)
+		}
+		items = append(items, u)
+	}
+	return s.transact(ctx, op, items)
+}
+
+func (s *Store) reserve(inv *invite.Invitation) txItem {
+	w := put(pointerItem(reservationKey(inv.Scope(), invite.EmailKey(inv.Email)), inv.ID, 0), s.table, condNotExists, notExists, nil)
+	w.Put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	return txItem{
+		write: w,
+		conflict: func(r types.CancellationReason) *invite.Error {
+			existing := (&decoder{m: r.Item}).s(attrInvID)
+			return conflict(existing, "a pending invitation for this email already exists")
+		},
+	}
+}
+
+func (s *Store) claimToken(inv *invite.Invitation, ttl int64) txItem {
+	return txItem{
+		write: put(pointerItem(tokenKey(inv.TokenHash), inv.ID, ttl), s.table, condNotExists, notExists, nil),
+		conflict: func(types.CancellationReason) *invite.Error {
+			return conflict("", "the link token of invitation %s is already in use", inv.ID)
+		},
+	}
+}
+
+// Update implements invite.Store.
+func (s *Store) Update(ctx context.Context, prev, next *invite.Invitation) error {
+	op := "update invitation " + prev.ID
+	switch {
+	case next.ID != prev.ID:
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("id", "an update cannot change the id to %s", next.ID))
+	case next.Scope() != prev.Scope() || invite.EmailKey(next.Email) != invite.EmailKey(prev.Email):
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("email", "an update cannot change the email or the organization"))
+	case !next.Status.Valid():
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("status", "unknown status %q", next.Status))
+	case prev.Status.Terminal() && next.Status != prev.Status:
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Errorf(invite.CodeConflict, "invitation %s is already %s", prev.ID, prev.Status))
+	}
+	version := next.Version
+	next.Version = prev.Version + 1
+	err := s.update(ctx, op, prev, next)
+	if err != nil {
+		next.Version = version
+	}
+	return err
+}
+
+func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invitation) error {
+	ttl := s.ttlFor(next)
+	item, err := invitationItem(next, s.opts.ExpiryShards, ttl)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	items := []txItem{{
+		write: put(item, s.table, "#st = :st AND #v = :v",
+			map[string]string{"#st": attrStatus, "#v": attrVersion},
+			map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))}),
+		conflict: func(types.CancellationReason) *invite.Error {
+			return conflict("", "invitation %s changed since it was read", prev.ID)
+		},
+	}}
+	finishing := !prev.Status.Terminal() && next.Status.Terminal()
+	if finishing {
+		items = append(items, txItem{
+			write: del(reservationKey(prev.Scope(), invite.EmailKey(prev.Email)), s.table, "#inv = :id",
+				map[string]string{"#inv": attrInvID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
+			conflict: func(types.CancellationReason) *invite.Error {
+				return conflict("", "the reservation of invitation %s is not held by it", prev.ID)
+			},
+		})
+	}
+	switch {
+	case next.TokenHash != prev.TokenHash:
+		if prev.TokenHash != "" {
+			items = append(items, txItem{write: del(tokenKey(prev.TokenHash), s.table, "", nil, nil)})
+		}
+		if next.TokenHash != "" {
+			items = append(items, s.claimToken(next, ttl))
+		}
+	case finishing && next.TokenHash != "":
+		// The token item stays (a finished link still shows its page) and leaves with
+		// the invitation.
+		items = append(items, txItem{write: put(pointerItem(tokenKey(next.TokenHash), next.ID, ttl), s.table, "", nil, nil)})
+	}
+	if next.Auth0UserID != "" {
+		u, err := s.userCopy(next, ttl)
+		if err != nil {
+			return s.fail(op, err)
+		}
+		items = append(items, u)
+	}
+	if prev.Auth0UserID != "" && prev.Auth0UserID != next.Auth0UserID {
+		items = append(items, txItem{
+			write: del(userKey(prev.Auth0UserID), s.table, "#id = :id",
+				map[string]string{"#id": attrID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
+			optional: true, // it already names a newer invitation
+		})
+	}
+	return s.transact(ctx, op, items)
+}
+
+// Get implements invite.Store.
+func (s *Store) Get(ctx context.Context, id string) (*invite.Invitation, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: invitationKey(id), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, s.fail("get invitation "+id, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("dynamo: get invitation %s: %w", id, notFound("invitation %s not found", id))
+	}
+	inv, err := decodeInvitation(out.Item)
+	if err != nil {
+		return nil, s.fail("decode invitation "+id, err)
+	}
+	return inv, nil
+}
+
+// GetByTokenHash implements invite.Store.
+func (s *Store) GetByTokenHash(ctx context.Context, hash string) (*invite.Invitation, error) {
+	gone := notFound("no invitation has this link")
+	if hash == "" {
+		return nil, fmt.Errorf("dynamo: get invitation by token: %w", gone)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: tokenKey(hash), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, s.fail("get token", err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("dynamo: get invitation by token: %w", gone)
+	}
+	id := (&decoder{m: out.Item}).s(attrInvID)
+	inv, err := s.Get(ctx, id)
+	if invite.IsCode(err, invite.CodeNotFound) || (err == nil && inv.TokenHash != hash) {
+		// The invitation left with its TTL, or this token was replaced.
+		return nil, fmt.Errorf("dynamo: get invitation by token: %w", gone)
+	}
+	return inv, err
+}
+
+// GetByAuth0UserIDs implements invite.Store.
+func (s *Store) GetByAuth0UserIDs(ctx context.Context, userIDs []string) (map[string]*invite.Invitation, error) {
+	const op = "get invitations of auth0 users"
+	seen := make(map[string]bool, len(userIDs))
+	keys := make([]map[string]types.AttributeValue, 0, len(userIDs))
+	for _, id := range userIDs {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, userKey(id))
+		}
+	}
+	if len(keys) > maxBatchUsers {
+		return nil, fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("user_ids", "at most %d user ids, not %d", maxBatchUsers, len(keys)))
+	}
+	found := make(map[string]*invite.Invitation, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	items, err := s.batchGet(ctx, op, keys, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range items {
+		inv, err := decodeInvitation(item)
+		if err != nil {
+			return nil, s.fail("decode auth0 user copy", err)
+		}
+		if userID := strings.TrimPrefix((&decoder{m: item}).s(attrPK), "USER#"); inv.Auth0UserID == userID {
+			found[userID] = inv
+		}
+	}
+	return found, nil
+}
+
+// batchGet reads up to 100 keys with one BatchGetItem, retrying unprocessed keys with
+// backoff. Missing items are simply absent from the result.
+func (s *Store) batchGet(ctx context.Context, op string, keys []map[string]types.AttributeValue, consistent bool) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
+	for attempt := 1; ; attempt++ {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		items = append(items, out.Responses[s.table]...)
+		left, ok := out.UnprocessedKeys[s.table]
+		if !ok || len(left.Keys) == 0 {
+			return items, nil
+		}
+		if attempt == maxAttempts {
+			return nil, fmt.Errorf("dynamo: %s: %w", op, invite.Errorf(invite.CodeUpstream, "the database left %d keys unprocessed", len(left.Keys)))
+		}
+		if err := s.sleep(ctx, attempt); err != nil {
+			return nil, s.fail(op, err)
+		}
+		req = map[string]types.KeysAndAttributes{s.table: left}
+	}
+}
+
+// getInvitations reads invitations by id and returns them in the order of ids; ids
+// whose invitation is gone are skipped.
+func (s *Store) getInvitations(ctx context.Context, op string, ids []string, consistent bool) ([]*invite.Invitation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = invitationKey(id)
+	}
+	items, err := s.batchGet(ctx, op, keys, consistent)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*invite.Invitation, len(items))
+	for _, item := range items {
+		inv, err := decodeInvitation(item)
+		if err != nil {
+			return nil, s.fail("decode invitation", err)
+		}
+		byID[inv.ID] = inv
+	}
+	out := make([]*invite.Invitation, 0, len(ids))
+	for _, id := range ids {
+		if inv, ok := byID[id]; ok {
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,550 @@
+package inmem
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// Op names an Identity operation, for injected failures and call counts.
+type Op string
+
+// The operations of invite.Identity.
+const (
+	OpFindUserByEmail     Op = "FindUserByEmail"
+	OpGetUser             Op = "GetUser"
+	OpCreateUser          Op = "CreateUser"
+	OpAssignRoles         Op = "AssignRoles"
+	OpClearInvitationFlag Op = "ClearInvitationFlag"
+	OpDeleteUser          Op = "DeleteUserIfNeverLoggedIn"
+	OpPasswordTicket      Op = "PasswordChangeTicket"
+	OpCreateOrgInvitation Op = "CreateOrgInvitation"
+	OpGetOrgInvitation    Op = "GetOrgInvitation"
+	OpDeleteOrgInvitation Op = "DeleteOrgInvitation"
+	OpOrgMember           Op = "OrgMember"
+	OpOrganization        Op = "Organization"
+	OpBlockUser           Op = "BlockUser"
+)
+
+// Auth0's limits for organization invitations.
+const (
+	orgInvitationDefaultTTL = 7 * 24 * time.Hour
+	orgInvitationMaxTTL     = 30 * 24 * time.Hour
+	maxOrgRoles             = 50
+)
+
+// UserState is everything the fake Identity knows of a user.
+type UserState struct {
+	invite.User
+	Name         string
+	Connection   string
+	Blocked      bool
+	Roles        []string
+	UserMetadata map[string]any
+}
+
+// Identity is an in-memory invite.Identity with Auth0's semantics: emails are matched
+// case-insensitively, a second user with the same email is a conflict, unknown roles
+// are refused, deleted organization invitations are not_found.
+type Identity struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	domain   string
+	seq      int
+	users    map[string]*UserState
+	roles    map[string]bool
+	orgs     map[string]*orgState
+	tickets  []invite.TicketRequest
+	calls    map[Op]int
+	failures map[Op][]invite.Code
+}
+
+type orgState struct {
+	org         invite.Organization
+	invitations map[string]*invite.OrgInvitation
+	inviteRoles map[string][]string
+	members     map[string]*invite.Member
+}
+
+var _ invite.Identity = (*Identity)(nil)
+
+// NewIdentity returns an empty tenant whose clock is now (time.Now when nil).
+func NewIdentity(now func() time.Time) *Identity {
+	if now == nil {
+		now = time.Now
+	}
+	return &Identity{
+		now:      now,
+		domain:   "doorman-test.eu.auth0.com",
+		users:    map[string]*UserState{},
+		roles:    map[string]bool{},
+		orgs:     map[string]*orgState{},
+		calls:    map[Op]int{},
+		failures: map[Op][]invite.Code{},
+	}
+}
+
+// AddRoles defines role ids that AssignRoles and CreateOrgInvitation accept.
+func (d *Identity) AddRoles(ids ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		d.roles[id] = true
+	}
+}
+
+// AddOrganization defines an organization.
+func (d *Identity) AddOrganization(o invite.Organization) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.orgs[o.ID] = &orgState{
+		org:         o,
+		invitations: map[string]*invite.OrgInvitation{},
+		inviteRoles: map[string][]string{},
+		members:     map[string]*invite.Member{},
+	}
+}
+
+// AddUser defines an existing user (one Doorman did not create) and returns its id.
+func (d *Identity) AddUser(email string, loginsCount int) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := d.nextID("auth0|")
+	d.users[id] = &UserState{User: invite.User{ID: id, Email: strings.ToLower(email), EmailVerified: true, LoginsCount: loginsCount, AppMetadata: map[string]any{}}}
+	return id
+}
+
+// RecordLogin counts a successful login of the user, as Auth0 does.
+func (d *Identity) RecordLogin(userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	u.LoginsCount++
+	return nil
+}
+
+// AcceptOrgInvitation does what Auth0 does when the invitee accepts: the user becomes
+// a member with the invitation's roles and the invitation is gone.
+func (d *Identity) AcceptOrgInvitation(orgID, invitationID, userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return notFound("No organization found by that id.")
+	}
+	oi, ok := o.invitations[invitationID]
+	if !ok {
+		return notFound("The invitation does not exist.")
+	}
+	o.members[userID] = &invite.Member{UserID: userID, Email: oi.Email, Roles: slices.Clone(o.inviteRoles[invitationID])}
+	delete(o.invitations, invitationID)
+	delete(o.inviteRoles, invitationID)
+	return nil
+}
+
+// FailNext makes the next n calls of op fail with code (and count as calls).
+func (d *Identity) FailNext(op Op, n int, code invite.Code) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for range n {
+		d.failures[op] = append(d.failures[op], code)
+	}
+}
+
+// Calls returns how many times op was called, failed calls included.
+func (d *Identity) Calls(op Op) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls[op]
+}
+
+// User returns a copy of the user's state.
+func (d *Identity) User(userID string) (UserState, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.users[userID]
+	if !ok {
+		return UserState{}, false
+	}
+	return copyUserState(u), true
+}
+
+// UserByEmail returns a copy of the state of the user with that email.
+func (d *Identity) UserByEmail(email string) (UserState, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u := d.findByEmail(email); u != nil {
+		return copyUserState(u), true
+	}
+	return UserState{}, false
+}
+
+// UserCount returns how many users the tenant has.
+func (d *Identity) UserCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.users)
+}
+
+// OrgInvitations returns copies of an organization's open invitations, by id.
+func (d *Identity) OrgInvitations(orgID string) []invite.OrgInvitation {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return nil
+	}
+	out := make([]invite.OrgInvitation, 0, len(o.invitations))
+	for _, oi := range o.invitations {
+		out = append(out, *oi)
+	}
+	slices.SortFunc(out, func(a, b invite.OrgInvitation) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// OrgInvitationRoles returns the roles an open organization invitation grants.
+func (d *Identity) OrgInvitationRoles(orgID, invitationID string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if o, ok := d.orgs[orgID]; ok {
+		return slices.Clone(o.inviteRoles[invitationID])
+	}
+	return nil
+}
+
+// Tickets returns the password-change tickets issued so far.
+func (d *Identity) Tickets() []invite.TicketRequest {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.tickets)
+}
+
+// begin counts a call of op and returns the injected failure due, if any. The caller
+// holds d.mu.
+func (d *Identity) begin(op Op) error {
+	d.calls[op]++
+	if q := d.failures[op]; len(q) > 0 {
+		d.failures[op] = q[1:]
+		return &invite.Error{Code: q[0], Message: fmt.Sprintf("injected %s failure of %s", q[0], op)}
+	}
+	return nil
+}
+
+func (d *Identity) nextID(prefix string) string {
+	d.seq++
+	return fmt.Sprintf("%s%024x", prefix, d.seq)
+}
+
+func (d *Identity) findByEmail(email string) *UserState {
+	email = strings.ToLower(strings.TrimSpace(email))
+	for _, u := range d.users {
+		if u.Email == email {
+			return u
+		}
+	}
+	return nil
+}
+
+func notFound(msg string) error { return &invite.Error{Code: invite.CodeNotFound, Message: msg} }
+
+func badRequest(msg string, args ...any) error {
+	return &invite.Error{Code: invite.CodeInvalid, Message: fmt.Sprintf(msg, args...)}
+}
+
+func copyUserState(u *UserState) UserState {
+	c := *u
+	c.AppMetadata = deepCopy(u.AppMetadata)
+	c.UserMetadata = deepCopy(u.UserMetadata)
+	c.Roles = slices.Clone(u.Roles)
+	return c
+}
+
+func copyUser(u *UserState) *invite.User {
+	c := u.User
+	c.AppMetadata = deepCopy(u.AppMetadata)
+	return &c
+}
+
+// deepCopy copies a JSON-shaped map through Invitation.Clone, which knows how.
+func deepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return (&invite.Invitation{AppMetadata: m}).Clone().AppMetadata
+}
+
+// FindUserByEmail implements invite.Identity.
+func (d *Identity) FindUserByEmail(_ context.Context, email string) (*invite.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpFindUserByEmail); err != nil {
+		return nil, err
+	}
+	u := d.findByEmail(email)
+	if u == nil {
+		return nil, notFound("No user with that email.")
+	}
+	return copyUser(u), nil
+}
+
+// GetUser implements invite.Identity.
+func (d *Identity) GetUser(_ context.Context, userID string) (*invite.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpGetUser); err != nil {
+		return nil, err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return nil, notFound("The user does not exist.")
+	}
+	return copyUser(u), nil
+}
+
+// CreateUser implements invite.Identity, setting app_metadata as the real adapter does.
+func (d *Identity) CreateUser(_ context.Context, nu invite.NewUser) (*invite.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpCreateUser); err != nil {
+		return nil, err
+	}
+	if nu.Email == "" || !strings.Contains(nu.Email, "@") {
+		return nil, badRequest("Payload validation error: 'Object didn't pass validation for format email: %s' on property email.", nu.Email)
+	}
+	if d.findByEmail(nu.Email) != nil {
+		return nil, &invite.Error{Code: invite.CodeConflict, Message: "The user already exists."}
+	}
+	meta := deepCopy(nu.AppMetadata)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["needsInvitation"] = true
+	meta["invitationId"] = nu.InvitationID
+	id := d.nextID("auth0|")
+	u := &UserState{
+		User:         invite.User{ID: id, Email: strings.ToLower(strings.TrimSpace(nu.Email)), AppMetadata: meta},
+		Name:         nu.Name,
+		Connection:   cmp.Or(nu.Connection, "Username-Password-Authentication"),
+		UserMetadata: deepCopy(nu.UserMetadata),
+	}
+	d.users[id] = u
+	return copyUser(u), nil
+}
+
+// unknownRoles returns the ids the tenant does not define.
+func (d *Identity) unknownRoles(ids []string) []string {
+	var unknown []string
+	for _, r := range ids {
+		if !d.roles[r] {
+			unknown = append(unknown, r)
+		}
+	}
+	return unknown
+}
+
+// AssignRoles implements invite.Identity.
+func (d *Identity) AssignRoles(_ context.Context, userID string, roleIDs []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpAssignRoles); err != nil {
+		return err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	if unknown := d.unknownRoles(roleIDs); len(unknown) > 0 {
+		return notFound("Role not found: " + strings.Join(unknown, ", "))
+	}
+	for _, r := range roleIDs {
+		if !slices.Contains(u.Roles, r) {
+			u.Roles = append(u.Roles, r)
+		}
+	}
+	return nil
+}
+
+// ClearInvitationFlag implements invite.Identity.
+func (d *Identity) ClearInvitationFlag(_ context.Context, userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpClearInvitationFlag); err != nil {
+		return err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	delete(u.AppMetadata, "needsInvitation")
+	return nil
+}
+
+// DeleteUserIfNeverLoggedIn implements invite.Identity.
+func (d *Identity) DeleteUserIfNeverLoggedIn(_ context.Context, userID string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpDeleteUser); err != nil {
+		return false, err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return true, nil
+	}
+	if u.LoginsCount > 0 {
+		return false, nil
+	}
+	delete(d.users, userID)
+	return true, nil
+}
+
+// PasswordChangeTicket implements invite.Identity. Like Auth0 it refuses result_url
+// together with client_id.
+func (d *Identity) PasswordChangeTicket(_ context.Context, req invite.TicketRequest) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpPasswordTicket); err != nil {
+		return "", err
+	}
+	if _, ok := d.users[req.UserID]; !ok {
+		return "", notFound("The user does not exist.")
+	}
+	if req.ResultURL != "" && req.ClientID != "" {
+		return "", badRequest("The client_id and result_url parameters are mutually exclusive.")
+	}
+	d.tickets = append(d.tickets, req)
+	return fmt.Sprintf("https://%s/lo/reset?ticket=%s#", d.domain, d.nextID("tkt")), nil
+}
+
+// CreateOrgInvitation implements invite.Identity with Auth0's checks and messages.
+func (d *Identity) CreateOrgInvitation(_ context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpCreateOrgInvitation); err != nil {
+		return nil, err
+	}
+	o, ok := d.orgs[req.OrganizationID]
+	if !ok {
+		return nil, notFound("No organization found by that id.")
+	}
+	switch {
+	case req.Email == "":
+		return nil, badRequest("Invalid request body: invitee.email is required.")
+	case len(req.Roles) > maxOrgRoles:
+		return nil, badRequest("Invalid request body: at most %d roles.", maxOrgRoles)
+	case req.TTL < 0 || req.TTL > orgInvitationMaxTTL:
+		return nil, badRequest("Invalid request body: ttl_sec must be between 0 and %d.", int(orgInvitationMaxTTL.Seconds()))
+	}
+	if unknown := d.unknownRoles(req.Roles); len(unknown) > 0 {
+		return nil, badRequest("One or more of the specified roles do not exist: %s", strings.Join(unknown, ", "))
+	}
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = orgInvitationDefaultTTL
+	}
+	id := d.nextID("uinv_")
+	q := url.Values{"invitation": {id}, "organization": {o.org.ID}, "organization_name": {o.org.Name}}
+	oi := &invite.OrgInvitation{
+		ID:             id,
+		OrganizationID: o.org.ID,
+		Email:          strings.ToLower(req.Email),
+		URL:            "https://" + d.domain + "/login?" + q.Encode(),
+		ExpiresAt:      d.now().Add(ttl).UTC(),
+	}
+	o.invitations[id] = oi
+	o.inviteRoles[id] = slices.Clone(req.Roles)
+	c := *oi
+	return &c, nil
+}
+
+// GetOrgInvitation implements invite.Identity; an expired invitation is not_found.
+func (d *Identity) GetOrgInvitation(_ context.Context, orgID, invitationID string) (*invite.OrgInvitation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpGetOrgInvitation); err != nil {
+		return nil, err
+	}
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return nil, notFound("No organization found by that id.")
+	}
+	oi, ok := o.invitations[invitationID]
+	if !ok || !oi.ExpiresAt.After(d.now()) {
+		return nil, notFound("The invitation does not exist.")
+	}
+	c := *oi
+	return &c, nil
+}
+
+// DeleteOrgInvitation implements invite.Identity.
+func (d *Identity) DeleteOrgInvitation(_ context.Context, orgID, invitationID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpDeleteOrgInvitation); err != nil {
+		return err
+	}
+	if o, ok := d.orgs[orgID]; ok {
+		delete(o.invitations, invitationID)
+		delete(o.inviteRoles, invitationID)
+	}
+	return nil
+}
+
+// OrgMember implements invite.Identity.
+func (d *Identity) OrgMember(_ context.Context, orgID, userID string) (*invite.Member, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpOrgMember); err != nil {
+		return nil, err
+	}
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return nil, notFound("No organization found by that id.")
+	}
+	m, ok := o.members[userID]
+	if !ok {
+		return nil, notFound("The user is not a member of the organization.")
+	}
+	c := *m
+	c.Roles = slices.Clone(m.Roles)
+	return &c, nil
+}
+
+// Organization implements invite.Identity.
+func (d *Identity) Organization(_ context.Context, orgID string) (*invite.Organization, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpOrganization); err != nil {
+		return nil, err
+	}
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return nil, notFound("No organization found by that id.")
+	}
+	c := o.org
+	return &c, nil
+}
+
+// BlockUser implements invite.Identity.
+func (d *Identity) BlockUser(_ context.Context, userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpBlockUser); err != nil {
+		return err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	u.Blocked = true
+	return nil
+}

@@ -1,0 +1,188 @@
+package inmem_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/inmem"
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+func newIdentity(t *testing.T) *inmem.Identity {
+	t.Helper()
+	d := inmem.NewIdentity(func() time.Time { return t0 })
+	d.AddRoles("rol_a", "rol_b")
+	d.AddOrganization(invite.Organization{ID: "org_acme", Name: "acme", DisplayName: "Acme"})
+	return d
+}
+
+func TestIdentityUsers(t *testing.T) {
+	ctx := t.Context()
+	d := newIdentity(t)
+	u, err := d.CreateUser(ctx, invite.NewUser{Email: "Ann@Example.com", InvitationID: "INV1", AppMetadata: map[string]any{"plan": "pro"}})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if u.EmailVerified || u.AppMetadata["needsInvitation"] != true || u.AppMetadata["invitationId"] != "INV1" || u.AppMetadata["plan"] != "pro" {
+		t.Errorf("created: got %+v", u)
+	}
+	_, err = d.CreateUser(ctx, invite.NewUser{Email: "ann@example.com"})
+	wantCode(t, err, invite.CodeConflict)
+
+	found, err := d.FindUserByEmail(ctx, "ANN@example.com")
+	if err != nil || found.ID != u.ID {
+		t.Fatalf("FindUserByEmail: got %v, %v, want %s", found, err, u.ID)
+	}
+	found.AppMetadata["plan"] = "changed"
+	if again, _ := d.GetUser(ctx, u.ID); again.AppMetadata["plan"] != "pro" {
+		t.Errorf("user changed through a returned value")
+	}
+	_, err = d.FindUserByEmail(ctx, "nobody@example.com")
+	wantCode(t, err, invite.CodeNotFound)
+
+	wantCode(t, d.AssignRoles(ctx, u.ID, []string{"rol_a", "rol_ghost"}), invite.CodeNotFound)
+	if err := d.AssignRoles(ctx, u.ID, []string{"rol_a", "rol_b"}); err != nil {
+		t.Fatalf("AssignRoles: %v", err)
+	}
+	if err := d.AssignRoles(ctx, u.ID, []string{"rol_a"}); err != nil {
+		t.Fatalf("AssignRoles again: %v", err)
+	}
+	if st, _ := d.User(u.ID); !slices.Equal(st.Roles, []string{"rol_a", "rol_b"}) {
+		t.Errorf("roles: got %v", st.Roles)
+	}
+
+	if err := d.ClearInvitationFlag(ctx, u.ID); err != nil {
+		t.Fatalf("ClearInvitationFlag: %v", err)
+	}
+	if st, _ := d.User(u.ID); st.AppMetadata["needsInvitation"] != nil || st.AppMetadata["invitationId"] != "INV1" {
+		t.Errorf("after clear: got %v", st.AppMetadata)
+	}
+
+	_, err = d.PasswordChangeTicket(ctx, invite.TicketRequest{UserID: u.ID, ResultURL: "https://a", ClientID: "c"})
+	wantCode(t, err, invite.CodeInvalid)
+	url, err := d.PasswordChangeTicket(ctx, invite.TicketRequest{UserID: u.ID, ClientID: "c"})
+	if err != nil || !strings.HasPrefix(url, "https://") {
+		t.Errorf("ticket: got %q, %v", url, err)
+	}
+
+	// Deleted only when it never logged in.
+	if err := d.RecordLogin(u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, u.ID); err != nil || deleted {
+		t.Errorf("delete after login: got %v, %v, want kept", deleted, err)
+	}
+	fresh := d.AddUser("bob@example.com", 0)
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh); err != nil || !deleted {
+		t.Errorf("delete: got %v, %v, want deleted", deleted, err)
+	}
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh); err != nil || !deleted {
+		t.Errorf("delete again: got %v, %v, want deleted (already gone)", deleted, err)
+	}
+	wantCode(t, d.BlockUser(ctx, fresh), invite.CodeNotFound)
+	if err := d.BlockUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := d.User(u.ID); !st.Blocked {
+		t.Errorf("BlockUser: user not blocked")
+	}
+}
+
+func TestIdentityOrgInvitations(t *testing.T) {
+	ctx := t.Context()
+	d := newIdentity(t)
+	tests := []struct {
+		name string
+		req  invite.OrgInvitationRequest
+		want invite.Code
+	}{
+		{"unknown org", invite.OrgInvitationRequest{OrganizationID: "org_none", Email: "a@example.com"}, invite.CodeNotFound},
+		{"unknown role", invite.OrgInvitationRequest{OrganizationID: "org_acme", Email: "a@example.com", Roles: []string{"rol_ghost"}}, invite.CodeInvalid},
+		{"ttl too long", invite.OrgInvitationRequest{OrganizationID: "org_acme", Email: "a@example.com", TTL: 31 * 24 * time.Hour}, invite.CodeInvalid},
+		{"no email", invite.OrgInvitationRequest{OrganizationID: "org_acme"}, invite.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := d.CreateOrgInvitation(ctx, tt.req)
+			wantCode(t, err, tt.want)
+		})
+	}
+	oi, err := d.CreateOrgInvitation(ctx, invite.OrgInvitationRequest{OrganizationID: "org_acme", Email: "a@example.com", Roles: []string{"rol_a"}})
+	if err != nil {
+		t.Fatalf("CreateOrgInvitation: %v", err)
+	}
+	if !oi.ExpiresAt.Equal(t0.Add(7*24*time.Hour)) || !strings.Contains(oi.URL, "invitation="+oi.ID) {
+		t.Errorf("invitation: got %+v, want the 7-day default and a URL naming it", oi)
+	}
+	if got, err := d.GetOrgInvitation(ctx, "org_acme", oi.ID); err != nil || got.ID != oi.ID {
+		t.Errorf("GetOrgInvitation: got %v, %v", got, err)
+	}
+	uid := d.AddUser("a@example.com", 1)
+	if err := d.AcceptOrgInvitation("org_acme", oi.ID, uid); err != nil {
+		t.Fatal(err)
+	}
+	m, err := d.OrgMember(ctx, "org_acme", uid)
+	if err != nil || !slices.Equal(m.Roles, []string{"rol_a"}) {
+		t.Errorf("OrgMember: got %v, %v, want the invitation's roles", m, err)
+	}
+	_, err = d.GetOrgInvitation(ctx, "org_acme", oi.ID)
+	wantCode(t, err, invite.CodeNotFound)
+	if err := d.DeleteOrgInvitation(ctx, "org_acme", oi.ID); err != nil {
+		t.Errorf("DeleteOrgInvitation of a gone invitation: got %v, want nil", err)
+	}
+	_, err = d.OrgMember(ctx, "org_acme", "auth0|stranger")
+	wantCode(t, err, invite.CodeNotFound)
+	_, err = d.Organization(ctx, "org_none")
+	wantCode(t, err, invite.CodeNotFound)
+}
+
+func TestIdentityFailNextAndCalls(t *testing.T) {
+	ctx := t.Context()
+	d := newIdentity(t)
+	d.FailNext(inmem.OpOrganization, 2, invite.CodeRateLimited)
+	for i := range 2 {
+		_, err := d.Organization(ctx, "org_acme")
+		if invite.ErrorCode(err) != invite.CodeRateLimited {
+			t.Fatalf("call %d: got %v, want rate_limited", i, err)
+		}
+	}
+	if _, err := d.Organization(ctx, "org_acme"); err != nil {
+		t.Fatalf("third call: got %v, want success", err)
+	}
+	if got := d.Calls(inmem.OpOrganization); got != 3 {
+		t.Errorf("Calls: got %d, want 3", got)
+	}
+	if got := d.Calls(inmem.OpGetUser); got != 0 {
+		t.Errorf("Calls(GetUser): got %d, want 0", got)
+	}
+}
+
+func TestMailer(t *testing.T) {
+	ctx := t.Context()
+	m := inmem.NewMailer()
+	m.FailNext(1, invite.CodeUpstream)
+	_, err := m.Send(ctx, invite.Mail{To: "a@example.com"})
+	wantCode(t, err, invite.CodeUpstream)
+	_, err = m.Send(ctx, invite.Mail{To: "nobody"})
+	wantCode(t, err, invite.CodeInvalid)
+	id1, err := m.Send(ctx, invite.Mail{To: "a@example.com", Template: invite.TemplateApplication})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := m.Send(ctx, invite.Mail{To: "b@example.com"})
+	if id1 == "" || id1 == id2 {
+		t.Errorf("message ids: got %q and %q, want distinct", id1, id2)
+	}
+	if got := m.SentTo("A@example.com"); len(got) != 1 || got[0].MessageID != id1 || got[0].Template != invite.TemplateApplication {
+		t.Errorf("SentTo: got %+v", got)
+	}
+	if m.Calls() != 4 || len(m.Sent()) != 2 {
+		t.Errorf("got %d calls and %d sent, want 4 and 2", m.Calls(), len(m.Sent()))
+	}
+	m.Reset()
+	if len(m.Sent()) != 0 {
+		t.Errorf("Reset: %d still recorded", len(m.Sent()))
+	}
+}

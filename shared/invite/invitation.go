@@ -1,0 +1,195 @@
+// Package invite is Doorman's domain: the Invitation, its states and history, the
+// validation of what callers ask for, the ports to the outside systems (Store,
+// Identity, Mailer) and the Service that drives an invitation from creation to
+// acceptance, expiry or revocation. It imports only the standard library.
+package invite
+
+import (
+	"time"
+)
+
+// Kind says what accepting an invitation makes of the invitee.
+type Kind string
+
+const (
+	// KindApplication makes the invitee a user of the application (a database user).
+	KindApplication Kind = "application"
+	// KindOrganization makes the invitee a member of an Auth0 Organization.
+	KindOrganization Kind = "organization"
+)
+
+// Status is where an invitation stands. Pending is the only state that moves.
+type Status string
+
+const (
+	StatusPending  Status = "pending"
+	StatusAccepted Status = "accepted"
+	StatusExpired  Status = "expired"
+	StatusRevoked  Status = "revoked"
+	StatusFailed   Status = "failed"
+)
+
+// Terminal reports whether no transition leaves s.
+func (s Status) Terminal() bool { return s != StatusPending }
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusAccepted, StatusExpired, StatusRevoked, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// ScopeApplication is the scope of application invitations. An organization's scope is
+// OrgScope(id). At most one invitation per (scope, email) is pending at a time.
+const ScopeApplication = "app"
+
+// OrgScope is the scope of one organization's invitations.
+func OrgScope(orgID string) string { return "org:" + orgID }
+
+// Inviter is who created the invitation: the token's subject and a display name.
+type Inviter struct {
+	Sub  string
+	Name string
+}
+
+// DeliveryStatus is the state of the invitation email.
+type DeliveryStatus string
+
+const (
+	DeliveryNone    DeliveryStatus = "not_sent" // send_email was false
+	DeliveryPending DeliveryStatus = "pending"  // queued, not yet accepted by SES
+	DeliverySent    DeliveryStatus = "sent"
+	DeliveryFailed  DeliveryStatus = "failed" // last attempt failed; a retry may be queued
+)
+
+// Delivery is what Doorman knows of the invitation email.
+type Delivery struct {
+	Status    DeliveryStatus
+	MessageID string // SES message id of the last email accepted
+	Sends     int    // emails accepted by SES for this invitation
+	// Attempts counts failed attempts since the last success; NextAttemptAt is when a
+	// retry is due (zero when none is queued); LastError is a short, non-secret reason.
+	Attempts      int
+	NextAttemptAt time.Time
+	LastSentAt    time.Time
+	LastError     string
+}
+
+// Event is one line of an invitation's history.
+type Event struct {
+	Event  string // created, email_sent, link_opened, link_used, resent, accepted, ...
+	At     time.Time
+	Actor  string // a token subject, "invitee", "auth0", "sweeper", ...
+	Detail string
+}
+
+// The history event names.
+const (
+	EventCreated     = "created"
+	EventEmailSent   = "email_sent"
+	EventEmailFailed = "email_failed"
+	EventLinkOpened  = "link_opened"
+	EventLinkUsed    = "link_used"
+	EventResent      = "resent"
+	EventTicket      = "ticket_issued"
+	EventAccepted    = "accepted"
+	EventExpired     = "expired"
+	EventRevoked     = "revoked"
+	EventFailed      = "failed"
+	EventReminded    = "reminder_sent"
+)
+
+// Invitation is one person invited by email to the application or to an organization.
+type Invitation struct {
+	ID             string
+	Kind           Kind
+	Email          string // normalized: trimmed, domain lower-cased
+	Name           string
+	OrganizationID string // set for KindOrganization
+	Roles          []string
+	Connection     string
+	ClientID       string
+	AppMetadata    map[string]any
+	UserMetadata   map[string]any
+	Inviter        Inviter
+	Locale         string
+	Message        string
+	RedirectURL    string
+
+	Status       Status
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	AcceptedAt   time.Time // zero when unset
+	RevokedAt    time.Time
+	ExpiredAt    time.Time
+	FailedReason string
+
+	// Auth0 side: the user Doorman created or found (application invitations) and
+	// whether Doorman created it (only such users are ever deleted), or the Auth0
+	// organization invitation and its URL (organization invitations).
+	Auth0UserID        string
+	UserCreated        bool
+	Auth0InvitationID  string
+	Auth0InvitationURL string
+	// FlagClearPending marks an accepted application invitation whose
+	// app_metadata.needsInvitation Auth0 has not yet confirmed cleared; the sweeper
+	// retries it until Auth0 agrees.
+	FlagClearPending bool
+
+	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
+	// stored. Resend replaces it.
+	TokenHash string
+
+	Delivery Delivery
+	History  []Event
+
+	// Version increases by one with every stored change; conditional writes use it.
+	Version int
+}
+
+// Scope is the invitation's uniqueness and listing scope.
+func (inv *Invitation) Scope() string {
+	if inv.OrganizationID != "" {
+		return OrgScope(inv.OrganizationID)
+	}
+	return ScopeApplication
+}
+
+// Clone returns a deep copy, so that a changed copy can be written against the
+// original (Store.Update takes both).
+func (inv *Invitation) Clone() *Invitation {
+	c := *inv
+	c.Roles = append([]string(nil), inv.Roles...)
+	c.AppMetadata = cloneMap(inv.AppMetadata)
+	c.UserMetadata = cloneMap(inv.UserMetadata)
+	c.History = append([]Event(nil), inv.History...)
+	return &c
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return cloneMap(t)
+	case []any:
+		c := make([]any, len(t))
+		for i, e := range t {
+			c[i] = cloneValue(e)
+		}
+		return c
+	default:
+		return v
+	}
+}

@@ -1,0 +1,198 @@
+package invite
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps invitations. Every method returns *Error codes: not_found, conflict,
+// invalid_request (a malformed cursor or query), or upstream_unavailable (the database
+// is throttled or unreachable after the client's own retries).
+type Store interface {
+	// Create writes a new pending invitation together with its reservation of
+	// (Scope, EmailKey(Email)), its token-hash item when TokenHash is set and its
+	// Auth0-user item when Auth0UserID is set, atomically. inv.Version must be 1.
+	// conflict (with ExistingID) when a pending invitation of the same scope and email
+	// exists; conflict when the id or the token hash is taken.
+	Create(ctx context.Context, inv *Invitation) error
+
+	// Get returns the invitation with that id; not_found when there is none.
+	Get(ctx context.Context, id string) (*Invitation, error)
+
+	// GetByTokenHash returns the invitation whose current link token hashes to hash;
+	// not_found when none (a replaced token is not found).
+	GetByTokenHash(ctx context.Context, hash string) (*Invitation, error)
+
+	// GetByAuth0UserIDs returns the latest invitation of each Auth0 user id that has
+	// one, keyed by user id; ids without one are absent. At most 100 ids
+	// (invalid_request beyond).
+	GetByAuth0UserIDs(ctx context.Context, userIDs []string) (map[string]*Invitation, error)
+
+	// List returns one page of a scope's invitations, newest first. A cursor from
+	// another scope or filter, or one that was altered, is invalid_request.
+	List(ctx context.Context, q ListQuery) (*Page, error)
+
+	// ExpiringBefore returns pending invitations whose ExpiresAt is before t, across
+	// every shard of the expiry index, at most limit per page.
+	ExpiringBefore(ctx context.Context, t time.Time, limit int, cursor string) (*Page, error)
+
+	// Update replaces prev (as read) with next, on condition that the stored
+	// invitation still has prev's Status and Version; next.Version becomes
+	// prev.Version+1. In the same transaction it releases the reservation when next
+	// leaves pending, swaps the token-hash item when TokenHash changed, and writes the
+	// Auth0-user item when Auth0UserID is set. conflict when the condition fails.
+	Update(ctx context.Context, prev, next *Invitation) error
+}
+
+// ListQuery selects a page of one scope's invitations. Status, EmailKey and Inviter
+// filter; Limit is 1..100 (0 means the default, 50).
+type ListQuery struct {
+	Scope    string
+	Status   Status
+	EmailKey string
+	Inviter  string
+	Limit    int
+	Cursor   string
+}
+
+// Page is one page of invitations; NextCursor is empty on the last page.
+type Page struct {
+	Invitations []*Invitation
+	NextCursor  string
+}
+
+// User is an Auth0 user as Doorman needs it.
+type User struct {
+	ID            string
+	Email         string
+	EmailVerified bool
+	LoginsCount   int
+	AppMetadata   map[string]any
+}
+
+// NewUser is the database user Doorman creates for an application invitation. The
+// adapter sets a random password it never keeps, email_verified=false and
+// app_metadata.needsInvitation=true with invitationId.
+type NewUser struct {
+	Email        string
+	Name         string
+	Connection   string // "" means the configured database connection
+	InvitationID string
+	AppMetadata  map[string]any
+	UserMetadata map[string]any
+}
+
+// TicketRequest asks for a password-change ticket for an invited user. ResultURL and
+// ClientID are exclusive: the adapter sends ResultURL when set, else ClientID.
+type TicketRequest struct {
+	UserID    string
+	ResultURL string
+	ClientID  string
+	TTL       time.Duration // 0 means the adapter's default
+}
+
+// OrgInvitationRequest is an Auth0 organization invitation (Auth0 sends no email).
+type OrgInvitationRequest struct {
+	OrganizationID string
+	Email          string
+	InviterName    string
+	ClientID       string // "" means the configured login client
+	Connection     string // connection name; "" means none
+	Roles          []string
+	TTL            time.Duration
+	AppMetadata    map[string]any
+	UserMetadata   map[string]any
+}
+
+// OrgInvitation is an Auth0 organization invitation.
+type OrgInvitation struct {
+	ID             string
+	OrganizationID string
+	Email          string
+	URL            string // where the invitee accepts (Auth0's invitation_url)
+	ExpiresAt      time.Time
+}
+
+// Member is a user's membership of an organization.
+type Member struct {
+	UserID string
+	Email  string
+	Roles  []string
+}
+
+// Identity is the identity provider (Auth0's Management API). Errors: invalid_request
+// (Auth0 rejected the request, with its message), not_found, conflict (the user exists),
+// rate_limited (after honouring Retry-After), upstream_unavailable (5xx, timeouts,
+// missing Management API scopes). Every call honours ctx's deadline.
+type Identity interface {
+	// FindUserByEmail returns the user of the configured database connection with that
+	// email; not_found when none.
+	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	// GetUser returns a user by id; not_found when none.
+	GetUser(ctx context.Context, userID string) (*User, error)
+	// CreateUser creates an invited database user; conflict when it exists.
+	CreateUser(ctx context.Context, u NewUser) (*User, error)
+	// AssignRoles gives the user the roles; not_found naming an unknown role.
+	AssignRoles(ctx context.Context, userID string, roleIDs []string) error
+	// ClearInvitationFlag removes app_metadata.needsInvitation (invitationId stays).
+	ClearInvitationFlag(ctx context.Context, userID string) error
+	// DeleteUserIfNeverLoggedIn deletes the user only when Auth0 reports no login;
+	// deleted is false (and err nil) when it was kept because it has logged in, and
+	// true when the user is gone (including already gone).
+	DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (deleted bool, err error)
+	// PasswordChangeTicket returns a fresh, single-use password-change URL.
+	PasswordChangeTicket(ctx context.Context, req TicketRequest) (string, error)
+	// CreateOrgInvitation creates an Auth0 organization invitation without email.
+	CreateOrgInvitation(ctx context.Context, req OrgInvitationRequest) (*OrgInvitation, error)
+	// GetOrgInvitation returns it; not_found once accepted, deleted or expired.
+	GetOrgInvitation(ctx context.Context, orgID, invitationID string) (*OrgInvitation, error)
+	// DeleteOrgInvitation deletes it; an invitation already gone is not an error.
+	DeleteOrgInvitation(ctx context.Context, orgID, invitationID string) error
+	// OrgMember returns the user's membership with its roles; not_found when the user
+	// is not a member.
+	OrgMember(ctx context.Context, orgID, userID string) (*Member, error)
+	// Organization returns an organization by id; not_found when none.
+	Organization(ctx context.Context, orgID string) (*Organization, error)
+	// BlockUser blocks the user (the sweeper's "block" cleanup policy).
+	BlockUser(ctx context.Context, userID string) error
+}
+
+// Organization is an Auth0 organization.
+type Organization struct {
+	ID          string
+	Name        string
+	DisplayName string
+}
+
+// Template names an email.
+type Template string
+
+const (
+	TemplateApplication  Template = "application_invitation"
+	TemplateOrganization Template = "organization_invitation"
+	TemplateAccess       Template = "access_granted"
+	TemplateReminder     Template = "reminder"
+)
+
+// Mail is one email to an invitee. Every string in it is user-supplied or derived
+// from user input: the mailer escapes it and keeps it out of headers raw.
+type Mail struct {
+	Template    Template
+	To          string
+	Locale      string // BCP 47 tag; unknown locales fall back to English
+	InviteeName string
+	InviterName string
+	TargetName  string // the application's or organization's display name
+	Message     string // the inviter's personal message
+	Link        string // the Doorman link (or the application URL for access_granted)
+	ExpiresAt   time.Time
+	// InvitationID is for the mailer's logs and message tags, never shown.
+	InvitationID string
+}
+
+// Mailer sends email. Errors: invalid_request (the address or content was refused for
+// good), rate_limited, upstream_unavailable.
+type Mailer interface {
+	// Send sends m and returns the provider's message id.
+	Send(ctx context.Context, m Mail) (messageID string, err error)
+}
