@@ -10,7 +10,7 @@ export TABLE_NAME ?= doorman-local
 STACK := ./.ci/stack.sh
 GO ?= go
 
-.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps
+.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps build synth deploy sizes
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,3 +49,29 @@ test-unit: ## run the tests that need no stack (stack tests skip, saying why)
 bench: ## run the store benchmarks against the local stack
 	@$(STACK) up
 	@eval "$$($(STACK) env)"; REQUIRE_LOCAL_STACK=1 $(GO) test -run '^$$' -bench . -benchmem -count=5 ./shared/dynamo/
+
+# --- Deploying -------------------------------------------------------------------
+FUNCTIONS := api logstream sweeper worker
+# Example settings, enough for an offline synth; a deploy takes the real ones in
+# CDK_CONTEXT (README, "Deploying").
+SYNTH_CONTEXT := -c auth0Domain=example.eu.auth0.com -c auth0Audience=https://doorman.example.com \
+	-c auth0ClientId=example-m2m-client -c auth0ClientSecret=doorman/auth0-client-secret \
+	-c auth0LoginClientId=example-login-client -c mailFrom=no-reply@example.com
+CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
+
+build: ## cross-compile every function for Lambda (linux/arm64) into dist/<name>/bootstrap
+	@for f in $(FUNCTIONS); do \
+	  [ -d functions/$$f ] || { echo "build: functions/$$f does not exist yet (README, Deploying)"; exit 1; }; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f; \
+	done
+
+synth: deps build ## synthesize the CloudFormation template offline into cdk.out (example settings)
+	@$(CDK) synth --no-notices -q $(SYNTH_CONTEXT) $(CDK_CONTEXT)
+
+deploy: deps build ## deploy with AWS credentials and CDK_CONTEXT holding the real settings
+	@[ -n "$(CDK_CONTEXT)" ] || { echo "set CDK_CONTEXT='-c auth0Domain=… …' (README, Deploying)"; exit 1; }
+	@$(CDK) deploy --no-notices $(CDK_CONTEXT)
+
+sizes: build ## zipped size of each function
+	@for f in $(FUNCTIONS); do rm -f dist/$$f.zip; (cd dist/$$f && zip -q -9 -X ../$$f.zip bootstrap); \
+	  printf '%-10s %8d bytes zipped\n' $$f $$(stat -c %s dist/$$f.zip); done

@@ -76,7 +76,8 @@ start() { # NAME PORT MARK CMD...
     return 1
   fi
   printf '%s' "$mark" >"$STACK_DIR/$name.mark"
-  setsid "$@" >"$STACK_DIR/$name.log" 2>&1 < /dev/null &
+  # Started from STACK_DIR, so that files an emulator writes beside itself stay there.
+  (cd "$STACK_DIR" && exec setsid "$@" >"$name.log" 2>&1 </dev/null) &
   echo $! >"$STACK_DIR/$name.pid"
   wait_for "$name" "$port"
   say "$name up on 127.0.0.1:$port (pid $(cat "$STACK_DIR/$name.pid"))"

@@ -1,0 +1,509 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/doormanhq/doorman/shared/dynamo"
+)
+
+// DoormanStackProps configures the stack.
+type DoormanStackProps struct {
+	awscdk.StackProps
+	Config Config
+}
+
+// Public paths, shared with the outputs that tell the operator what to enter in Auth0.
+const (
+	webhookPath = "/webhooks/auth0/logs"
+	landingPath = "/i/{token}"
+)
+
+// function is one Lambda handler and what its work needs. Timeouts: the API answers
+// behind API Gateway's 30 s integration limit; the log stream applies a batch of up to
+// 100 events; the sweeper stops itself before its budget and leaves the rest for the
+// next run; the worker sends a slice of a batch at the Auth0 rate limit.
+type function struct {
+	name        string
+	description string
+	memoryMB    float64
+	timeout     time.Duration
+	// scheduled functions are invoked asynchronously, and a failed run is not retried:
+	// the next run finds the same work.
+	scheduled bool
+}
+
+var (
+	apiFunction       = function{"api", "Doorman HTTP API, landing pages", 512, 15 * time.Second, false}
+	logstreamFunction = function{"logstream", "Doorman Auth0 log-stream webhook", 256, 30 * time.Second, false}
+	sweeperFunction   = function{"sweeper", "Doorman expiry sweeper and reminders", 256, 2 * time.Minute, true}
+	workerFunction    = function{"worker", "Doorman bulk invitations and retries", 256, time.Minute, false}
+	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction}
+)
+
+const (
+	// queueVisibilityFactor follows the Lambda guidance for SQS event sources: the
+	// visibility timeout is at least six times the function timeout, so that a batch
+	// retried after throttling is not redelivered while still in flight.
+	queueVisibilityFactor = 6
+	// queueMaxReceives moves a message that keeps failing to the DLQ after this many tries.
+	queueMaxReceives = 5
+	// workerConcurrency caps the worker so that bulk sends stay under Auth0's
+	// Management API rate limit (2 is the smallest value Lambda accepts).
+	workerConcurrency = 2
+)
+
+// CheckAssets reports every function whose bootstrap binary is missing from dir.
+func CheckAssets(dir string) error {
+	var missing []string
+	for _, f := range functions {
+		p := filepath.Join(dir, f.name, "bootstrap")
+		info, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, p)
+		case err != nil:
+			return fmt.Errorf("infra: asset %s: %w", p, err)
+		case info.IsDir():
+			return fmt.Errorf("infra: asset %s is a directory, want the function binary", p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("infra: missing %s: run make build first", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// NewDoormanStack builds Doorman's stack: the table, the four functions with their
+// roles, the HTTP API, the sweeper's schedule, the worker's queue, the webhook secret,
+// the SES configuration set, the alarms and the outputs an operator needs.
+func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackProps) (awscdk.Stack, error) {
+	if props == nil {
+		return nil, errors.New("infra: no stack props")
+	}
+	cfg := props.Config
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("infra: %w", err)
+	}
+	if err := CheckAssets(cfg.AssetDir); err != nil {
+		return nil, err
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	awscdk.Tags_Of(stack).Add(jsii.String("app"), jsii.String("doorman"), nil)
+	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(cfg.Stage), nil)
+
+	removal := awscdk.RemovalPolicy_RETAIN
+	if cfg.Throwaway {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+
+	schema := dynamo.Schema()
+	table, err := tableFromSchema(stack, "Table", schema, cfg.Throwaway)
+	if err != nil {
+		return nil, err
+	}
+
+	webhookToken := awssecretsmanager.NewSecret(stack, jsii.String("WebhookToken"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Doorman: the token Auth0's log stream sends as 'Authorization: Bearer <token>'"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(48),
+			ExcludePunctuation: jsii.Bool(true), // sent in an HTTP header, typed into a form
+		},
+		RemovalPolicy: removal,
+	})
+	suppressNag(webhookToken, "AwsSolutions-SMG4",
+		"The webhook token is also stored in Auth0's log-stream settings, which no rotation Lambda can update; "+
+			"rotating it is a manual two-step change (README, Deploying), so automatic rotation would only break the stream.")
+
+	var auth0Secret awssecretsmanager.ISecret
+	if strings.HasPrefix(cfg.Auth0ClientSecret, "arn:") {
+		auth0Secret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Auth0ClientSecret"), jsii.String(cfg.Auth0ClientSecret))
+	} else {
+		auth0Secret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Auth0ClientSecret"), jsii.String(cfg.Auth0ClientSecret))
+	}
+
+	configSet := awsses.NewConfigurationSet(stack, jsii.String("Mail"), &awsses.ConfigurationSetProps{
+		ReputationMetrics:  jsii.Bool(true),
+		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
+		// An invitation link opens an account: never send it over an unencrypted hop.
+		TlsPolicy: awsses.ConfigurationSetTlsPolicy_REQUIRE,
+	})
+
+	dlq := awssqs.NewQueue(stack, jsii.String("WorkerDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   removal,
+	})
+	queue := awssqs.NewQueue(stack, jsii.String("WorkerQueue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: seconds(queueVisibilityFactor * workerFunction.timeout),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(queueMaxReceives)},
+		RemovalPolicy:     removal,
+	})
+
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("doorman-" + cfg.Stage),
+		Description:        jsii.String("Doorman " + cfg.Stage),
+		CorsPreflight:      corsOptions(cfg.CORSOrigins),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	publicBase := cfg.PublicBaseURL
+	if publicBase == "" {
+		publicBase = *api.ApiEndpoint() // https://<id>.execute-api.<region>.amazonaws.com
+	}
+
+	env := map[string]*string{
+		"TABLE_NAME":                table.TableName(),
+		"AUTH0_DOMAIN":              jsii.String(cfg.Auth0Domain),
+		"AUTH0_CLIENT_ID":           jsii.String(cfg.Auth0ClientID),
+		"AUTH0_CLIENT_SECRET_ARN":   auth0Secret.SecretArn(),
+		"AUTH0_CONNECTION":          jsii.String(cfg.Auth0Connection),
+		"AUTH0_CLIENT_ID_FOR_LOGIN": jsii.String(cfg.Auth0LoginClientID),
+		"MAIL_FROM":                 jsii.String(cfg.MailFrom),
+		"SES_CONFIGURATION_SET":     configSet.ConfigurationSetName(),
+		"PUBLIC_BASE_URL":           jsii.String(publicBase),
+		"REDIRECT_ALLOWLIST":        jsii.String(strings.Join(cfg.RedirectAllowlist, ",")),
+		"CORS_ORIGINS":              jsii.String(strings.Join(cfg.CORSOrigins, ",")),
+	}
+	b := &builder{stack: stack, cfg: cfg, removal: removal, env: env}
+
+	apiFn := b.function(apiFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
+	logstreamFn := b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": webhookToken.SecretArn()})
+	sweeperFn := b.function(sweeperFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
+	workerFn := b.function(workerFunction, nil)
+
+	// Permissions, each function only what it calls.
+	tableResources := []*string{table.TableArn()}
+	for _, name := range indexNames(schema) {
+		tableResources = append(tableResources, jsii.String(*table.TableArn()+"/index/"+name))
+	}
+	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("SendInvitationEmail"),
+		Actions: jsii.Strings("ses:SendEmail"),
+		// SES authorizes a send against both the identity and the configuration set.
+		Resources: &[]*string{
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(cfg.SESIdentity)}),
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: configSet.ConfigurationSetName()}),
+		},
+	})
+	for _, fn := range []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn} {
+		fn.AddToRolePolicy(tableStatement(tableResources))
+		auth0Secret.GrantRead(fn, nil)
+	}
+	for _, fn := range []awslambda.Function{apiFn, sweeperFn, workerFn} {
+		fn.AddToRolePolicy(sendEmail)
+	}
+	for _, fn := range []awslambda.Function{apiFn, sweeperFn} {
+		queue.GrantSendMessages(fn)
+	}
+	webhookToken.GrantRead(logstreamFn, nil)
+	workerFn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(workerConcurrency),
+	}))
+
+	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs Doorman's expiry sweeper"),
+		Schedule:    awsevents.Schedule_Rate(seconds(cfg.SweepRate)),
+		Targets: &[]awsevents.IRuleTarget{
+			awseventstargets.NewLambdaFunction(sweeperFn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)}),
+		},
+	})
+
+	b.routes(api, apiFn, logstreamFn)
+	stage := b.stage(api)
+	b.alarms(api, []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn}, queue, dlq)
+
+	webhookURL := publicBase + webhookPath
+	output := func(id, value, description string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
+	}
+	output("ApiUrl", *stage.Url(), "The HTTP API (base of /v1, /i and the webhook)")
+	output("PublicBaseUrl", publicBase, "The base of the links in invitation emails (PUBLIC_BASE_URL)")
+	output("WebhookUrl", webhookURL, "The Auth0 log-stream webhook")
+	output("WebhookTokenSecretArn", *webhookToken.SecretArn(), "Secret holding the webhook token (read it with: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text)")
+	output("TableName", *table.TableName(), "The DynamoDB table")
+	output("WorkerQueueUrl", *queue.QueueUrl(), "The worker's queue (bulk invitations, retries)")
+	output("Auth0LogStreamEndpoint", webhookURL,
+		"Auth0 > Monitoring > Streams > Custom Webhook: Payload URL")
+	output("Auth0LogStreamAuthorization", "Bearer <SecretString of WebhookTokenSecretArn>",
+		"Auth0 log stream: Authorization Token, entered exactly as 'Bearer ' followed by the secret's value; Content Type application/json; any Content Format")
+	callbacks := strings.Join(cfg.RedirectAllowlist, ",")
+	if callbacks == "" {
+		callbacks = "(none: set redirectAllowlist)"
+	}
+	output("Auth0AllowedCallbackUrls", callbacks,
+		"Auth0 > Applications > the login application (auth0LoginClientId): Allowed Callback URLs, where invitees land after accepting (the redirect allow-list)")
+	output("Auth0JwtIssuer", "https://"+cfg.Auth0Domain+"/", "Issuer the API's JWT authorizer accepts (audience: "+cfg.Auth0Audience+")")
+	return stack, nil
+}
+
+// builder holds what the stack's parts share.
+type builder struct {
+	stack   awscdk.Stack
+	cfg     Config
+	removal awscdk.RemovalPolicy
+	env     map[string]*string
+}
+
+func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Function {
+	id := exportName(f.name) + "Function"
+	logs := awslogs.NewLogGroup(b.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     b.cfg.LogRetention,
+		RemovalPolicy: b.removal,
+	})
+	// An explicit role without AWS managed policies: CloudWatch Logs access is granted
+	// on this function's own log group only.
+	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(f.description),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteOwnLogs"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	env := make(map[string]*string, len(b.env)+len(extraEnv))
+	for k, v := range b.env {
+		env[k] = v
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	tracing := awslambda.Tracing_DISABLED
+	if b.cfg.Tracing {
+		tracing = awslambda.Tracing_ACTIVE
+	}
+	fn := awslambda.NewFunction(b.stack, jsii.String(id), &awslambda.FunctionProps{
+		Description:           jsii.String(f.description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(b.cfg.AssetDir, f.name)), nil),
+		MemorySize:            jsii.Number(f.memoryMB),
+		Timeout:               seconds(f.timeout),
+		Role:                  role,
+		LogGroup:              logs,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		Environment:           &env,
+		Tracing:               tracing,
+	})
+	if f.scheduled {
+		fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{RetryAttempts: jsii.Number(0)})
+	}
+	if b.cfg.Tracing {
+		suppressNagWithin(role, "AwsSolutions-IAM5", []string{"Resource::*"},
+			"X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions; "+
+				"they write trace data only and reach no Doorman data.")
+	}
+	return fn
+}
+
+// tableActions are the IAM actions behind the calls the store makes (the api interface
+// in shared/dynamo; a test keeps the two in step). TransactWriteItems is authorized as
+// the item actions it carries. Scan and table administration are left out: Doorman
+// never scans, and the table is the stack's to change.
+var tableActions = []string{
+	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+}
+
+// tableStatement grants tableActions on the table and its indexes.
+func tableStatement(resources []*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("InvitationTable"),
+		Actions:   jsii.Strings(tableActions...),
+		Resources: &resources,
+	})
+}
+
+func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	if len(origins) == 0 {
+		return nil
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins: jsii.Strings(origins...),
+		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
+			awsapigatewayv2.CorsHttpMethod_DELETE, awsapigatewayv2.CorsHttpMethod_OPTIONS,
+		},
+		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
+		ExposeHeaders: jsii.Strings("Location", "Retry-After"),
+		MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+	}
+}
+
+func (b *builder) routes(api awsapigatewayv2.HttpApi, apiFn, logstreamFn awslambda.Function) {
+	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn, nil)
+	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
+		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
+	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path: jsii.String("/v1/{proxy+}"),
+		Methods: &[]awsapigatewayv2.HttpMethod{
+			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
+		},
+		Integration: apiIntegration,
+		Authorizer:  jwt,
+	})
+	landing := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String(landingPath),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST},
+		Integration: apiIntegration,
+		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+	})
+	for _, r := range *landing {
+		suppressNag(r, "AwsSolutions-APIG4",
+			"The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
+				"in the path is the credential; the function checks it against its stored hash.")
+	}
+	webhook := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String(webhookPath),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
+		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("LogstreamIntegration"), logstreamFn, nil),
+		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+	})
+	for _, r := range *webhook {
+		suppressNag(r, "AwsSolutions-APIG4",
+			"Auth0 log streams can only send a static Authorization header, which no API Gateway authorizer type "+
+				"checks; the function compares it in constant time with the token in Secrets Manager before reading the body.")
+	}
+}
+
+// accessLogFormat records one JSON line per request. It logs the route template, never
+// the path: a landing-page path carries the invitee's link token.
+const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requestTime","ip":"$context.identity.sourceIp",` +
+	`"method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",` +
+	`"latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency",` +
+	`"responseLength":"$context.responseLength","authorizerError":"$context.authorizer.error",` +
+	`"integrationError":"$context.integrationErrorMessage","sub":"$context.authorizer.claims.sub"}`
+
+func (b *builder) stage(api awsapigatewayv2.HttpApi) awsapigatewayv2.HttpStage {
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(b.cfg.ThrottleRate),
+			BurstLimit: jsii.Number(float64(b.cfg.ThrottleBurst)),
+		},
+	})
+	logs := awslogs.NewLogGroup(b.stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     b.cfg.LogRetention,
+		RemovalPolicy: b.removal,
+	})
+	// The L2 stage's access-log settings take a Go-implemented interface; the
+	// CloudFormation property says the same thing plainly.
+	cfn := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfn.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+	return stage
+}
+
+func (b *builder) alarms(api awsapigatewayv2.HttpApi, fns []awslambda.Function, queue, dlq awssqs.Queue) {
+	var action awscloudwatch.IAlarmAction
+	switch {
+	case b.cfg.AlarmTopicArn != "":
+		action = awscloudwatchactions.NewSnsAction(awssns.Topic_FromTopicArn(b.stack, jsii.String("AlarmTopic"), jsii.String(b.cfg.AlarmTopicArn)))
+	case b.cfg.AlarmEmail != "":
+		// CloudWatch can publish to an encrypted topic only through a customer managed
+		// key whose policy lets it use the key.
+		key := awskms.NewKey(b.stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+			Description:       jsii.String("Doorman alarm notifications"),
+			EnableKeyRotation: jsii.Bool(true),
+			RemovalPolicy:     b.removal,
+		})
+		key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("CloudWatchAlarmsPublish"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+			Resources:  jsii.Strings("*"), // in a key policy, "*" is this key
+		}), nil)
+		topic := awssns.NewTopic(b.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+			DisplayName: jsii.String("Doorman alarms"),
+			MasterKey:   key,
+			EnforceSSL:  jsii.Bool(true),
+		})
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(b.cfg.AlarmEmail), nil))
+		action = awscloudwatchactions.NewSnsAction(topic)
+	}
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(b.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if action != nil {
+			a.AddAlarmAction(action)
+			a.AddOkAction(action)
+		}
+	}
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
+	for i, fn := range fns {
+		name := exportName(functions[i].name)
+		alarm(name+"Errors", "Doorman "+functions[i].name+": the function failed", fn.MetricErrors(sum), 1)
+		alarm(name+"Throttles", "Doorman "+functions[i].name+": invocations were throttled", fn.MetricThrottles(sum), 1)
+	}
+	alarm("WorkerDLQDepth", "Doorman worker: messages reached the dead-letter queue",
+		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
+	alarm("WorkerQueueAge", fmt.Sprintf("Doorman worker: the oldest queued message waited %s or more", b.cfg.QueueAge),
+		queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+		b.cfg.QueueAge.Seconds())
+	rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		// Missing 5xx data points mean none; missing counts mean no traffic (no data).
+		Expression: jsii.String("100 * FILL(errors, 0) / requests"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"errors":   api.MetricServerError(sum),
+			"requests": api.MetricCount(sum),
+		},
+		Label:  jsii.String("API 5xx %"),
+		Period: five,
+	})
+	alarm("Api5xxRate", fmt.Sprintf("Doorman API: %g%% or more of the responses were 5xx", b.cfg.API5xxPercent), rate, b.cfg.API5xxPercent)
+}
+
+// exportName turns a function name into a construct id: "logstream" → "Logstream".
+func exportName(name string) string {
+	return strings.ToUpper(name[:1]) + name[1:]
+}
+
+func seconds(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}

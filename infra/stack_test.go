@@ -1,0 +1,766 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+
+	"github.com/doormanhq/doorman/shared/dynamo"
+)
+
+func TestResourceCounts(t *testing.T) {
+	s := defaultStack(t)
+	tests := []struct {
+		typ  string
+		want int
+	}{
+		{"AWS::DynamoDB::Table", 1},
+		{"AWS::Lambda::Function", 4},
+		{"AWS::IAM::Role", 4},
+		{"AWS::IAM::Policy", 4},
+		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
+		{"AWS::ApiGatewayV2::Api", 1},
+		{"AWS::ApiGatewayV2::Authorizer", 1},
+		{"AWS::ApiGatewayV2::Route", 6},
+		{"AWS::ApiGatewayV2::Integration", 2},
+		{"AWS::ApiGatewayV2::Stage", 1},
+		{"AWS::Events::Rule", 1},
+		{"AWS::Lambda::EventSourceMapping", 1},
+		{"AWS::Lambda::EventInvokeConfig", 1}, // the sweeper's: no async retries
+		{"AWS::SQS::Queue", 2},
+		{"AWS::SecretsManager::Secret", 1}, // the Auth0 client secret is referenced, not created
+		{"AWS::SES::ConfigurationSet", 1},
+		{"AWS::CloudWatch::Alarm", 11}, // errors and throttles ×4, DLQ depth, queue age, API 5xx
+		{"AWS::SNS::Topic", 0},         // only with alarmEmail
+		{"AWS::KMS::Key", 0},
+		{"AWS::IAM::ManagedPolicy", 0},
+		{"Custom::LogRetention", 0}, // retention is set on the log groups, no helper Lambda
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if got := len(s.resources(tt.typ)); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+		})
+	}
+	all, _ := s.json["Resources"].(map[string]any)
+	t.Logf("resources in the template: %d", len(all))
+}
+
+func TestTable(t *testing.T) {
+	schema := dynamo.Schema()
+	tests := []struct {
+		name        string
+		throwaway   bool
+		protected   bool
+		deletionPol string
+	}{
+		{"kept by default", false, true, "Retain"},
+		{"throwaway stage", true, false, "Delete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := awscdk.NewStack(newApp(t), ptr("T"), nil)
+			if _, err := tableFromSchema(stack, "Table", schema, tt.throwaway); err != nil {
+				t.Fatalf("tableFromSchema: %v", err)
+			}
+			tmpl := assertions.Template_FromStack(stack, nil)
+			s := synthesized{stack: stack, template: tmpl, json: *tmpl.ToJSON()}
+			table := s.one(t, "AWS::DynamoDB::Table", "Table")
+			checks := []struct {
+				name      string
+				got, want any
+			}{
+				{"billing", table.props["BillingMode"], "PAY_PER_REQUEST"},
+				{"PITR", str(table.props["PointInTimeRecoverySpecification"]), `{"PointInTimeRecoveryEnabled":true}`},
+				{"deletion protection", table.props["DeletionProtectionEnabled"], tt.protected},
+				{"DeletionPolicy", table.raw["DeletionPolicy"], tt.deletionPol},
+				{"UpdateReplacePolicy", table.raw["UpdateReplacePolicy"], tt.deletionPol},
+				{"TTL", str(table.props["TimeToLiveSpecification"]), `{"AttributeName":"` + schema.TTLAttribute + `","Enabled":true}`},
+				{"key", str(table.props["KeySchema"]), str([]map[string]string{
+					{"AttributeName": schema.PartitionKey.Name, "KeyType": "HASH"},
+					{"AttributeName": schema.SortKey.Name, "KeyType": "RANGE"},
+				})},
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestTableIndexesMatchTheStore(t *testing.T) {
+	schema := dynamo.Schema()
+	if len(schema.GlobalSecondaryIndexes) == 0 {
+		t.Fatal("the store's schema has no indexes; the test would check nothing")
+	}
+	s := defaultStack(t)
+	table := s.one(t, "AWS::DynamoDB::Table", "Table")
+	got := map[string]map[string]any{}
+	for _, ix := range table.props["GlobalSecondaryIndexes"].([]any) {
+		ix := ix.(map[string]any)
+		got[ix["IndexName"].(string)] = ix
+	}
+	if len(got) != len(schema.GlobalSecondaryIndexes) {
+		t.Errorf("got %d indexes, want %d", len(got), len(schema.GlobalSecondaryIndexes))
+	}
+	for _, want := range schema.GlobalSecondaryIndexes {
+		t.Run(want.Name, func(t *testing.T) {
+			ix, ok := got[want.Name]
+			if !ok {
+				t.Fatalf("index missing from the template")
+			}
+			wantKeys := []map[string]string{{"AttributeName": want.PartitionKey.Name, "KeyType": "HASH"}}
+			if want.SortKey.Name != "" {
+				wantKeys = append(wantKeys, map[string]string{"AttributeName": want.SortKey.Name, "KeyType": "RANGE"})
+			}
+			if g, w := str(ix["KeySchema"]), str(wantKeys); g != w {
+				t.Errorf("keys: got %s, want %s", g, w)
+			}
+			proj := ix["Projection"].(map[string]any)
+			if g := proj["ProjectionType"]; g != want.Projection {
+				t.Errorf("projection: got %v, want %v", g, want.Projection)
+			}
+			var nonKey []string
+			for _, a := range asSlice(proj["NonKeyAttributes"]) {
+				nonKey = append(nonKey, a.(string))
+			}
+			if !slices.Equal(sorted(nonKey), sorted(want.NonKeyAttributes)) {
+				t.Errorf("projected attributes: got %v, want %v", nonKey, want.NonKeyAttributes)
+			}
+		})
+	}
+}
+
+func TestTableFromSchemaRejects(t *testing.T) {
+	good := dynamo.Schema()
+	tests := []struct {
+		name   string
+		change func(*dynamo.TableSchema)
+		want   string
+	}{
+		{"no partition key", func(s *dynamo.TableSchema) { s.PartitionKey.Name = "" }, "partition key: no name"},
+		{"unknown key type", func(s *dynamo.TableSchema) { s.SortKey.Type = "SS" }, `type "SS", want S, N or B`},
+		{"unknown projection", func(s *dynamo.TableSchema) { s.GlobalSecondaryIndexes[0].Projection = "SOME" }, `unknown projection "SOME"`},
+		{"include without attributes", func(s *dynamo.TableSchema) {
+			s.GlobalSecondaryIndexes[0].Projection = "INCLUDE"
+			s.GlobalSecondaryIndexes[0].NonKeyAttributes = nil
+		}, "projection INCLUDE without attributes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := good
+			s.GlobalSecondaryIndexes = slices.Clone(good.GlobalSecondaryIndexes)
+			tt.change(&s)
+			stack := awscdk.NewStack(newApp(t), ptr("T"), nil)
+			_, err := tableFromSchema(stack, "Table", s, false)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	s := defaultStack(t)
+	common := []string{"TABLE_NAME", "AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET_ARN", "AUTH0_CONNECTION",
+		"AUTH0_CLIENT_ID_FOR_LOGIN", "MAIL_FROM", "SES_CONFIGURATION_SET", "PUBLIC_BASE_URL", "REDIRECT_ALLOWLIST", "CORS_ORIGINS"}
+	tests := []struct {
+		fn       function
+		extraEnv []string
+	}{
+		{apiFunction, []string{"QUEUE_URL"}},
+		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
+		{sweeperFunction, []string{"QUEUE_URL"}},
+		{workerFunction, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fn.name, func(t *testing.T) {
+			fn := s.one(t, "AWS::Lambda::Function", exportName(tt.fn.name)+"Function")
+			checks := []struct {
+				name      string
+				got, want any
+			}{
+				{"runtime", fn.props["Runtime"], "provided.al2023"},
+				{"architecture", str(fn.props["Architectures"]), `["arm64"]`},
+				{"handler", fn.props["Handler"], "bootstrap"},
+				{"memory", fn.props["MemorySize"], tt.fn.memoryMB},
+				{"timeout", fn.props["Timeout"], tt.fn.timeout.Seconds()},
+				{"log format", str(fn.props["LoggingConfig"].(map[string]any)["LogFormat"]), `"JSON"`},
+				{"log group", ref(fn.props["LoggingConfig"].(map[string]any)["LogGroup"]) != "", true},
+				{"tracing off", fn.props["TracingConfig"], nil},
+			}
+			for _, c := range checks {
+				if c.got != c.want {
+					t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+				}
+			}
+			vars := fn.props["Environment"].(map[string]any)["Variables"].(map[string]any)
+			var got []string
+			for k := range vars {
+				got = append(got, k)
+			}
+			want := append(slices.Clone(common), tt.extraEnv...)
+			if !slices.Equal(sorted(got), sorted(want)) {
+				t.Errorf("environment: got %v, want %v", sorted(got), sorted(want))
+			}
+			if g := vars["AUTH0_DOMAIN"]; g != "example.eu.auth0.com" {
+				t.Errorf("AUTH0_DOMAIN: got %v, want example.eu.auth0.com", g)
+			}
+			if g := str(vars["AUTH0_CLIENT_SECRET_ARN"]); !strings.Contains(g, ":secret:doorman/auth0-client-secret") {
+				t.Errorf("AUTH0_CLIENT_SECRET_ARN: got %s, want the secret's ARN", g)
+			}
+		})
+	}
+}
+
+func TestLogGroupsRetention(t *testing.T) {
+	tests := []struct {
+		name      string
+		set       mapContext
+		retention float64
+		policy    string
+	}{
+		{"default", nil, 30, "Retain"},
+		{"throwaway, a week", mapContext{ctxThrowaway: "true", ctxLogRetentionDays: "7"}, 7, "Delete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := defaultStack(t)
+			if tt.set != nil {
+				s = synthesize(t, testConfig(t, tt.set))
+			}
+			groups := s.resources("AWS::Logs::LogGroup")
+			if len(groups) != 5 {
+				t.Fatalf("got %d log groups, want 5", len(groups))
+			}
+			for _, g := range groups {
+				if got := g.props["RetentionInDays"]; got != tt.retention {
+					t.Errorf("%s retention: got %v, want %v", g.id, got, tt.retention)
+				}
+				if got := g.raw["DeletionPolicy"]; got != tt.policy {
+					t.Errorf("%s DeletionPolicy: got %v, want %v", g.id, got, tt.policy)
+				}
+			}
+		})
+	}
+}
+
+func TestThrowawayStage(t *testing.T) {
+	s := synthesize(t, testConfig(t, mapContext{ctxThrowaway: "true", ctxTracing: "true", ctxAlarmEmail: "ops@example.com"}))
+	table := s.one(t, "AWS::DynamoDB::Table", "Table")
+	if got := table.props["DeletionProtectionEnabled"]; got != false {
+		t.Errorf("table deletion protection: got %v, want false", got)
+	}
+	if got := table.raw["DeletionPolicy"]; got != "Delete" {
+		t.Errorf("table DeletionPolicy: got %v, want Delete", got)
+	}
+	if got := s.one(t, "AWS::SecretsManager::Secret", "WebhookToken").raw["DeletionPolicy"]; got != "Delete" {
+		t.Errorf("webhook secret DeletionPolicy: got %v, want Delete", got)
+	}
+	for _, fn := range s.resources("AWS::Lambda::Function") {
+		if got := str(fn.props["TracingConfig"]); got != `{"Mode":"Active"}` {
+			t.Errorf("%s tracing: got %s, want Active", fn.id, got)
+		}
+	}
+	// Alarms notify through an encrypted topic with the address subscribed.
+	topic := s.one(t, "AWS::SNS::Topic", "AlarmTopic")
+	if ref(topic.props["KmsMasterKeyId"]) == "" {
+		t.Errorf("alarm topic: got KmsMasterKeyId %v, want the stack's key", topic.props["KmsMasterKeyId"])
+	}
+	hasProps(t, s, "AWS::SNS::Subscription", map[string]any{"Protocol": "email", "Endpoint": "ops@example.com"})
+	hasProps(t, s, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		if got := asSlice(a.props["AlarmActions"]); len(got) != 1 || ref(got[0]) != topic.id {
+			t.Errorf("%s actions: got %s, want the alarm topic", a.id, str(got))
+		}
+	}
+}
+
+func TestHTTPAPI(t *testing.T) {
+	s := defaultStack(t)
+	authz := s.one(t, "AWS::ApiGatewayV2::Authorizer", "Api")
+	if got, want := str(authz.props["JwtConfiguration"]), `{"Audience":["https://doorman.example.com"],"Issuer":"https://example.eu.auth0.com/"}`; got != want {
+		t.Errorf("JWT authorizer: got %s, want %s", got, want)
+	}
+	routes := map[string]resource{}
+	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		routes[r.props["RouteKey"].(string)] = r
+	}
+	tests := []struct {
+		route string
+		auth  string
+	}{
+		{"GET /v1/{proxy+}", "JWT"},
+		{"POST /v1/{proxy+}", "JWT"},
+		{"DELETE /v1/{proxy+}", "JWT"},
+		{"GET /i/{token}", "NONE"},
+		{"POST /i/{token}", "NONE"},
+		{"POST /webhooks/auth0/logs", "NONE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.route, func(t *testing.T) {
+			r, ok := routes[tt.route]
+			if !ok {
+				t.Fatalf("route missing; routes: %v", keys(routes))
+			}
+			if got := r.props["AuthorizationType"]; got != tt.auth {
+				t.Errorf("authorization: got %v, want %v", got, tt.auth)
+			}
+			if tt.auth == "JWT" && ref(r.props["AuthorizerId"]) != authz.id {
+				t.Errorf("authorizer: got %v, want %s", r.props["AuthorizerId"], authz.id)
+			}
+		})
+	}
+	if len(routes) != len(tests) {
+		t.Errorf("routes: got %v, want exactly the %d above", keys(routes), len(tests))
+	}
+
+	api := s.one(t, "AWS::ApiGatewayV2::Api", "Api")
+	cors := api.props["CorsConfiguration"].(map[string]any)
+	if got, want := str(cors["AllowOrigins"]), `["https://app.example.com","https://admin.example.com"]`; got != want {
+		t.Errorf("CORS origins: got %s, want %s", got, want)
+	}
+	if got := str(cors["AllowHeaders"]); !strings.Contains(got, "Authorization") || !strings.Contains(got, "Idempotency-Key") {
+		t.Errorf("CORS headers: got %s, want Authorization and Idempotency-Key", got)
+	}
+
+	stage := s.one(t, "AWS::ApiGatewayV2::Stage", "Api")
+	if got, want := str(stage.props["DefaultRouteSettings"]), `{"ThrottlingBurstLimit":100,"ThrottlingRateLimit":50}`; got != want {
+		t.Errorf("throttling: got %s, want %s", got, want)
+	}
+	logs := stage.props["AccessLogSettings"].(map[string]any)
+	if !strings.HasPrefix(ref(logs["DestinationArn"]), "ApiAccessLogs") {
+		t.Errorf("access log destination: got %s, want the ApiAccessLogs group", str(logs["DestinationArn"]))
+	}
+	format := logs["Format"].(string)
+	for _, want := range []string{"$context.requestId", "$context.routeKey", "$context.status"} {
+		if !strings.Contains(format, want) {
+			t.Errorf("access log format lacks %s: %s", want, format)
+		}
+	}
+	// The landing page's path holds the invitee's token: it must never reach a log.
+	for _, never := range []string{"$context.path", "$context.resourcePath", "$context.requestOverride"} {
+		if strings.Contains(format, never) {
+			t.Errorf("access log format logs %s, which carries link tokens", never)
+		}
+	}
+}
+
+func TestNoCORSWithoutOrigins(t *testing.T) {
+	s := synthesize(t, testConfig(t, mapContext{ctxCORSOrigins: ""}))
+	if got, ok := s.one(t, "AWS::ApiGatewayV2::Api", "Api").props["CorsConfiguration"]; ok {
+		t.Errorf("CORS: got %s, want none", str(got))
+	}
+}
+
+func TestScheduleAndThrottleFromContext(t *testing.T) {
+	s := synthesize(t, testConfig(t, mapContext{ctxSweepRateMinutes: "10", ctxThrottleRate: "7", ctxThrottleBurst: "9"}))
+	rule := s.one(t, "AWS::Events::Rule", "SweepSchedule")
+	if got := rule.props["ScheduleExpression"]; got != "rate(10 minutes)" {
+		t.Errorf("schedule: got %v, want rate(10 minutes)", got)
+	}
+	targets := asSlice(rule.props["Targets"])
+	if len(targets) != 1 || !strings.HasPrefix(ref(targets[0].(map[string]any)["Arn"]), "SweeperFunction") {
+		t.Errorf("schedule targets: got %s, want the sweeper", str(targets))
+	}
+	stage := s.one(t, "AWS::ApiGatewayV2::Stage", "Api")
+	if got, want := str(stage.props["DefaultRouteSettings"]), `{"ThrottlingBurstLimit":9,"ThrottlingRateLimit":7}`; got != want {
+		t.Errorf("throttling: got %s, want %s", got, want)
+	}
+	if got := defaultStack(t).one(t, "AWS::Events::Rule", "SweepSchedule").props["ScheduleExpression"]; got != "rate(5 minutes)" {
+		t.Errorf("default schedule: got %v, want rate(5 minutes)", got)
+	}
+}
+
+func TestWorkerQueue(t *testing.T) {
+	s := defaultStack(t)
+	worker := s.one(t, "AWS::Lambda::Function", "WorkerFunction")
+	queue := s.one(t, "AWS::SQS::Queue", "WorkerQueue")
+	dlq := s.one(t, "AWS::SQS::Queue", "WorkerDLQ")
+	timeout := worker.props["Timeout"].(float64)
+	if got := queue.props["VisibilityTimeout"].(float64); got < 6*timeout {
+		t.Errorf("visibility timeout: got %v s, want at least 6 × %v s", got, timeout)
+	}
+	redrive := queue.props["RedrivePolicy"].(map[string]any)
+	if ref(redrive["deadLetterTargetArn"]) != dlq.id {
+		t.Errorf("dead-letter target: got %s, want %s", str(redrive["deadLetterTargetArn"]), dlq.id)
+	}
+	if got := redrive["maxReceiveCount"]; got != float64(queueMaxReceives) {
+		t.Errorf("max receive count: got %v, want %d", got, queueMaxReceives)
+	}
+	for _, q := range []resource{queue, dlq} {
+		if got := q.props["SqsManagedSseEnabled"]; got != true {
+			t.Errorf("%s encryption: got %v, want SQS managed", q.id, got)
+		}
+	}
+	esm := s.one(t, "AWS::Lambda::EventSourceMapping", "WorkerFunction")
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"source", ref(esm.props["EventSourceArn"]), queue.id},
+		{"function", ref(esm.props["FunctionName"]), worker.id},
+		{"partial batch failures", str(esm.props["FunctionResponseTypes"]), `["ReportBatchItemFailures"]`},
+		{"concurrency", str(esm.props["ScalingConfig"]), `{"MaximumConcurrency":2}`},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	s := defaultStack(t)
+	secret := s.one(t, "AWS::SecretsManager::Secret", "WebhookToken")
+	gen, ok := secret.props["GenerateSecretString"].(map[string]any)
+	if !ok {
+		t.Fatalf("webhook secret: got %s, want a generated value", str(secret.props))
+	}
+	if got := gen["PasswordLength"]; got != 48.0 {
+		t.Errorf("token length: got %v, want 48", got)
+	}
+	for _, sec := range s.resources("AWS::SecretsManager::Secret") {
+		if v, ok := sec.props["SecretString"]; ok {
+			t.Errorf("%s holds a value in the template: %v", sec.id, v)
+		}
+	}
+	// An ARN given in the context is used as is, and granted without a wildcard.
+	arn := "arn:aws:secretsmanager:eu-west-1:123456789012:secret:doorman/auth0-AbCdEf"
+	byArn := synthesize(t, testConfig(t, mapContext{ctxAuth0ClientSecret: arn}))
+	api := byArn.one(t, "AWS::Lambda::Function", "ApiFunction")
+	if got := api.props["Environment"].(map[string]any)["Variables"].(map[string]any)["AUTH0_CLIENT_SECRET_ARN"]; got != arn {
+		t.Errorf("AUTH0_CLIENT_SECRET_ARN: got %v, want %s", got, arn)
+	}
+	var granted bool
+	for _, st := range statements(byArn) {
+		if slices.Contains(st.actions, "secretsmanager:GetSecretValue") && slices.Contains(st.resources, `"`+arn+`"`) {
+			granted = true
+		}
+	}
+	if !granted {
+		t.Errorf("no statement grants GetSecretValue on %s", arn)
+	}
+}
+
+func TestSES(t *testing.T) {
+	s := defaultStack(t)
+	set := s.one(t, "AWS::SES::ConfigurationSet", "Mail")
+	if got := str(set.props["DeliveryOptions"]); got != `{"TlsPolicy":"REQUIRE"}` {
+		t.Errorf("delivery options: got %s, want TLS required", got)
+	}
+	var sends int
+	for _, st := range statements(s) {
+		for _, a := range st.actions {
+			if !strings.HasPrefix(a, "ses:") {
+				continue
+			}
+			if a != "ses:SendEmail" {
+				t.Errorf("%s: got action %s, want only ses:SendEmail", st.policy, a)
+			}
+			sends++
+			if len(st.resources) != 2 ||
+				!strings.Contains(st.resources[0], ":identity/mail.example.com") ||
+				!strings.Contains(st.resources[1], ":configuration-set/") {
+				t.Errorf("%s: ses:SendEmail on %v, want the identity mail.example.com and the configuration set", st.policy, st.resources)
+			}
+		}
+	}
+	if sends != 3 { // api, sweeper, worker
+		t.Errorf("ses:SendEmail statements: got %d, want 3", sends)
+	}
+}
+
+// TestPermissionsPerFunction checks that each function's role holds exactly the
+// services it calls, and the data-plane actions it needs of them.
+func TestPermissionsPerFunction(t *testing.T) {
+	s := defaultStack(t)
+	tests := []struct {
+		fn      function
+		want    []string // actions that must be granted
+		notWant []string // actions that must not
+	}{
+		{apiFunction,
+			[]string{"dynamodb:Query", "dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "dynamodb:Scan"}},
+		{logstreamFunction,
+			[]string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+			[]string{"ses:SendEmail", "sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
+		{sweeperFunction,
+			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+			[]string{"sqs:ReceiveMessage", "dynamodb:Scan"}},
+		{workerFunction,
+			[]string{"dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:ReceiveMessage", "sqs:DeleteMessage"},
+			[]string{"sqs:SendMessage", "dynamodb:Scan"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fn.name, func(t *testing.T) {
+			fn := s.one(t, "AWS::Lambda::Function", exportName(tt.fn.name)+"Function")
+			role := ref(fn.props["Role"])
+			granted := map[string]bool{}
+			for _, st := range statements(s) {
+				if st.role == role {
+					for _, a := range st.actions {
+						granted[a] = true
+					}
+				}
+			}
+			for _, a := range tt.want {
+				if !granted[a] {
+					t.Errorf("got no %s, want it granted", a)
+				}
+			}
+			for _, a := range tt.notWant {
+				if granted[a] {
+					t.Errorf("got %s, want it not granted", a)
+				}
+			}
+		})
+	}
+	// The webhook token is the log stream's alone.
+	token := s.one(t, "AWS::SecretsManager::Secret", "WebhookToken").id
+	for _, st := range statements(s) {
+		for _, r := range st.resources {
+			if strings.Contains(r, `"`+token+`"`) && !strings.HasPrefix(st.role, "LogstreamFunction") {
+				t.Errorf("%s reads the webhook token", st.role)
+			}
+		}
+	}
+}
+
+func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
+	s := defaultStack(t)
+	table := s.one(t, "AWS::DynamoDB::Table", "Table")
+	allowed := map[string]bool{str(map[string]any{"Fn::GetAtt": []string{table.id, "Arn"}}): true}
+	for _, name := range indexNames(dynamo.Schema()) {
+		allowed[str(map[string]any{"Fn::Join": []any{"", []any{map[string]any{"Fn::GetAtt": []string{table.id, "Arn"}}, "/index/" + name}}})] = true
+	}
+	var seen int
+	for _, st := range statements(s) {
+		if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+			continue
+		}
+		seen++
+		if len(st.resources) != len(allowed) {
+			t.Errorf("%s: got %d resources, want the table and its %d indexes", st.policy, len(st.resources), len(allowed)-1)
+		}
+		for _, r := range st.resources {
+			if !allowed[r] {
+				t.Errorf("%s: dynamodb actions on %s, want only the table and its indexes", st.policy, r)
+			}
+		}
+	}
+	if seen != 4 {
+		t.Errorf("dynamodb statements: got %d, want one per function", seen)
+	}
+}
+
+func TestNoWildcardOnDataPlane(t *testing.T) {
+	for _, variant := range []struct {
+		name string
+		s    func(t *testing.T) synthesized
+	}{
+		{"default", defaultStack},
+		{"tracing and alarm topic", func(t *testing.T) synthesized {
+			return synthesize(t, testConfig(t, mapContext{ctxTracing: "true", ctxAlarmEmail: "ops@example.com"}))
+		}},
+	} {
+		t.Run(variant.name, func(t *testing.T) {
+			sts := statements(variant.s(t))
+			if len(sts) == 0 {
+				t.Fatal("found no IAM statements; the walk would check nothing")
+			}
+			for _, problem := range wildcardProblems(sts) {
+				t.Error(problem)
+			}
+		})
+	}
+}
+
+// TestWildcardWalkerCatches proves the walk fails where it should.
+func TestWildcardWalkerCatches(t *testing.T) {
+	tests := []struct {
+		name      string
+		statement statement
+		problems  int
+	}{
+		{"star on dynamodb", statement{policy: "P", actions: []string{"dynamodb:GetItem"}, resources: []string{`"*"`}}, 1},
+		{"star inside an ARN", statement{policy: "P", actions: []string{"sqs:SendMessage"}, resources: []string{`"arn:aws:sqs:eu-west-1:1:*"`}}, 1},
+		{"service wildcard action", statement{policy: "P", actions: []string{"ses:*"}, resources: []string{`"arn:aws:ses:eu-west-1:1:identity/x"`}}, 1},
+		{"x-ray needs star", statement{policy: "P", actions: []string{"xray:PutTraceSegments"}, resources: []string{`"*"`}}, 0},
+		{"named resource", statement{policy: "P", actions: []string{"dynamodb:GetItem"}, resources: []string{`{"Fn::GetAtt":["Table","Arn"]}`}}, 0},
+		{"secret suffix pattern", statement{policy: "P", actions: []string{"secretsmanager:GetSecretValue"}, resources: []string{`"arn:aws:secretsmanager:r:1:secret:name-??????"`}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := wildcardProblems([]statement{tt.statement}); len(got) != tt.problems {
+				t.Errorf("got %d problems %v, want %d", len(got), got, tt.problems)
+			}
+		})
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	s := defaultStack(t)
+	outputs, _ := s.json["Outputs"].(map[string]any)
+	for _, name := range []string{"ApiUrl", "PublicBaseUrl", "WebhookUrl", "WebhookTokenSecretArn", "TableName",
+		"Auth0LogStreamEndpoint", "Auth0LogStreamAuthorization", "Auth0AllowedCallbackUrls", "Auth0JwtIssuer"} {
+		if _, ok := outputs[name]; !ok {
+			t.Errorf("output %s missing; outputs: %v", name, keys(outputs))
+		}
+	}
+	value := func(name string) string { return str(outputs[name].(map[string]any)["Value"]) }
+	if got := value("WebhookUrl"); !strings.Contains(got, webhookPath) {
+		t.Errorf("WebhookUrl: got %s, want it to end in %s", got, webhookPath)
+	}
+	if got := value("Auth0LogStreamAuthorization"); !strings.HasPrefix(got, `"Bearer `) {
+		t.Errorf("Auth0LogStreamAuthorization: got %s, want the Bearer form", got)
+	}
+	if got := value("Auth0AllowedCallbackUrls"); got != `"https://app.example.com/welcome"` {
+		t.Errorf("Auth0AllowedCallbackUrls: got %s, want the redirect allow-list", got)
+	}
+	// A custom domain replaces the execute-api URL wherever Auth0 or invitees see it.
+	custom := synthesize(t, testConfig(t, mapContext{ctxPublicBaseURL: "https://invite.example.com"}))
+	outputs, _ = custom.json["Outputs"].(map[string]any)
+	if got := value("WebhookUrl"); got != `"https://invite.example.com/webhooks/auth0/logs"` {
+		t.Errorf("WebhookUrl with a custom domain: got %s", got)
+	}
+	api := custom.one(t, "AWS::Lambda::Function", "ApiFunction")
+	if got := api.props["Environment"].(map[string]any)["Variables"].(map[string]any)["PUBLIC_BASE_URL"]; got != "https://invite.example.com" {
+		t.Errorf("PUBLIC_BASE_URL: got %v, want https://invite.example.com", got)
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	s := defaultStack(t)
+	byID := map[string]resource{}
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		byID[a.id] = a
+	}
+	find := func(prefix string) (resource, bool) {
+		for id, a := range byID {
+			if strings.HasPrefix(id, prefix) {
+				return a, true
+			}
+		}
+		return resource{}, false
+	}
+	tests := []struct {
+		prefix, metric string
+	}{
+		{"ApiErrors", "Errors"}, {"ApiThrottles", "Throttles"},
+		{"LogstreamErrors", "Errors"}, {"LogstreamThrottles", "Throttles"},
+		{"SweeperErrors", "Errors"}, {"SweeperThrottles", "Throttles"},
+		{"WorkerErrors", "Errors"}, {"WorkerThrottles", "Throttles"},
+		{"WorkerDLQDepth", "ApproximateNumberOfMessagesVisible"},
+		{"WorkerQueueAge", "ApproximateAgeOfOldestMessage"},
+		{"Api5xxRate", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			a, ok := find(tt.prefix)
+			if !ok {
+				t.Fatalf("alarm missing; alarms: %v", keys(byID))
+			}
+			if tt.metric != "" && a.props["MetricName"] != tt.metric {
+				t.Errorf("metric: got %v, want %s", a.props["MetricName"], tt.metric)
+			}
+			if _, ok := a.props["AlarmActions"]; ok {
+				t.Errorf("actions: got %s, want none without a topic", str(a.props["AlarmActions"]))
+			}
+		})
+	}
+	rate, _ := find("Api5xxRate")
+	if got := str(rate.props["Metrics"]); !strings.Contains(got, "5xx") || !strings.Contains(got, "FILL(errors, 0) / requests") {
+		t.Errorf("5xx rate expression: got %s", got)
+	}
+	if got := rate.props["Threshold"]; got != 5.0 {
+		t.Errorf("5xx threshold: got %v, want 5", got)
+	}
+	age, _ := find("WorkerQueueAge")
+	if got := age.props["Threshold"]; got != 900.0 {
+		t.Errorf("queue age threshold: got %v, want 900 s", got)
+	}
+}
+
+func TestMissingAssets(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "api"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api", "bootstrap"), []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckAssets(dir)
+	if err == nil {
+		t.Fatal("got no error, want the missing binaries named")
+	}
+	for _, want := range []string{"run make build first", filepath.Join(dir, "worker", "bootstrap"), filepath.Join(dir, "sweeper", "bootstrap")} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want it to contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), filepath.Join(dir, "api", "bootstrap")) {
+		t.Errorf("got %q, which names the api binary that exists", err)
+	}
+	cfg := testConfig(t, nil)
+	cfg.AssetDir = dir
+	if _, err := NewDoormanStack(newApp(t), "Doorman-test", &DoormanStackProps{Config: cfg}); err == nil || !strings.Contains(err.Error(), "run make build first") {
+		t.Errorf("NewDoormanStack: got %v, want the missing-binary error", err)
+	}
+	if err := CheckAssets(testAssets(t)); err != nil {
+		t.Errorf("complete assets: got %v, want no error", err)
+	}
+}
+
+func TestStackRejectsInvalidConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no Auth0 domain", func(c *Config) { c.Auth0Domain = "" }, "auth0Domain is required"},
+		{"no SES identity", func(c *Config) { c.SESIdentity = "" }, "sesIdentity is required"},
+		{"no sweep rate", func(c *Config) { c.SweepRate = 0 }, "sweepRateMinutes must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, nil)
+			tt.change(&cfg)
+			_, err := NewDoormanStack(newApp(t), "Doorman-test", &DoormanStackProps{Config: cfg})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
