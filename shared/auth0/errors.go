@@ -1,0 +1,153 @@
+package auth0
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// fail maps an error of a Management API call to an invite.Error, logging what an
+// operator must fix (a missing scope, refused credentials). attrs name the objects
+// involved (ids only, never an email or a token).
+func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any) error {
+	err = withoutQuery(err)
+	cause := fmt.Errorf("auth0: %s: %w", op, err)
+	log := id.log.With(append([]any{"op", op}, attrs...)...)
+
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		log.WarnContext(ctx, "auth0: call did not finish in time", "err", err)
+		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 did not answer in time")
+	}
+	var rerr *oauth2.RetrieveError
+	if errors.As(err, &rerr) {
+		code := 0
+		if rerr.Response != nil {
+			code = rerr.Response.StatusCode
+		}
+		log.ErrorContext(ctx, "auth0: the token endpoint refused Doorman's client credentials; check AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and the client's grant for the Management API",
+			"status", code, "auth0_error", rerr.ErrorCode)
+		if code == http.StatusTooManyRequests {
+			return &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", Err: cause}
+		}
+		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 refused Doorman's credentials")
+	}
+	var me interface{ Status() int }
+	if !errors.As(err, &me) {
+		log.WarnContext(ctx, "auth0: call failed", "err", err)
+		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 is unreachable")
+	}
+	msg := auth0Message(err)
+	switch s := me.Status(); {
+	case s == http.StatusBadRequest:
+		return invite.Wrap(invite.CodeInvalid, cause, "Auth0 rejected the request: %s", msg)
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		log.ErrorContext(ctx, "auth0: the Management API refused Doorman's token; grant the client the missing scope",
+			"status", s, "missing_scope", missingScope(msg), "auth0_message", msg)
+		return invite.Wrap(invite.CodeUpstream, cause, "Doorman is not allowed to do this in Auth0")
+	case s == http.StatusNotFound:
+		return invite.Wrap(invite.CodeNotFound, cause, "%s", msg)
+	case s == http.StatusConflict:
+		return invite.Wrap(invite.CodeConflict, cause, "%s", msg)
+	case s == http.StatusTooManyRequests:
+		wait := id.retryAfter(ctx)
+		log.WarnContext(ctx, "auth0: rate limited after retries", "retry_after", wait)
+		return &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: wait, Err: cause}
+	case s >= 500:
+		log.WarnContext(ctx, "auth0: server error", "status", s, "auth0_message", msg)
+		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 is unavailable")
+	default:
+		return invite.Wrap(invite.CodeInvalid, cause, "Auth0 rejected the request: %s", msg)
+	}
+}
+
+// withoutQuery drops the query from a transport error's URL: users-by-email carries
+// the address there, and errors end up in logs.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u := ue.URL
+	if parsed, perr := url.Parse(ue.URL); perr == nil {
+		parsed.RawQuery = ""
+		u = parsed.String()
+	} else {
+		u, _, _ = strings.Cut(u, "?")
+	}
+	return fmt.Errorf("%s %s: %w", ue.Op, u, ue.Err)
+}
+
+// missingScope reads the scopes out of Auth0's 403 message, "Insufficient scope,
+// expected any of: create:users".
+func missingScope(msg string) string {
+	_, scopes, ok := strings.Cut(msg, "expected any of:")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSpace(scopes), ".")
+}
+
+// retryAfter is how long Auth0 asked to wait in its last answer: Retry-After, or else
+// X-RateLimit-Reset (a unix time).
+func (id *Identity) retryAfter(ctx context.Context) time.Duration {
+	info, _ := ctx.Value(callKey{}).(*callInfo)
+	if info == nil {
+		return 0
+	}
+	h := info.header()
+	if h == nil {
+		return 0
+	}
+	if v := h.Get("Retry-After"); v != "" {
+		if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(id.now()), 0)
+		}
+	}
+	if v := h.Get("X-RateLimit-Reset"); v != "" {
+		if unix, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return max(time.Unix(unix, 0).Sub(id.now()), 0)
+		}
+	}
+	return 0
+}
+
+type callKey struct{}
+
+// callInfo keeps the headers of an operation's last Management API response.
+type callInfo struct {
+	mu   sync.Mutex
+	last http.Header
+}
+
+func (c *callInfo) header() http.Header {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// observer sits under go-auth0's retries and token transport, so it sees every
+// attempt's response, and records it in the operation's callInfo.
+type observer struct{ base http.RoundTripper }
+
+func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := o.base.RoundTrip(req)
+	if info, ok := req.Context().Value(callKey{}).(*callInfo); ok && resp != nil {
+		info.mu.Lock()
+		info.last = resp.Header.Clone()
+		info.mu.Unlock()
+	}
+	return resp, err
+}

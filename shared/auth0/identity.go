@@ -1,0 +1,542 @@
+package auth0
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auth0/go-auth0/management"
+	"golang.org/x/oauth2"
+
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// Config configures an Identity.
+type Config struct {
+	// Domain is the tenant's domain ("acme.eu.auth0.com", a scheme is ignored), or a
+	// full http:// URL for the local stand-in, which is then spoken to without TLS.
+	Domain       string
+	ClientID     string
+	ClientSecret string
+	// Connection is the database connection invited users are created in and found by.
+	Connection string
+	// LoginClientID is the application invitees sign in to: the default client of
+	// organization invitations and of tickets that name no result URL.
+	LoginClientID string
+	// TicketTTL is the password-change tickets' lifetime; default 1h.
+	TicketTTL time.Duration
+	// Timeout bounds each operation, retries included, unless ctx ends sooner;
+	// default 10s.
+	Timeout time.Duration
+	// RetryMaxAttempts is how many times a request is sent when Auth0 answers 429 or
+	// the connection fails; default 3.
+	RetryMaxAttempts int
+	Logger           *slog.Logger
+	// HTTPClient is the base client; default a clone of http.DefaultTransport.
+	HTTPClient *http.Client
+	// Rand is the source of user passwords; default crypto/rand.
+	Rand io.Reader
+	// Now is the clock, used to turn X-RateLimit-Reset into a wait; default time.Now.
+	Now func() time.Time
+}
+
+// Identity is invite.Identity on Auth0's Management API.
+type Identity struct {
+	api  api
+	cfg  Config
+	log  *slog.Logger
+	rand io.Reader
+	now  func() time.Time
+
+	mu      sync.Mutex
+	connIDs map[string]string // connection name → id, looked up once per process
+}
+
+var _ invite.Identity = (*Identity)(nil)
+
+// New builds the Management API client. No request is made: the client-credentials
+// token is fetched on the first call and reused until shortly before it expires.
+func New(ctx context.Context, cfg Config) (*Identity, error) {
+	if cfg.Domain == "" || cfg.ClientID == "" || cfg.ClientSecret == "" || cfg.Connection == "" {
+		return nil, errors.New("auth0: Domain, ClientID, ClientSecret and Connection are required")
+	}
+	if cfg.TicketTTL <= 0 {
+		cfg.TicketTTL = time.Hour
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.RetryMaxAttempts <= 0 {
+		cfg.RetryMaxAttempts = 3
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	transport := base.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+
+	domain := cfg.Domain
+	var opts []management.Option
+	if u, err := url.Parse(domain); err == nil && u.Scheme == "http" && u.Host != "" {
+		// go-auth0 forces https; WithInsecure puts http back. It must come before the
+		// credentials, which read the URL to build the token endpoint.
+		domain = u.Host
+		opts = append(opts, management.WithInsecure())
+	}
+	// The token source keeps the context it is given for every later token fetch, so
+	// it gets one that outlives ctx, and a client whose own timeout bounds the fetch.
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient,
+		&http.Client{Transport: transport, Timeout: cfg.Timeout})
+	opts = append(opts,
+		management.WithClient(&http.Client{Transport: observer{transport}, Timeout: base.Timeout}),
+		management.WithRetryStrategy(management.RetryStrategy{
+			MaxRetries: cfg.RetryMaxAttempts - 1,
+			Statuses:   []int{http.StatusTooManyRequests},
+		}),
+		management.WithClientCredentials(tokenCtx, cfg.ClientID, cfg.ClientSecret),
+	)
+	m, err := management.New(domain, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("auth0: management client for %s: %w", cfg.Domain, err)
+	}
+	return newIdentity(sdk{m}, cfg), nil
+}
+
+func newIdentity(a api, cfg Config) *Identity {
+	return &Identity{api: a, cfg: cfg, log: cfg.Logger, rand: cfg.Rand, now: cfg.Now, connIDs: map[string]string{}}
+}
+
+// FindUserByEmail makes one call: GET /users-by-email, which answers for every
+// connection, so the match is the user with an identity in the configured one.
+func (id *Identity) FindUserByEmail(ctx context.Context, email string) (*invite.User, error) {
+	if email == "" {
+		return nil, invite.Invalid("email", "an email is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	// Auth0 keeps database users' addresses lower-cased and matches exactly.
+	users, err := id.api.usersByEmail(ctx, invite.EmailKey(email))
+	if err != nil {
+		return nil, id.fail(ctx, "find user by email", err)
+	}
+	for _, u := range users {
+		for _, ident := range u.Identities {
+			if ident.GetConnection() == id.cfg.Connection {
+				return toUser(u), nil
+			}
+		}
+	}
+	return nil, invite.Errorf(invite.CodeNotFound, "no user with that email in connection %s", id.cfg.Connection)
+}
+
+// GetUser makes one call: GET /users/{id}.
+func (id *Identity) GetUser(ctx context.Context, userID string) (*invite.User, error) {
+	if userID == "" {
+		return nil, invite.Invalid("user_id", "a user id is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	u, err := id.api.readUser(ctx, userID)
+	if err != nil {
+		return nil, id.fail(ctx, "get user", err, "auth0_user_id", userID)
+	}
+	return toUser(u), nil
+}
+
+// CreateUser makes one call: POST /users.
+func (id *Identity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.User, error) {
+	if nu.Email == "" {
+		return nil, invite.Invalid("email", "an email is required")
+	}
+	password, err := randomPassword(id.rand)
+	if err != nil {
+		return nil, invite.Wrap(invite.CodeInternal, err, "cannot generate a password")
+	}
+	connection := nu.Connection
+	if connection == "" {
+		connection = id.cfg.Connection
+	}
+	meta := make(map[string]interface{}, len(nu.AppMetadata)+2)
+	for k, v := range nu.AppMetadata {
+		meta[k] = v
+	}
+	meta["needsInvitation"] = true
+	meta["invitationId"] = nu.InvitationID
+	u := &management.User{
+		Connection:    &connection,
+		Email:         &nu.Email,
+		Password:      &password,
+		EmailVerified: ptr(false),
+		VerifyEmail:   ptr(false),
+		AppMetadata:   &meta,
+	}
+	if nu.Name != "" {
+		u.Name = &nu.Name
+	}
+	if len(nu.UserMetadata) > 0 {
+		um := map[string]interface{}(nu.UserMetadata)
+		u.UserMetadata = &um
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	if err := id.api.createUser(ctx, u); err != nil {
+		return nil, id.fail(ctx, "create user", err, "invitation_id", nu.InvitationID)
+	}
+	id.log.InfoContext(ctx, "auth0: user created", "auth0_user_id", u.GetID(), "invitation_id", nu.InvitationID)
+	return toUser(u), nil
+}
+
+// AssignRoles makes one call, POST /users/{id}/roles, or none for no roles.
+func (id *Identity) AssignRoles(ctx context.Context, userID string, roleIDs []string) error {
+	if userID == "" {
+		return invite.Invalid("user_id", "a user id is required")
+	}
+	if len(roleIDs) == 0 {
+		return nil
+	}
+	roles := make([]*management.Role, len(roleIDs))
+	for i := range roleIDs {
+		roles[i] = &management.Role{ID: &roleIDs[i]}
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	if err := id.api.assignRoles(ctx, userID, roles); err != nil {
+		return id.fail(ctx, "assign roles", err, "auth0_user_id", userID)
+	}
+	return nil
+}
+
+// ClearInvitationFlag makes one call: PATCH /users/{id} with
+// {"app_metadata":{"needsInvitation":null}}. Auth0 merges app_metadata key by key and
+// removes a key set to null, so invitationId and the rest stay.
+func (id *Identity) ClearInvitationFlag(ctx context.Context, userID string) error {
+	if userID == "" {
+		return invite.Invalid("user_id", "a user id is required")
+	}
+	meta := map[string]interface{}{"needsInvitation": nil}
+	ctx, done := id.call(ctx)
+	defer done()
+	if err := id.api.updateUser(ctx, userID, &management.User{AppMetadata: &meta}); err != nil {
+		return id.fail(ctx, "clear invitation flag", err, "auth0_user_id", userID)
+	}
+	return nil
+}
+
+// DeleteUserIfNeverLoggedIn makes two calls (GET, then DELETE /users/{id}) when the
+// user never logged in, and one when it did or is already gone.
+func (id *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (bool, error) {
+	if userID == "" {
+		return false, invite.Invalid("user_id", "a user id is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	u, err := id.api.readUser(ctx, userID)
+	if status(err) == http.StatusNotFound {
+		return true, nil
+	}
+	if err != nil {
+		return false, id.fail(ctx, "read user before delete", err, "auth0_user_id", userID)
+	}
+	if n := u.GetLoginsCount(); n > 0 {
+		id.log.InfoContext(ctx, "auth0: user kept: it has logged in", "auth0_user_id", userID, "logins_count", n)
+		return false, nil
+	}
+	if err := id.api.deleteUser(ctx, userID); err != nil && status(err) != http.StatusNotFound {
+		return false, id.fail(ctx, "delete user", err, "auth0_user_id", userID)
+	}
+	id.log.InfoContext(ctx, "auth0: user deleted", "auth0_user_id", userID)
+	return true, nil
+}
+
+// BlockUser makes one call: PATCH /users/{id} {"blocked":true}.
+func (id *Identity) BlockUser(ctx context.Context, userID string) error {
+	if userID == "" {
+		return invite.Invalid("user_id", "a user id is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	if err := id.api.updateUser(ctx, userID, &management.User{Blocked: ptr(true)}); err != nil {
+		return id.fail(ctx, "block user", err, "auth0_user_id", userID)
+	}
+	return nil
+}
+
+// PasswordChangeTicket makes one call: POST /tickets/password-change. Auth0 refuses
+// result_url together with client_id, so only one is sent.
+func (id *Identity) PasswordChangeTicket(ctx context.Context, req invite.TicketRequest) (string, error) {
+	if req.UserID == "" {
+		return "", invite.Invalid("user_id", "a user id is required")
+	}
+	ttl := req.TTL
+	if ttl <= 0 {
+		ttl = id.cfg.TicketTTL
+	}
+	t := &management.Ticket{
+		UserID:                 &req.UserID,
+		TTLSec:                 ptr(seconds(ttl)),
+		MarkEmailAsVerified:    ptr(true),
+		IncludeEmailInRedirect: ptr(false),
+	}
+	switch client := firstNonEmpty(req.ClientID, id.cfg.LoginClientID); {
+	case req.ResultURL != "":
+		t.ResultURL = &req.ResultURL
+	case client != "":
+		t.ClientID = &client
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	if err := id.api.passwordChangeTicket(ctx, t); err != nil {
+		return "", id.fail(ctx, "password-change ticket", err, "auth0_user_id", req.UserID)
+	}
+	if t.GetTicket() == "" {
+		return "", invite.Errorf(invite.CodeUpstream, "Auth0 returned a ticket without a URL")
+	}
+	return t.GetTicket(), nil
+}
+
+// CreateOrgInvitation makes one call, POST /organizations/{id}/invitations, plus,
+// the first time a connection name is used in this process, GET /connections?name=
+// to learn its id.
+func (id *Identity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
+	if req.OrganizationID == "" {
+		return nil, invite.Invalid("organization_id", "an organization id is required")
+	}
+	if req.Email == "" {
+		return nil, invite.Invalid("email", "an email is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	inviter := firstNonEmpty(req.InviterName, "Doorman") // Auth0 requires a name
+	inv := &management.OrganizationInvitation{
+		Inviter:             &management.OrganizationInvitationInviter{Name: &inviter},
+		Invitee:             &management.OrganizationInvitationInvitee{Email: &req.Email},
+		SendInvitationEmail: ptr(false),
+		Roles:               req.Roles,
+		AppMetadata:         req.AppMetadata,
+		UserMetadata:        req.UserMetadata,
+	}
+	if client := firstNonEmpty(req.ClientID, id.cfg.LoginClientID); client != "" {
+		inv.ClientID = &client
+	}
+	if req.TTL > 0 {
+		inv.TTLSec = ptr(seconds(req.TTL))
+	}
+	if req.Connection != "" {
+		connID, err := id.connectionID(ctx, req.Connection)
+		if err != nil {
+			return nil, err
+		}
+		inv.ConnectionID = &connID
+	}
+	if err := id.api.createInvitation(ctx, req.OrganizationID, inv); err != nil {
+		return nil, id.fail(ctx, "create organization invitation", err, "organization_id", req.OrganizationID)
+	}
+	return toOrgInvitation(inv, req.OrganizationID), nil
+}
+
+// connectionID resolves a connection name once per process; ids never change.
+func (id *Identity) connectionID(ctx context.Context, name string) (string, error) {
+	id.mu.Lock()
+	connID, ok := id.connIDs[name]
+	id.mu.Unlock()
+	if ok {
+		return connID, nil
+	}
+	c, err := id.api.connectionByName(ctx, name)
+	if status(err) == http.StatusNotFound {
+		return "", invite.Invalid("connection", "Auth0 has no connection named %q", name)
+	}
+	if err != nil {
+		return "", id.fail(ctx, "look up connection", err, "connection", name)
+	}
+	id.mu.Lock()
+	id.connIDs[name] = c.GetID()
+	id.mu.Unlock()
+	return c.GetID(), nil
+}
+
+// GetOrgInvitation makes one call: GET /organizations/{id}/invitations/{inv}.
+func (id *Identity) GetOrgInvitation(ctx context.Context, orgID, invitationID string) (*invite.OrgInvitation, error) {
+	if orgID == "" || invitationID == "" {
+		return nil, invite.Invalid("auth0_invitation_id", "an organization id and an invitation id are required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	inv, err := id.api.readInvitation(ctx, orgID, invitationID)
+	if err != nil {
+		return nil, id.fail(ctx, "get organization invitation", err, "organization_id", orgID, "auth0_invitation_id", invitationID)
+	}
+	return toOrgInvitation(inv, orgID), nil
+}
+
+// DeleteOrgInvitation makes one call: DELETE /organizations/{id}/invitations/{inv}.
+func (id *Identity) DeleteOrgInvitation(ctx context.Context, orgID, invitationID string) error {
+	if orgID == "" || invitationID == "" {
+		return invite.Invalid("auth0_invitation_id", "an organization id and an invitation id are required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	err := id.api.deleteInvitation(ctx, orgID, invitationID)
+	if err != nil && status(err) != http.StatusNotFound {
+		return id.fail(ctx, "delete organization invitation", err, "organization_id", orgID, "auth0_invitation_id", invitationID)
+	}
+	return nil
+}
+
+// membersPage is the largest page Auth0 serves with checkpoint pagination.
+const membersPage = 100
+
+// OrgMember pages through GET /organizations/{id}/members?fields=user_id,email,roles
+// until it finds the user: one call for an organization of up to 100 members. The
+// member-roles endpoint cannot answer alone: Auth0 keeps roles assigned to a user who
+// is not (or no longer) a member, so roles prove nothing about membership.
+func (id *Identity) OrgMember(ctx context.Context, orgID, userID string) (*invite.Member, error) {
+	if orgID == "" || userID == "" {
+		return nil, invite.Invalid("user_id", "an organization id and a user id are required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	from := ""
+	for {
+		opts := []management.RequestOption{
+			management.IncludeFields("user_id", "email", "roles"),
+			management.Take(membersPage),
+		}
+		if from != "" {
+			opts = append(opts, management.From(from))
+		}
+		page, err := id.api.members(ctx, orgID, opts...)
+		if err != nil {
+			return nil, id.fail(ctx, "list organization members", err, "organization_id", orgID, "auth0_user_id", userID)
+		}
+		for _, m := range page.Members {
+			if m.GetUserID() != userID {
+				continue
+			}
+			member := &invite.Member{UserID: userID, Email: m.GetEmail(), Roles: []string{}}
+			for _, r := range m.Roles {
+				member.Roles = append(member.Roles, r.GetID())
+			}
+			return member, nil
+		}
+		// Auth0 sets next on every non-empty page; a short page is the last.
+		if page.Next == "" || len(page.Members) < membersPage {
+			return nil, invite.Errorf(invite.CodeNotFound, "the user is not a member of organization %s", orgID)
+		}
+		from = page.Next
+	}
+}
+
+// Organization makes one call: GET /organizations/{id}.
+func (id *Identity) Organization(ctx context.Context, orgID string) (*invite.Organization, error) {
+	if orgID == "" {
+		return nil, invite.Invalid("organization_id", "an organization id is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	o, err := id.api.readOrganization(ctx, orgID)
+	if err != nil {
+		return nil, id.fail(ctx, "get organization", err, "organization_id", orgID)
+	}
+	return &invite.Organization{ID: o.GetID(), Name: o.GetName(), DisplayName: o.GetDisplayName()}, nil
+}
+
+// call bounds an operation by the configured timeout and attaches the record of its
+// last response, from which a 429's wait is read.
+func (id *Identity) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, id.cfg.Timeout)
+	return context.WithValue(ctx, callKey{}, &callInfo{}), cancel
+}
+
+func toUser(u *management.User) *invite.User {
+	out := &invite.User{
+		ID:            u.GetID(),
+		Email:         u.GetEmail(),
+		EmailVerified: u.GetEmailVerified(),
+		LoginsCount:   int(u.GetLoginsCount()),
+	}
+	if u.AppMetadata != nil {
+		out.AppMetadata = map[string]any(*u.AppMetadata)
+	}
+	return out
+}
+
+func toOrgInvitation(inv *management.OrganizationInvitation, orgID string) *invite.OrgInvitation {
+	out := &invite.OrgInvitation{
+		ID:             inv.GetID(),
+		OrganizationID: firstNonEmpty(inv.GetOrganizationID(), orgID),
+		URL:            inv.GetInvitationURL(),
+	}
+	if inv.Invitee != nil {
+		out.Email = inv.Invitee.GetEmail()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, inv.GetExpiresAt()); err == nil {
+		out.ExpiresAt = t
+	}
+	return out
+}
+
+// randomPassword returns 256 random bits, base64url-encoded, with one character of
+// each class appended so that any Auth0 password policy accepts it. It is sent once
+// and never kept: the invitee sets their own through a ticket.
+func randomPassword(r io.Reader) (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("auth0: random password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
+}
+
+func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// status is the HTTP status of a Management API error, or 0.
+func status(err error) int {
+	var me management.Error
+	if errors.As(err, &me) {
+		return me.Status()
+	}
+	return 0
+}
+
+// auth0Message is the message part of a go-auth0 error ("404 Not Found: The user
+// does not exist." gives "The user does not exist.").
+func auth0Message(err error) string {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, ": "); ok {
+		return rest
+	}
+	return msg
+}

@@ -1,0 +1,716 @@
+package auth0
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auth0/go-auth0/management"
+
+	"github.com/doormanhq/doorman/shared/auth0sim"
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+const (
+	testClientID = "doorman-m2m"
+	testSecret   = "doorman-m2m-secret"
+	testConn     = "Username-Password-Authentication"
+	loginClient  = "app-login-client"
+)
+
+// env is an Identity wired to a fresh Auth0 stand-in, with what it sent and logged.
+type env struct {
+	sim  *auth0sim.Sim
+	id   *Identity
+	sent *recorder
+	logs *syncBuffer
+}
+
+type options struct {
+	sim    auth0sim.Options
+	config func(*Config)
+}
+
+func newEnv(t *testing.T, o options) *env {
+	t.Helper()
+	if o.sim.RateLimit == 0 {
+		o.sim.RateLimit = -1
+	}
+	sim := auth0sim.NewTestServer(t, o.sim)
+	rec := &recorder{base: http.DefaultTransport}
+	logs := &syncBuffer{}
+	cfg := Config{
+		Domain:        sim.BaseURL(),
+		ClientID:      testClientID,
+		ClientSecret:  testSecret,
+		Connection:    testConn,
+		LoginClientID: loginClient,
+		Timeout:       5 * time.Second,
+		Logger:        slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTPClient:    &http.Client{Transport: rec},
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	id, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return &env{sim: sim, id: id, sent: rec, logs: logs}
+}
+
+// recorder keeps the Management API requests' bodies.
+type recorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	reqs []sentRequest
+}
+
+type sentRequest struct {
+	Method, Path string
+	Body         map[string]any
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(req.URL.Path, "/api/v2/") {
+		s := sentRequest{Method: req.Method, Path: req.URL.Path}
+		if req.Body != nil {
+			b, _ := io.ReadAll(req.Body)
+			req.Body = io.NopCloser(bytes.NewReader(b))
+			_ = json.Unmarshal(b, &s.Body)
+		}
+		r.mu.Lock()
+		r.reqs = append(r.reqs, s)
+		r.mu.Unlock()
+	}
+	return r.base.RoundTrip(req)
+}
+
+func (r *recorder) last(t *testing.T, method, pathPrefix string) map[string]any {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.reqs) - 1; i >= 0; i-- {
+		if r.reqs[i].Method == method && strings.HasPrefix(r.reqs[i].Path, pathPrefix) {
+			return r.reqs[i].Body
+		}
+	}
+	t.Fatalf("no %s %s was sent", method, pathPrefix)
+	return nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// admin is a plain go-auth0 client for arranging what the Sim has no seeding helper
+// for (organization members).
+func admin(t *testing.T, sim *auth0sim.Sim) *management.Management {
+	t.Helper()
+	m, err := management.New(strings.TrimPrefix(sim.BaseURL(), "http://"),
+		management.WithInsecure(),
+		management.WithClientCredentials(context.Background(), testClientID, testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func wantCode(t *testing.T, err error, want invite.Code) *invite.Error {
+	t.Helper()
+	if got := invite.ErrorCode(err); got != want {
+		t.Fatalf("got error %v (code %q), want code %q", err, got, want)
+	}
+	return invite.AsError(err)
+}
+
+// wantCalls checks the Management API calls the Sim received since ResetCalls.
+func wantCalls(t *testing.T, sim *auth0sim.Sim, want map[string]int) {
+	t.Helper()
+	total := 0
+	for route, n := range want {
+		method, path, _ := strings.Cut(route, " ")
+		if got := sim.Calls(method, path); got != n {
+			t.Errorf("got %d calls to %s, want %d", got, route, n)
+		}
+		total += n
+	}
+	if got := sim.TotalCalls(); got != total {
+		t.Errorf("got %d Management API calls in all, want %d", got, total)
+	}
+}
+
+func TestCreateUser(t *testing.T) {
+	e := newEnv(t, options{})
+	u, err := e.id.CreateUser(context.Background(), invite.NewUser{
+		Email: "ann@example.com", Name: "Ann", InvitationID: "inv_1",
+		AppMetadata:  map[string]any{"plan": "pro"},
+		UserMetadata: map[string]any{"locale": "fr"},
+	})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	got, ok := e.sim.User(u.ID)
+	if !ok {
+		t.Fatalf("user %s not in Auth0", u.ID)
+	}
+	wantMeta := map[string]any{"plan": "pro", "needsInvitation": true, "invitationId": "inv_1"}
+	if got.Email != "ann@example.com" || got.Connection != testConn || got.EmailVerified || !reflect.DeepEqual(got.AppMetadata, wantMeta) {
+		t.Errorf("got user %+v, want ann@example.com in %s, unverified, app_metadata %v", got, testConn, wantMeta)
+	}
+	if u.Email != "ann@example.com" || u.LoginsCount != 0 || !reflect.DeepEqual(u.AppMetadata, wantMeta) {
+		t.Errorf("returned %+v", u)
+	}
+	body := e.sent.last(t, "POST", "/api/v2/users")
+	password, _ := body["password"].(string)
+	if len(password) < 43 || body["verify_email"] != false || body["email_verified"] != false {
+		t.Errorf("sent %v; want a long random password, verify_email=false, email_verified=false", body)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, password) || strings.Contains(logs, "ann@example.com") {
+		t.Errorf("logs hold the password or the email: %s", logs)
+	}
+	wantCalls(t, e.sim, map[string]int{"POST /api/v2/users": 1})
+
+	// Another invited user gets another password.
+	if _, err := e.id.CreateUser(context.Background(), invite.NewUser{Email: "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if other := e.sent.last(t, "POST", "/api/v2/users")["password"]; other == password {
+		t.Error("two users got the same password")
+	}
+}
+
+func TestCreateUserThatExistsIsConflict(t *testing.T) {
+	e := newEnv(t, options{})
+	e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	_, err := e.id.CreateUser(context.Background(), invite.NewUser{Email: "ann@example.com", InvitationID: "inv_1"})
+	wantCode(t, err, invite.CodeConflict)
+}
+
+func TestFindUserByEmail(t *testing.T) {
+	e := newEnv(t, options{})
+	e.sim.AddConnection("other-db", "auth0")
+	mine := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", LoginsCount: 2, EmailVerified: true})
+	e.sim.AddUser(auth0sim.User{Email: "ann@example.com", Connection: "other-db"})
+	e.sim.AddUser(auth0sim.User{Email: "elsewhere@example.com", Connection: "other-db"})
+
+	tests := []struct {
+		name, email string
+		wantID      string
+		wantCode    invite.Code
+	}{
+		{"in the configured connection", "ann@example.com", mine.ID, ""},
+		{"matched whatever the case", "Ann@Example.COM", mine.ID, ""},
+		{"only in another connection", "elsewhere@example.com", "", invite.CodeNotFound},
+		{"nowhere", "nobody@example.com", "", invite.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.sim.ResetCalls()
+			u, err := e.id.FindUserByEmail(context.Background(), tt.email)
+			if tt.wantCode != "" {
+				wantCode(t, err, tt.wantCode)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if u.ID != tt.wantID || u.LoginsCount != 2 || !u.EmailVerified {
+				t.Errorf("got %+v, want %s with 2 logins, verified", u, tt.wantID)
+			}
+			wantCalls(t, e.sim, map[string]int{"GET /api/v2/users-by-email": 1})
+		})
+	}
+}
+
+func TestGetUser(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", LoginsCount: 4})
+	got, err := e.id.GetUser(context.Background(), u.ID)
+	if err != nil || got.ID != u.ID || got.LoginsCount != 4 || got.Email != "ann@example.com" {
+		t.Fatalf("got %+v, %v; want %s with 4 logins", got, err, u.ID)
+	}
+	_, err = e.id.GetUser(context.Background(), "auth0|missing")
+	if ie := wantCode(t, err, invite.CodeNotFound); !strings.Contains(ie.Message, "does not exist") {
+		t.Errorf("got message %q, want Auth0's", ie.Message)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": 2})
+}
+
+func TestAssignRoles(t *testing.T) {
+	e := newEnv(t, options{})
+	admins := e.sim.CreateRole("admin", "Administrators")
+	viewers := e.sim.CreateRole("viewer", "Viewers")
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+
+	if err := e.id.AssignRoles(context.Background(), u.ID, []string{admins.ID, viewers.ID}); err != nil {
+		t.Fatalf("AssignRoles: %v", err)
+	}
+	if got, want := e.sim.UserRoles(u.ID), []string{admins.ID, viewers.ID}; !reflect.DeepEqual(sorted(got), sorted(want)) {
+		t.Errorf("got roles %v, want %v", got, want)
+	}
+	err := e.id.AssignRoles(context.Background(), u.ID, []string{"rol_doesnotexist"})
+	if ie := wantCode(t, err, invite.CodeNotFound); ie.Message != "The role does not exist." {
+		t.Errorf("got message %q, want Auth0's %q", ie.Message, "The role does not exist.")
+	}
+	if err := e.id.AssignRoles(context.Background(), u.ID, nil); err != nil {
+		t.Errorf("no roles: %v", err)
+	}
+	wantCalls(t, e.sim, map[string]int{"POST /api/v2/users/{id}/roles": 2})
+}
+
+func TestClearInvitationFlag(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", AppMetadata: map[string]any{
+		"needsInvitation": true, "invitationId": "inv_1", "plan": "pro",
+	}})
+	if err := e.id.ClearInvitationFlag(context.Background(), u.ID); err != nil {
+		t.Fatalf("ClearInvitationFlag: %v", err)
+	}
+	got, _ := e.sim.User(u.ID)
+	if want := map[string]any{"invitationId": "inv_1", "plan": "pro"}; !reflect.DeepEqual(got.AppMetadata, want) {
+		t.Errorf("got app_metadata %v, want %v (needsInvitation removed)", got.AppMetadata, want)
+	}
+	body := e.sent.last(t, "PATCH", "/api/v2/users/")
+	meta, _ := body["app_metadata"].(map[string]any)
+	if v, present := meta["needsInvitation"]; !present || v != nil || len(body) != 1 || len(meta) != 1 {
+		t.Errorf("sent %v, want exactly {\"app_metadata\":{\"needsInvitation\":null}}", body)
+	}
+	wantCalls(t, e.sim, map[string]int{"PATCH /api/v2/users/{id}": 1})
+
+	err := e.id.ClearInvitationFlag(context.Background(), "auth0|missing")
+	wantCode(t, err, invite.CodeNotFound)
+}
+
+func TestDeleteUserIfNeverLoggedIn(t *testing.T) {
+	tests := []struct {
+		name        string
+		logins      int
+		gone        bool
+		wantDeleted bool
+		wantCalls   map[string]int
+	}{
+		{"never logged in: deleted", 0, false, true,
+			map[string]int{"GET /api/v2/users/{id}": 1, "DELETE /api/v2/users/{id}": 1}},
+		{"logged in: kept", 3, false, false,
+			map[string]int{"GET /api/v2/users/{id}": 1}},
+		{"already gone", 0, true, true,
+			map[string]int{"GET /api/v2/users/{id}": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, options{})
+			userID := "auth0|gone"
+			if !tt.gone {
+				userID = e.sim.AddUser(auth0sim.User{Email: "ann@example.com", LoginsCount: tt.logins}).ID
+			}
+			deleted, err := e.id.DeleteUserIfNeverLoggedIn(context.Background(), userID)
+			if err != nil || deleted != tt.wantDeleted {
+				t.Fatalf("got %v, %v; want %v, nil", deleted, err, tt.wantDeleted)
+			}
+			if _, exists := e.sim.User(userID); exists == tt.wantDeleted {
+				t.Errorf("user exists: %v, want %v", exists, !tt.wantDeleted)
+			}
+			if !tt.wantDeleted {
+				if logs := e.logs.String(); !strings.Contains(logs, "user kept") || strings.Contains(logs, "ann@example.com") {
+					t.Errorf("want a log line saying the user was kept, without the email; got %s", logs)
+				}
+			}
+			wantCalls(t, e.sim, tt.wantCalls)
+		})
+	}
+}
+
+func TestBlockUser(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	if err := e.id.BlockUser(context.Background(), u.ID); err != nil {
+		t.Fatalf("BlockUser: %v", err)
+	}
+	if got, _ := e.sim.User(u.ID); !got.Blocked {
+		t.Error("user not blocked")
+	}
+	wantCalls(t, e.sim, map[string]int{"PATCH /api/v2/users/{id}": 1})
+}
+
+func TestPasswordChangeTicket(t *testing.T) {
+	tests := []struct {
+		name string
+		req  invite.TicketRequest
+		want map[string]any
+	}{
+		{"result URL", invite.TicketRequest{ResultURL: "https://app.example.com/welcome", ClientID: "ignored", TTL: 90 * time.Second},
+			map[string]any{"result_url": "https://app.example.com/welcome", "ttl_sec": 90.0}},
+		{"client id", invite.TicketRequest{ClientID: "spa-client"},
+			map[string]any{"client_id": "spa-client", "ttl_sec": 3600.0}},
+		{"the login client by default", invite.TicketRequest{},
+			map[string]any{"client_id": loginClient, "ttl_sec": 3600.0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, options{})
+			u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+			tt.req.UserID = u.ID
+			ticket, err := e.id.PasswordChangeTicket(context.Background(), tt.req)
+			if err != nil {
+				t.Fatalf("PasswordChangeTicket: %v", err)
+			}
+			if !strings.HasPrefix(ticket, e.sim.BaseURL()) || !strings.Contains(ticket, "ticket=") {
+				t.Errorf("got ticket URL %q", ticket)
+			}
+			want := map[string]any{"user_id": u.ID, "mark_email_as_verified": true, "includeEmailInRedirect": false}
+			for k, v := range tt.want {
+				want[k] = v
+			}
+			if got := e.sent.last(t, "POST", "/api/v2/tickets/password-change"); !reflect.DeepEqual(got, want) {
+				t.Errorf("sent %v\nwant %v", got, want)
+			}
+			if strings.Contains(e.logs.String(), ticket) {
+				t.Error("the ticket URL was logged")
+			}
+			wantCalls(t, e.sim, map[string]int{"POST /api/v2/tickets/password-change": 1})
+		})
+	}
+}
+
+func TestOrgInvitations(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.sim.CreateOrganization("acme", "Acme")
+	role := e.sim.CreateRole("member", "")
+	conn, _ := e.sim.ConnectionByName(testConn)
+	ctx := context.Background()
+
+	created, err := e.id.CreateOrgInvitation(ctx, invite.OrgInvitationRequest{
+		OrganizationID: org.ID, Email: "carol@example.com", InviterName: "Ann",
+		Connection: testConn, Roles: []string{role.ID}, TTL: 48 * time.Hour,
+		AppMetadata: map[string]any{"invitationId": "inv_9"},
+	})
+	if err != nil {
+		t.Fatalf("CreateOrgInvitation: %v", err)
+	}
+	sent := e.sent.last(t, "POST", "/api/v2/organizations/")
+	want := map[string]any{
+		"inviter": map[string]any{"name": "Ann"}, "invitee": map[string]any{"email": "carol@example.com"},
+		"client_id": loginClient, "connection_id": conn.ID, "ttl_sec": 172800.0,
+		"roles": []any{role.ID}, "send_invitation_email": false,
+		"app_metadata": map[string]any{"invitationId": "inv_9"},
+	}
+	if !reflect.DeepEqual(sent, want) {
+		t.Errorf("sent %v\nwant %v", sent, want)
+	}
+	invs := e.sim.OrgInvitations(org.ID)
+	if len(invs) != 1 || invs[0].ID != created.ID || invs[0].ConnectionID != conn.ID || !reflect.DeepEqual(invs[0].Roles, []string{role.ID}) {
+		t.Fatalf("Auth0 holds %+v, want the created %s", invs, created.ID)
+	}
+	if created.URL == "" || created.Email != "carol@example.com" || created.OrganizationID != org.ID ||
+		created.ExpiresAt.Sub(invs[0].ExpiresAt).Abs() > time.Second {
+		t.Errorf("got %+v", created)
+	}
+
+	// A second invitation reuses the connection id looked up for the first.
+	if _, err := e.id.CreateOrgInvitation(ctx, invite.OrgInvitationRequest{OrganizationID: org.ID, Email: "dan@example.com", Connection: testConn}); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, e.sim, map[string]int{"POST /api/v2/organizations/{id}/invitations": 2, "GET /api/v2/connections": 1})
+
+	e.sim.ResetCalls()
+	got, err := e.id.GetOrgInvitation(ctx, org.ID, created.ID)
+	if err != nil || got.ID != created.ID || got.URL != created.URL || got.Email != "carol@example.com" {
+		t.Errorf("GetOrgInvitation: got %+v, %v", got, err)
+	}
+	if err := e.id.DeleteOrgInvitation(ctx, org.ID, created.ID); err != nil {
+		t.Fatalf("DeleteOrgInvitation: %v", err)
+	}
+	if err := e.id.DeleteOrgInvitation(ctx, org.ID, created.ID); err != nil {
+		t.Errorf("deleting it again: got %v, want nil", err)
+	}
+	_, err = e.id.GetOrgInvitation(ctx, org.ID, created.ID)
+	wantCode(t, err, invite.CodeNotFound)
+	wantCalls(t, e.sim, map[string]int{
+		"GET /api/v2/organizations/{id}/invitations/{inv}":    2,
+		"DELETE /api/v2/organizations/{id}/invitations/{inv}": 2,
+	})
+}
+
+func TestOrgInvitationErrors(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.sim.CreateOrganization("acme", "Acme")
+	tests := []struct {
+		name string
+		req  invite.OrgInvitationRequest
+		want invite.Code
+	}{
+		{"unknown organization", invite.OrgInvitationRequest{OrganizationID: "org_nope", Email: "c@example.com"}, invite.CodeNotFound},
+		{"unknown connection", invite.OrgInvitationRequest{OrganizationID: org.ID, Email: "c@example.com", Connection: "nope"}, invite.CodeInvalid},
+		{"unknown role", invite.OrgInvitationRequest{OrganizationID: org.ID, Email: "c@example.com", Roles: []string{"rol_nope"}}, invite.CodeInvalid},
+		{"no email", invite.OrgInvitationRequest{OrganizationID: org.ID}, invite.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.id.CreateOrgInvitation(context.Background(), tt.req)
+			wantCode(t, err, tt.want)
+		})
+	}
+}
+
+func TestOrgMember(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	org := e.sim.CreateOrganization("acme", "Acme")
+	role := e.sim.CreateRole("editor", "")
+	member := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	bare := e.sim.AddUser(auth0sim.User{Email: "bob@example.com"})
+	outsider := e.sim.AddUser(auth0sim.User{Email: "eve@example.com"})
+	m := admin(t, e.sim)
+	if err := m.Organization.AddMembers(ctx, org.ID, []string{member.ID, bare.ID}); err != nil {
+		t.Fatal(err)
+	}
+	// Auth0 keeps organization roles of a user who is not a member: they prove nothing.
+	for _, uid := range []string{member.ID, outsider.ID} {
+		if err := m.Organization.AssignMemberRoles(ctx, org.ID, uid, []string{role.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		userID   string
+		want     *invite.Member
+		wantCode invite.Code
+	}{
+		{"member with a role", member.ID, &invite.Member{UserID: member.ID, Email: "ann@example.com", Roles: []string{role.ID}}, ""},
+		{"member without roles", bare.ID, &invite.Member{UserID: bare.ID, Email: "bob@example.com", Roles: []string{}}, ""},
+		{"not a member, though holding a role", outsider.ID, nil, invite.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.sim.ResetCalls()
+			got, err := e.id.OrgMember(ctx, org.ID, tt.userID)
+			if tt.wantCode != "" {
+				wantCode(t, err, tt.wantCode)
+			} else if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+			wantCalls(t, e.sim, map[string]int{"GET /api/v2/organizations/{id}/members": 1})
+		})
+	}
+	_, err := e.id.OrgMember(ctx, "org_nope", member.ID)
+	wantCode(t, err, invite.CodeNotFound)
+}
+
+func TestOrgMemberPagesThroughLargeOrganizations(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	org := e.sim.CreateOrganization("big", "Big")
+	var ids []string
+	for range 150 {
+		ids = append(ids, e.sim.AddUser(auth0sim.User{Email: "u@example.com"}).ID)
+	}
+	if err := admin(t, e.sim).Organization.AddMembers(ctx, org.ID, ids); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetCalls()
+	got, err := e.id.OrgMember(ctx, org.ID, ids[140])
+	if err != nil || got.UserID != ids[140] {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/organizations/{id}/members": 2})
+}
+
+func TestOrganization(t *testing.T) {
+	e := newEnv(t, options{})
+	org := e.sim.CreateOrganization("acme", "Acme Inc")
+	got, err := e.id.Organization(context.Background(), org.ID)
+	if want := (&invite.Organization{ID: org.ID, Name: "acme", DisplayName: "Acme Inc"}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, %v; want %+v", got, err, want)
+	}
+	_, err = e.id.Organization(context.Background(), "org_nope")
+	if ie := wantCode(t, err, invite.CodeNotFound); ie.Message != "No organization found by that id." {
+		t.Errorf("got message %q, want Auth0's", ie.Message)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/organizations/{id}": 2})
+}
+
+// go-auth0's retry transport (rehttp) retries 429s, waiting Retry-After plus 25%,
+// clamped to [1s, 10s].
+func TestRateLimitedTwiceThenSuccess(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	e.sim.InjectFault("GET", "/api/v2/users/{id}", auth0sim.Fault{Status: http.StatusTooManyRequests, Count: 2, RetryAfter: 1})
+	start := time.Now()
+	got, err := e.id.GetUser(context.Background(), u.ID)
+	elapsed := time.Since(start)
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("got %+v, %v; want the user after two 429s", got, err)
+	}
+	if elapsed < 2500*time.Millisecond {
+		t.Errorf("took %v, want at least 2.5s (two Retry-After: 1 waits, padded by 25%%)", elapsed)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": 3})
+}
+
+func TestRateLimitedForGood(t *testing.T) {
+	e := newEnv(t, options{config: func(c *Config) { c.RetryMaxAttempts = 2 }})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	e.sim.InjectFault("GET", "/api/v2/users/{id}", auth0sim.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
+	_, err := e.id.GetUser(context.Background(), u.ID)
+	if ie := wantCode(t, err, invite.CodeRateLimited); ie.RetryAfter != time.Second {
+		t.Errorf("got RetryAfter %v, want 1s", ie.RetryAfter)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": 2})
+}
+
+func TestRateLimitedByTheBucket(t *testing.T) {
+	// The Sim's own limiter answers with X-RateLimit-Reset and no Retry-After.
+	e := newEnv(t, options{sim: auth0sim.Options{RateLimit: 0.5, Burst: 1}, config: func(c *Config) { c.RetryMaxAttempts = 1 }})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.id.GetUser(context.Background(), u.ID)
+	if ie := wantCode(t, err, invite.CodeRateLimited); ie.RetryAfter <= 0 || ie.RetryAfter > 3*time.Second {
+		t.Errorf("got RetryAfter %v, want the time to X-RateLimit-Reset (0..3s]", ie.RetryAfter)
+	}
+}
+
+// Without Retry-After, go-auth0 waits until X-RateLimit-Reset (plus 25%, at least 1s).
+func TestRateLimitResetHonoured(t *testing.T) {
+	e := newEnv(t, options{sim: auth0sim.Options{RateLimit: 1, Burst: 1}})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("took %v, want the wait for the bucket (>= 1s)", took)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": 3})
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		fault     auth0sim.Fault
+		timeout   time.Duration
+		wantCalls int
+		maxTime   time.Duration
+	}{
+		{"persistent 500 is not retried", auth0sim.Fault{Status: 500}, 5 * time.Second, 1, 2 * time.Second},
+		{"503", auth0sim.Fault{Status: 503}, 5 * time.Second, 1, 2 * time.Second},
+		{"too slow for the deadline", auth0sim.Fault{Latency: 3 * time.Second}, 300 * time.Millisecond, 1, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, options{config: func(c *Config) { c.Timeout = tt.timeout }})
+			u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+			e.sim.InjectFault("GET", "/api/v2/users/{id}", tt.fault)
+			start := time.Now()
+			_, err := e.id.GetUser(context.Background(), u.ID)
+			wantCode(t, err, invite.CodeUpstream)
+			if took := time.Since(start); took > tt.maxTime {
+				t.Errorf("took %v, want under %v", took, tt.maxTime)
+			}
+			wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": tt.wantCalls})
+		})
+	}
+}
+
+func TestCallerDeadlineWins(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	e.sim.InjectFault("GET", "/api/v2/users/{id}", auth0sim.Fault{Latency: 3 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := e.id.GetUser(ctx, u.ID)
+	wantCode(t, err, invite.CodeUpstream)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %v, want about the caller's 200ms", took)
+	}
+}
+
+func TestWrongClientSecret(t *testing.T) {
+	e := newEnv(t, options{config: func(c *Config) {
+		c.ClientSecret = "not-the-secret"
+		c.RetryMaxAttempts = 1
+	}})
+	_, err := e.id.GetUser(context.Background(), "auth0|1")
+	wantCode(t, err, invite.CodeUpstream)
+	logs := e.logs.String()
+	if !strings.Contains(logs, "refused Doorman's client credentials") || strings.Contains(logs, "not-the-secret") {
+		t.Errorf("want a log line about the refused credentials, without the secret; got %s", logs)
+	}
+	wantCalls(t, e.sim, map[string]int{})
+	// x/oauth2 tries the credentials as Basic auth, then in the form, before giving up.
+	if got := e.sim.Calls("POST", "/oauth/token"); got != 2 {
+		t.Errorf("got %d token requests, want 2", got)
+	}
+}
+
+func TestTokenFetchedOnceAcrossCalls(t *testing.T) {
+	e := newEnv(t, options{sim: auth0sim.Options{TokenTTL: time.Hour}})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	for range 20 {
+		if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.sim.Calls("POST", "/oauth/token"); got != 1 {
+		t.Errorf("got %d token requests over 20 calls, want 1", got)
+	}
+}
+
+// x/oauth2's reuse source renews a token 10s before it expires.
+func TestTokenRenewedBeforeExpiry(t *testing.T) {
+	e := newEnv(t, options{sim: auth0sim.Options{TokenTTL: 11 * time.Second}})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	for range 3 {
+		if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.sim.Calls("POST", "/oauth/token"); got != 1 {
+		t.Fatalf("got %d token requests while fresh, want 1", got)
+	}
+	time.Sleep(1100 * time.Millisecond) // now within 10s of expiry
+	if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sim.Calls("POST", "/oauth/token"); got != 2 {
+		t.Errorf("got %d token requests, want 2 (renewed before expiry)", got)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	_, err := New(context.Background(), Config{Domain: "acme.eu.auth0.com", ClientID: "id"})
+	if err == nil {
+		t.Error("New accepted a config without secret and connection")
+	}
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
