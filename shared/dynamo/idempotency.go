@@ -14,22 +14,7 @@ import (
 )
 
 // IdempotencyRecord is the stored outcome of a request sent with an Idempotency-Key.
-// Status is 0 while the first request with the key is in flight, and its HTTP status
-// once it completed; Header and Body are then the response to replay.
-type IdempotencyRecord struct {
-	Key       string
-	BodyHash  string
-	Status    int
-	Header    map[string]string
-	Body      []byte
-	CreatedAt time.Time
-	// ExpiresAt is when the key may be reused; DynamoDB's TTL removes the record
-	// some time after.
-	ExpiresAt time.Time
-}
-
-// InFlight reports whether the request that claimed the key has not completed.
-func (r *IdempotencyRecord) InFlight() bool { return r.Status == 0 }
+type IdempotencyRecord = invite.IdempotencyRecord
 
 func idempotencyKey(k string) map[string]types.AttributeValue {
 	return key("IDEM#"+k, skIdempotency)

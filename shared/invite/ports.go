@@ -196,3 +196,24 @@ type Mailer interface {
 	// Send sends m and returns the provider's message id.
 	Send(ctx context.Context, m Mail) (messageID string, err error)
 }
+
+// IdempotencyRecord is the stored outcome of a request sent with an Idempotency-Key.
+// Status is 0 while the first request with the key is in flight, and its HTTP status
+// once it completed; Header and Body are then the response to replay. The HTTP layer
+// owns its meaning; it is declared here so that the store and the HTTP layer share it
+// without depending on each other.
+type IdempotencyRecord struct {
+	Key       string
+	BodyHash  string
+	Status    int
+	Header    map[string]string
+	Body      []byte
+	CreatedAt time.Time
+	// ExpiresAt is when the key may be claimed again; the store's TTL removes the
+	// record some time after. An in-flight claim gets a short lease, so that a request
+	// that crashed does not block its key for long.
+	ExpiresAt time.Time
+}
+
+// InFlight reports whether the request that claimed the key has not completed.
+func (r *IdempotencyRecord) InFlight() bool { return r.Status == 0 }
