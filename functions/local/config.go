@@ -1,37 +1,100 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 )
 
-// config is functions/local's environment, validated once at start.
-type config struct {
-	TableName      string
-	DynamoEndpoint string
-	SESEndpoint    string
-	Region         string
-	ListenAddr     string
+// Local defaults. Every one can be overridden from the environment; AUTH0_DOMAIN set
+// switches from the in-process Auth0 stand-in to a real tenant.
+const (
+	defaultListenAddr = "127.0.0.1:8080"
+	simClientID       = "doorman-local-m2m"
+	// The stand-in's M2M secret; long enough for config's derived cursor key. It
+	// guards nothing but the local stand-in.
+	simClientSecret = "doorman-local-m2m-secret-for-the-stand-in-only"
+	simAudience     = "https://doorman.local/api"
+	simLoginClient  = "doorman-local-app"
+	simConnection   = "Username-Password-Authentication"
+)
+
+// listenAddr is where the local server listens (LISTEN_ADDR).
+func listenAddr(getenv func(string) string) (string, error) {
+	addr := or(getenv("LISTEN_ADDR"), defaultListenAddr)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", fmt.Errorf("LISTEN_ADDR=%q: %v", addr, err)
+	}
+	return addr, nil
 }
 
-func loadConfig(getenv func(string) string) (config, error) {
-	c := config{
-		TableName:      or(getenv("TABLE_NAME"), "doorman-local"),
-		DynamoEndpoint: or(getenv("DYNAMODB_ENDPOINT"), "http://127.0.0.1:8000"),
-		SESEndpoint:    or(getenv("SES_ENDPOINT"), "http://127.0.0.1:8005"),
-		Region:         or(getenv("AWS_REGION"), "us-east-1"),
-		ListenAddr:     or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+// local is what functions/local decides beyond Doorman's own configuration.
+type local struct {
+	// UseSim is true unless AUTH0_DOMAIN names a real tenant.
+	UseSim bool
+	// JWT validation of the API's callers (API Gateway's job in AWS).
+	Issuer, Audience, JWKSURL string
+	WebhookToken              string
+	getenv                    func(string) string
+}
+
+// localEnv layers the local defaults under the real environment, so that config.Load
+// checks the very settings the functions read in AWS. base is the server's URL.
+func localEnv(getenv func(string) string, base string) (local, error) {
+	l := local{UseSim: getenv("AUTH0_DOMAIN") == ""}
+	token := getenv("WEBHOOK_TOKEN")
+	if token == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return local{}, err
+		}
+		token = base64.RawURLEncoding.EncodeToString(b)
 	}
-	for name, v := range map[string]string{"DYNAMODB_ENDPOINT": c.DynamoEndpoint, "SES_ENDPOINT": c.SESEndpoint} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return config{}, fmt.Errorf("%s=%q is not an http(s) URL", name, v)
+	l.WebhookToken = token
+	defaults := map[string]string{
+		"TABLE_NAME":         "doorman-local",
+		"AWS_REGION":         "us-east-1",
+		"DYNAMODB_ENDPOINT":  "http://127.0.0.1:8000",
+		"SES_ENDPOINT":       "http://127.0.0.1:8005",
+		"MAIL_FROM":          "Doorman <invites@doorman.local>",
+		"PUBLIC_BASE_URL":    base,
+		"REDIRECT_ALLOWLIST": base + "/",
+		"CORS_ORIGINS":       "http://localhost:3000,http://localhost:5173",
+		"APPLICATION_NAME":   "Doorman (local)",
+		"APPLICATION_URL":    base + "/",
+		"WEBHOOK_TOKEN":      token,
+	}
+	if l.UseSim {
+		for k, v := range map[string]string{
+			"AUTH0_DOMAIN": base, "AUTH0_CLIENT_ID": simClientID, "AUTH0_CLIENT_SECRET": simClientSecret,
+			"AUTH0_CONNECTION": simConnection, "AUTH0_CLIENT_ID_FOR_LOGIN": simLoginClient,
+		} {
+			defaults[k] = v
 		}
 	}
-	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
-		return config{}, fmt.Errorf("LISTEN_ADDR=%q: %v", c.ListenAddr, err)
+	l.getenv = func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return defaults[k]
 	}
-	return c, nil
+	domain := l.getenv("AUTH0_DOMAIN")
+	issuer := domain + "/"
+	if !strings.Contains(domain, "://") {
+		issuer = "https://" + domain + "/"
+	}
+	l.Issuer = or(getenv("AUTH_ISSUER"), issuer)
+	l.Audience = or(getenv("AUTH_AUDIENCE"), simAudience)
+	l.JWKSURL = or(getenv("AUTH_JWKS_URL"), strings.TrimSuffix(l.Issuer, "/")+"/.well-known/jwks.json")
+	for name, v := range map[string]string{"AUTH_ISSUER": l.Issuer, "AUTH_JWKS_URL": l.JWKSURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return local{}, fmt.Errorf("%s=%q is not an http(s) URL", name, v)
+		}
+	}
+	return l, nil
 }
 
 func or(v, def string) string {

@@ -21,33 +21,48 @@ import (
 	"github.com/doormanhq/doorman/shared/localstack"
 )
 
-func TestLoadConfig(t *testing.T) {
+func TestLocalEnv(t *testing.T) {
+	const base = "http://127.0.0.1:9999"
 	cases := []struct {
-		name    string
-		env     map[string]string
-		wantErr string
+		name     string
+		env      map[string]string
+		wantErr  string
+		wantSim  bool
+		wantIss  string
+		wantJWKS string
 	}{
-		{name: "defaults", env: nil},
-		{name: "bad dynamodb endpoint", env: map[string]string{"DYNAMODB_ENDPOINT": "127.0.0.1:8000"}, wantErr: "DYNAMODB_ENDPOINT"},
-		{name: "bad ses endpoint", env: map[string]string{"SES_ENDPOINT": "ftp://x"}, wantErr: "SES_ENDPOINT"},
-		{name: "bad listen address", env: map[string]string{"LISTEN_ADDR": "8080"}, wantErr: "LISTEN_ADDR"},
+		{name: "defaults use the stand-in", wantSim: true, wantIss: base + "/", wantJWKS: base + "/.well-known/jwks.json"},
+		{name: "a real tenant", env: map[string]string{"AUTH0_DOMAIN": "acme.eu.auth0.com"},
+			wantIss: "https://acme.eu.auth0.com/", wantJWKS: "https://acme.eu.auth0.com/.well-known/jwks.json"},
+		{name: "explicit issuer and JWKS", env: map[string]string{"AUTH_ISSUER": "https://issuer.example/", "AUTH_JWKS_URL": "https://keys.example/jwks"},
+			wantSim: true, wantIss: "https://issuer.example/", wantJWKS: "https://keys.example/jwks"},
+		{name: "bad JWKS URL", env: map[string]string{"AUTH_JWKS_URL": "keys.example/jwks"}, wantErr: "AUTH_JWKS_URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := loadConfig(func(k string) string { return tc.env[k] })
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("loadConfig: %v", err)
-				}
-				if cfg.ListenAddr != "127.0.0.1:8080" || cfg.TableName != "doorman-local" {
-					t.Errorf("got %+v, want the documented defaults", cfg)
+			l, err := localEnv(func(k string) string { return tc.env[k] }, base)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got error %v, want one naming %s", err, tc.wantErr)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("got error %v, want one naming %s", err, tc.wantErr)
+			if err != nil {
+				t.Fatalf("localEnv: %v", err)
+			}
+			if l.UseSim != tc.wantSim || l.Issuer != tc.wantIss || l.JWKSURL != tc.wantJWKS {
+				t.Errorf("got sim=%v issuer=%q jwks=%q, want sim=%v issuer=%q jwks=%q", l.UseSim, l.Issuer, l.JWKSURL, tc.wantSim, tc.wantIss, tc.wantJWKS)
+			}
+			if got := l.getenv("PUBLIC_BASE_URL"); got != base {
+				t.Errorf("PUBLIC_BASE_URL = %q, want %q", got, base)
+			}
+			if len(l.WebhookToken) < 32 {
+				t.Errorf("generated webhook token has %d characters, want at least 32", len(l.WebhookToken))
 			}
 		})
+	}
+	if _, err := listenAddr(func(string) string { return "8080" }); err == nil || !strings.Contains(err.Error(), "LISTEN_ADDR") {
+		t.Errorf("listenAddr(8080): got %v, want an error naming LISTEN_ADDR", err)
 	}
 }
 
@@ -56,6 +71,7 @@ func TestLoadConfig(t *testing.T) {
 // cleanly on Ctrl-C (SIGINT).
 func TestServe(t *testing.T) {
 	ddb := localstack.DynamoEndpoint(t)
+	sesURL := localstack.SESEndpoint(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -63,7 +79,7 @@ func TestServe(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
-		"LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb,
+		"LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+sesURL, "AUTH0_DOMAIN=",
 		"TABLE_NAME=doorman-serve-test-"+time.Now().Format("150405.000000000"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -103,6 +119,33 @@ func TestServe(t *testing.T) {
 		t.Errorf("openid-configuration issuer = %q (%v), want %q", oidc.Issuer, err, base+"/")
 	}
 
+	// The API answers: 401 without a token, 201 for an invitation with the token.
+	if got := post(t, base+"/v1/invitations", "", `{"email":"ada@example.com"}`); got.StatusCode != http.StatusUnauthorized {
+		t.Errorf("create without a token: status %d, want 401", got.StatusCode)
+	}
+	email := "serve-" + time.Now().Format("150405.000000000") + "@example.com"
+	if got := post(t, base+"/v1/invitations", token, `{"email":"`+email+`","name":"Ada"}`); got.StatusCode != http.StatusCreated {
+		t.Errorf("create with the printed token: status %d, want 201", got.StatusCode)
+	}
+
+	// `token` mints through the running server, and what it mints is accepted.
+	mint := exec.Command(bin, "token", "-sub", "auth0|reader", "-perm", "read:invitations")
+	mint.Env = append(os.Environ(), "LISTEN_ADDR="+addr)
+	minted, err := mint.Output()
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/invitations", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(minted)))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("list with a minted read token: status %d, want 200", resp.StatusCode)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +159,24 @@ func TestServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the program did not stop within 10 s of SIGINT")
 	}
+}
+
+func post(t *testing.T, url, token, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func readToken(t *testing.T, r interface{ Read([]byte) (int, error) }) string {

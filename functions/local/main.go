@@ -1,8 +1,12 @@
-// Command local runs Doorman on localhost for development, against DynamoDB Local, the
-// local SES and the built-in Auth0 stand-in.
+// Command local runs Doorman on localhost for development: the HTTP API and the
+// invitee's pages on LISTEN_ADDR (127.0.0.1:8080), against DynamoDB Local, the local
+// SES and, unless AUTH0_DOMAIN names a real tenant, the built-in Auth0 stand-in on the
+// same port. It validates callers' JWTs itself (API Gateway's job in AWS) and hands
+// the same claims to the same handlers.
 //
+//	go run ./functions/local serve          run until Ctrl-C; `make dev` runs it
+//	go run ./functions/local token [flags]  mint an access token from a running serve
 //	go run ./functions/local create-table   create the table (idempotent); `make stack-up` runs it
-//	go run ./functions/local serve          run locally until Ctrl-C; `make dev` runs it
 package main
 
 import (
@@ -12,13 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/doormanhq/doorman/shared/dynamo"
 )
 
 func main() {
@@ -33,41 +30,16 @@ func main() {
 
 func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: local create-table | serve")
-	}
-	cfg, err := loadConfig(os.Getenv)
-	if err != nil {
-		return err
+		return fmt.Errorf("usage: local serve | token [flags] | create-table")
 	}
 	switch args[0] {
 	case "create-table":
-		db, err := dynamoClient(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		if err := dynamo.EnsureTable(ctx, db, cfg.TableName); err != nil {
-			return err
-		}
-		log.Info("table ready", "table", cfg.TableName, "endpoint", cfg.DynamoEndpoint)
-		return nil
+		return createTable(ctx, os.Getenv, log)
 	case "serve":
-		return serve(ctx, cfg, os.Stdout, log)
+		return serve(ctx, os.Getenv, os.Stdout, log)
+	case "token":
+		return mintToken(ctx, os.Getenv, args[1:], os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want create-table or serve)", args[0])
+		return fmt.Errorf("unknown command %q (want serve, token or create-table)", args[0])
 	}
-}
-
-// dynamoClient talks to DynamoDB Local with static local credentials, so that a
-// developer's real AWS credentials are never needed nor sent anywhere.
-func dynamoClient(ctx context.Context, cfg config) (*dynamodb.Client, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithRegion(cfg.Region),
-		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
-	}
-	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(cfg.DynamoEndpoint)
-	}), nil
 }

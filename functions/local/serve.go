@@ -8,85 +8,166 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/dynamo"
+	"github.com/doormanhq/doorman/shared/config"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-// serve runs the local deployment until ctx ends: the table in DynamoDB Local and the
-// Auth0 stand-in on LISTEN_ADDR. Auth0's paths (/oauth/token, /api/v2, /.well-known,
-// the login and ticket pages) do not collide with Doorman's (/v1, /i, /webhooks), so
-// one listener serves both, as one origin.
-func serve(ctx context.Context, cfg config, out io.Writer, log *slog.Logger) error {
-	db, err := dynamoClient(ctx, cfg)
+// serve runs Doorman locally until ctx ends. Auth0's paths (/oauth/token, /api/v2,
+// /.well-known, the login and ticket pages) do not collide with Doorman's (/v1, /i,
+// /webhooks), so one listener serves both as one origin.
+func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *slog.Logger) error {
+	addr, err := listenAddr(getenv)
 	if err != nil {
 		return err
 	}
-	if err := dynamo.EnsureTable(ctx, db, cfg.TableName); err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (set LISTEN_ADDR to use another address): %w", cfg.ListenAddr, err)
+		return fmt.Errorf("listen on %s (set LISTEN_ADDR to use another address): %w", addr, err)
 	}
+	defer ln.Close()
 	base := "http://" + ln.Addr().String()
-	sim := auth0sim.New(auth0sim.Options{Logger: log})
-	sim.SetBaseURL(base)
-	admin, err := seed(sim)
+	l, err := localEnv(getenv, base)
 	if err != nil {
-		ln.Close()
+		return err
+	}
+	cfg, err := config.Load(ctx, l.getenv, nil, config.API)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := localAWS(ctx, cfg.Region)
+	if err != nil {
+		return err
+	}
+	if err := ensureTable(ctx, awsCfg, cfg.DynamoEndpoint, cfg.TableName); err != nil {
 		return err
 	}
 
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	rt := &router{}
+	var seeded seed
+	if l.UseSim {
+		rt.sim = auth0sim.New(auth0sim.Options{
+			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
+			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log,
+		})
+		rt.sim.SetBaseURL(base)
+		seeded = seedSim(rt.sim)
+	}
+	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
 
-	fmt.Fprintf(out, `
-Doorman local stack is ready.
-  Auth0 stand-in      %[1]s  (issuer %[1]s/, JWKS %[1]s/.well-known/jwks.json)
-  DynamoDB Local      %[2]s  (table %[3]s)
-  Local SES           %[4]s  (sent mail: %[4]s/store)
+	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	auth, err := newAuthenticator(l.Issuer, l.Audience, l.JWKSURL)
+	if err != nil {
+		return err
+	}
+	rt.api.Store(&handler{h: auth.middleware(a.API)})
 
-An admin access token (one hour), for the API's callers:
-  %[5]s
-
-Example: curl -s %[1]s/.well-known/openid-configuration
-Press Ctrl-C to stop; the stack stops with it.
-`, base, cfg.DynamoEndpoint, cfg.TableName, cfg.SESEndpoint, admin)
-
+	if err := banner(out, base, cfg, l, rt.sim, seeded); err != nil {
+		return err
+	}
 	select {
 	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		log.Info("stopping")
+		return nil
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	log.Info("stopped")
-	return nil
 }
 
-// seed gives the stand-in what a new tenant would have for trying Doorman: two roles
-// and an organization, and mints an admin token with every invitation permission.
-func seed(sim *auth0sim.Sim) (string, error) {
-	sim.CreateRole("member", "Can use the application")
-	sim.CreateRole("admin", "Administers the application")
-	sim.CreateOrganization("acme", "Acme Corporation")
-	token, err := sim.MintToken(auth0sim.Claims{
-		Sub: "auth0|local-admin",
-		Permissions: []string{
-			invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin,
-		},
-		TTL: time.Hour,
-	})
-	if err != nil {
-		return "", fmt.Errorf("mint admin token: %w", err)
+// handler boxes an http.Handler for atomic.Pointer.
+type handler struct{ h http.Handler }
+
+// router sends Doorman's paths to the API (once built) and everything else to the
+// Auth0 stand-in, when there is one.
+type router struct {
+	api atomic.Pointer[handler]
+	sim *auth0sim.Sim
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == tokenPath && rt.sim != nil:
+		mintHandler(rt.sim).ServeHTTP(w, r)
+	case isDoormanPath(r.URL.Path):
+		h := rt.api.Load()
+		if h == nil {
+			http.Error(w, "Doorman is starting", http.StatusServiceUnavailable)
+			return
+		}
+		h.h.ServeHTTP(w, r)
+	case rt.sim != nil:
+		rt.sim.ServeHTTP(w, r)
+	default:
+		http.NotFound(w, r)
 	}
-	return token, nil
+}
+
+func isDoormanPath(p string) bool {
+	for _, prefix := range []string{"/v1/", "/i/", "/webhooks/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// seed is what seedSim made.
+type seed struct {
+	Member, Admin auth0sim.Role
+	Org           auth0sim.Organization
+	AdminToken    string
+}
+
+// seedSim gives the stand-in what a new tenant would have for trying Doorman: two
+// roles and an organization, and an admin token with every invitation permission.
+func seedSim(sim *auth0sim.Sim) seed {
+	s := seed{
+		Member: sim.CreateRole("member", "Can use the application"),
+		Admin:  sim.CreateRole("admin", "Administers the application"),
+		Org:    sim.CreateOrganization("acme", "Acme Corporation"),
+	}
+	s.AdminToken, _ = sim.MintToken(auth0sim.Claims{Sub: "auth0|local-admin", Permissions: allPermissions, TTL: 12 * time.Hour})
+	return s
+}
+
+var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin}
+
+func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0sim.Sim, s seed) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nDoorman is running.\n")
+	fmt.Fprintf(&b, "  API                 %s/v1/invitations   (OpenAPI: %s/v1/openapi.json)\n", base, base)
+	fmt.Fprintf(&b, "  DynamoDB Local      %s  (table %s)\n", cfg.DynamoEndpoint, cfg.TableName)
+	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
+	if sim == nil {
+		fmt.Fprintf(&b, "  Auth0               %s (a real tenant; tokens from it, issuer %s)\n", cfg.Auth0.Domain, l.Issuer)
+		_, err := io.WriteString(out, b.String()+"\nPress Ctrl-C to stop.\n")
+		return err
+	}
+	fmt.Fprintf(&b, "  Auth0 stand-in      %s  (issuer %s/, roles %s=member %s=admin, organization %s=acme)\n",
+		base, base, s.Member.ID, s.Admin.ID, s.Org.ID)
+	fmt.Fprintf(&b, "\nAn admin access token (12 hours):\n  %s\n", s.AdminToken)
+	fmt.Fprintf(&b, "\nInvite someone:\n  curl -s %s/v1/invitations -H \"Authorization: Bearer %s\" \\\n"+
+		"    -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"roles\":[\"%s\"]}'\n",
+		base, s.AdminToken, s.Member.ID)
+	fmt.Fprintf(&b, "\nOther tokens: go run ./functions/local token -sub auth0|someone -org %s -perm create:invitations,read:invitations\n", s.Org.ID)
+	_, err := io.WriteString(out, b.String()+"\nPress Ctrl-C to stop; the stack stops with it.\n")
+	return err
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/auth0sim"
+)
+
+// tokenPath is the local server's token mint. It exists only with the Auth0
+// stand-in and answers only loopback callers: it signs whatever it is asked to.
+const tokenPath = "/_local/tokens"
+
+type tokenRequest struct {
+	Sub         string   `json:"sub"`
+	OrgID       string   `json:"org_id"`
+	Permissions []string `json:"permissions"`
+	Scope       string   `json:"scope"`
+	TTLSeconds  int      `json:"ttl_seconds"`
+}
+
+func mintHandler(sim *auth0sim.Sim) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			http.Error(w, "tokens are minted for loopback callers only", http.StatusForbidden)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		var req tokenRequest
+		dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil || req.Sub == "" {
+			http.Error(w, "want a JSON body with at least \"sub\"", http.StatusBadRequest)
+			return
+		}
+		token, err := sim.MintToken(auth0sim.Claims{Sub: req.Sub, OrgID: req.OrgID, Permissions: req.Permissions,
+			Scope: req.Scope, TTL: time.Duration(req.TTLSeconds) * time.Second})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, token+"\n")
+	})
+}
+
+// mintToken asks a running `serve` for an access token and prints it.
+func mintToken(ctx context.Context, getenv func(string) string, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	sub := fs.String("sub", "auth0|local-admin", "the token's subject")
+	org := fs.String("org", "", "an organization id (org_id claim): the token then manages only that organization")
+	perms := fs.String("perm", strings.Join(allPermissions, ","), "comma-separated permissions")
+	scope := fs.String("scope", "", "a space-separated scope claim")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	addr, err := listenAddr(getenv)
+	if err != nil {
+		return err
+	}
+	req := tokenRequest{Sub: *sub, OrgID: *org, Scope: *scope, TTLSeconds: int(ttl.Seconds())}
+	for _, p := range strings.Split(*perms, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			req.Permissions = append(req.Permissions, p)
+		}
+	}
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+tokenPath, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return fmt.Errorf("no local Doorman answers at %s (start it with `make dev`): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("token: %s: %s", resp.Status, strings.TrimSpace(string(text)))
+	}
+	_, err = out.Write(text)
+	return err
+}

@@ -1,0 +1,97 @@
+// Package app assembles Doorman from its configuration: the AWS and Auth0 clients, the
+// adapters, the domain service and the HTTP handlers. Every function's main and the
+// local server build the same object graph through New, so that what runs locally is
+// what runs on Lambda; only the entry points differ.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/doormanhq/doorman/shared/auth0"
+	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/dynamo"
+	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
+	"github.com/doormanhq/doorman/shared/ses"
+)
+
+// App is one assembled Doorman.
+type App struct {
+	Config   *config.Config
+	Store    *dynamo.Store
+	Identity *auth0.Identity
+	Mailer   *ses.Mailer
+	Service  *invite.Service
+	// API serves /v1 and the invitee's /i/{token} pages.
+	API http.Handler
+}
+
+// Options carry what the entry point decides rather than the environment.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient is used for Auth0; nil means go-auth0's default.
+	HTTPClient *http.Client
+}
+
+// New builds the clients once (a cold start) and everything on top of them.
+func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoEndpoint) })
+	store, err := dynamo.New(db, cfg.TableName, dynamo.Options{CursorKey: []byte(cfg.CursorKey.Reveal())})
+	if err != nil {
+		return nil, fmt.Errorf("app: store: %w", err)
+	}
+	counter, err := dynamo.NewCounter(db, cfg.TableName)
+	if err != nil {
+		return nil, fmt.Errorf("app: counter: %w", err)
+	}
+	mailer, err := ses.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint(cfg.SESEndpoint) }),
+		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("app: mailer: %w", err)
+	}
+	identity, err := auth0.New(ctx, auth0.Config{
+		Domain: cfg.Auth0.Domain, ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
+		Connection: cfg.Auth0.Connection, LoginClientID: cfg.Auth0.LoginClientID,
+		Logger: log, HTTPClient: opts.HTTPClient,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: auth0: %w", err)
+	}
+	svc, err := invite.NewService(invite.Config{
+		Store: store, Identity: identity, Mailer: mailer,
+		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, ApplicationURL: cfg.ApplicationURL,
+		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: service: %w", err)
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Service: svc, Idempotency: store, Counter: counter,
+		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: log,
+		ApplicationName: cfg.ApplicationName, Organizations: identity,
+		FormActionSources: cfg.Auth0.FormActionSources(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: http api: %w", err)
+	}
+	return &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api}, nil
+}
+
+// endpoint is an endpoint override, nil (the AWS default) when unset.
+func endpoint(url string) *string {
+	if url == "" {
+		return nil
+	}
+	return aws.String(url)
+}

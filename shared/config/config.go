@@ -1,0 +1,620 @@
+// Package config reads Doorman's settings from the environment into a typed Config,
+// once, at cold start: every setting is checked there, and a missing or malformed one
+// stops the start with a message that names the variable. Secrets may be given as
+// values (local runs) or as Secrets Manager ARNs (Lambda), which are read here, once;
+// a secret never appears in a message, a log line or a formatted Config.
+package config
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Function names the Lambda function being configured; each needs its own settings.
+type Function string
+
+const (
+	API       Function = "api"
+	Logstream Function = "logstream"
+	Sweeper   Function = "sweeper"
+	Worker    Function = "worker"
+)
+
+// Defaults and limits.
+const (
+	DefaultInvitesPerHour = 100
+	maxInvitesPerHour     = 100000
+	// MinCursorKeyLen matches the store's minimum HMAC key length.
+	MinCursorKeyLen = 32
+	maxAppName      = 100
+)
+
+// cursorKeyInfo labels the cursor key derived from the Auth0 client secret, so that
+// the derived key can never equal a key derived for another purpose.
+const cursorKeyInfo = "doorman/cursor-key/v1"
+
+// Secret is a setting that must never be shown: it formats and logs as "[redacted]".
+type Secret string
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return `"[redacted]"` }
+func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Reveal returns the secret's value, for the one client that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Auth0 is the Management API client's settings.
+type Auth0 struct {
+	// Domain is the tenant's host ("acme.eu.auth0.com"), or an http://127.0.0.1:port
+	// URL for a local stand-in.
+	Domain        string
+	ClientID      string
+	ClientSecret  Secret
+	Connection    string
+	LoginClientID string
+}
+
+// Config is every setting of a Doorman function.
+type Config struct {
+	Function Function
+	Region   string
+	// TableName is the DynamoDB table.
+	TableName string
+	// DynamoEndpoint and SESEndpoint override the AWS endpoints (local runs); empty in
+	// AWS.
+	DynamoEndpoint string
+	SESEndpoint    string
+
+	Auth0 Auth0
+
+	MailFrom            string
+	SESConfigurationSet string
+
+	// PublicBaseURL is where /i/{token} is served, without a trailing slash.
+	PublicBaseURL     string
+	RedirectAllowlist Allowlist
+	CORSOrigins       []string
+	// WebhookToken is the log stream's bearer token; set for Logstream only.
+	WebhookToken Secret
+	// CursorKey signs list and expiry cursors: CURSOR_KEY or CURSOR_KEY_ARN (base64,
+	// at least 32 bytes), else derived from the Auth0 client secret (see Load).
+	CursorKey Secret
+	// InvitesPerHour is the per-inviter hourly cap, or -1 when INVITES_PER_HOUR=0
+	// turns it off (httpapi.Config's convention).
+	InvitesPerHour  int
+	ApplicationName string
+	ApplicationURL  string
+}
+
+// SecretsClient is the part of the Secrets Manager client Load uses.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ SecretsClient = (*secretsmanager.Client)(nil)
+
+// Load reads fn's settings through getenv (os.Getenv in main) and checks them all. It
+// reads the *_ARN secrets with secrets, which may be nil when none is set. The error
+// lists every bad setting, one per line, each naming its variable.
+//
+// Settings (the environment variable, then the rule):
+//
+//	TABLE_NAME                 required; a DynamoDB table name
+//	AWS_REGION                 required (Lambda sets it); e.g. eu-west-1
+//	DYNAMODB_ENDPOINT          optional http(s) URL (local runs)
+//	SES_ENDPOINT               optional http(s) URL (local runs)
+//	AUTH0_DOMAIN               required; the tenant host, an https:// URL of it, or
+//	                           http://<loopback>:port for a local stand-in
+//	AUTH0_CLIENT_ID            required
+//	AUTH0_CLIENT_SECRET        exactly one of the two; the _ARN form is read from
+//	AUTH0_CLIENT_SECRET_ARN    Secrets Manager (SecretString, surrounding space trimmed)
+//	AUTH0_CONNECTION           required; the database connection's name
+//	AUTH0_CLIENT_ID_FOR_LOGIN  required; the application invitees sign in to
+//	MAIL_FROM                  required; "Name <address>" or an address
+//	SES_CONFIGURATION_SET      optional; letters, digits, _ and -
+//	PUBLIC_BASE_URL            required; absolute https URL (http only on loopback)
+//	REDIRECT_ALLOWLIST         optional; see ParseAllowlist (empty allows no redirect)
+//	CORS_ORIGINS               optional; comma-separated scheme://host[:port] origins
+//	WEBHOOK_TOKEN              logstream only, exactly one of the two; at least 32
+//	WEBHOOK_TOKEN_ARN          characters
+//	CURSOR_KEY                 optional, at most one of the two; standard base64 of
+//	CURSOR_KEY_ARN             at least 32 bytes. When neither is set the key is
+//	                           HKDF-SHA256 of the Auth0 client secret (which must then
+//	                           have at least 32 characters): every function of a
+//	                           deployment derives the same key with no extra secret to
+//	                           provision, and rotating the client secret only makes
+//	                           outstanding list cursors invalid (400, start again).
+//	INVITES_PER_HOUR           optional integer 0..100000; default 100; 0 turns the
+//	                           per-inviter cap off
+//	APPLICATION_NAME           optional; at most 100 printable characters
+//	APPLICATION_URL            optional absolute https URL (http only on loopback)
+func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
+	switch fn {
+	case API, Logstream, Sweeper, Worker:
+	default:
+		return nil, fmt.Errorf("config: unknown function %q", fn)
+	}
+	r := &reader{ctx: ctx, getenv: getenv, secrets: secrets}
+	c := &Config{Function: fn}
+
+	c.TableName = r.required("TABLE_NAME", checkTableName)
+	c.Region = r.required("AWS_REGION", checkRegion)
+	c.DynamoEndpoint = r.optional("DYNAMODB_ENDPOINT", checkEndpoint)
+	c.SESEndpoint = r.optional("SES_ENDPOINT", checkEndpoint)
+
+	c.Auth0.Domain = r.auth0Domain("AUTH0_DOMAIN")
+	c.Auth0.ClientID = r.required("AUTH0_CLIENT_ID", checkIdentifier)
+	c.Auth0.ClientSecret = r.secret("AUTH0_CLIENT_SECRET", true, nil)
+	c.Auth0.Connection = r.required("AUTH0_CONNECTION", checkIdentifier)
+	c.Auth0.LoginClientID = r.required("AUTH0_CLIENT_ID_FOR_LOGIN", checkIdentifier)
+
+	c.MailFrom = r.required("MAIL_FROM", checkMailFrom)
+	c.SESConfigurationSet = r.optional("SES_CONFIGURATION_SET", checkConfigSet)
+
+	c.PublicBaseURL = strings.TrimRight(r.required("PUBLIC_BASE_URL", checkPublicURL), "/")
+	if v := r.getenv("REDIRECT_ALLOWLIST"); strings.TrimSpace(v) != "" {
+		al, err := ParseAllowlist(v)
+		if err != nil {
+			r.fail("REDIRECT_ALLOWLIST", "%v", err)
+		}
+		c.RedirectAllowlist = al
+	}
+	c.CORSOrigins = r.origins("CORS_ORIGINS")
+
+	if fn == Logstream {
+		c.WebhookToken = r.secret("WEBHOOK_TOKEN", true, checkWebhookToken)
+	}
+	c.CursorKey = r.cursorKey(c.Auth0.ClientSecret)
+
+	c.InvitesPerHour = r.invitesPerHour("INVITES_PER_HOUR")
+	c.ApplicationName = r.optional("APPLICATION_NAME", checkAppName)
+	c.ApplicationURL = r.optional("APPLICATION_URL", checkPublicURL)
+
+	if len(r.problems) > 0 {
+		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
+	}
+	return c, nil
+}
+
+// LogValue lists the settings without the secrets, for one start-up log line.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("function", string(c.Function)),
+		slog.String("table", c.TableName),
+		slog.String("region", c.Region),
+		slog.String("auth0_domain", c.Auth0.Domain),
+		slog.String("public_base_url", c.PublicBaseURL),
+		slog.Int("redirect_allowlist_entries", c.RedirectAllowlist.Len()),
+		slog.Int("cors_origins", len(c.CORSOrigins)),
+		slog.Int("invites_per_hour", c.InvitesPerHour),
+		slog.Bool("dynamodb_endpoint_override", c.DynamoEndpoint != ""),
+		slog.Bool("ses_endpoint_override", c.SESEndpoint != ""),
+	)
+}
+
+// reader collects every problem, so that one failed start reports them all.
+type reader struct {
+	ctx      context.Context
+	getenv   func(string) string
+	secrets  SecretsClient
+	problems []string
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.problems = append(r.problems, "  "+name+": "+fmt.Sprintf(format, args...))
+}
+
+func (r *reader) value(name string) string { return strings.TrimSpace(r.getenv(name)) }
+
+func (r *reader) required(name string, check func(string) error) string {
+	v := r.value(name)
+	if v == "" {
+		r.fail(name, "is required and not set")
+		return ""
+	}
+	if err := check(v); err != nil {
+		r.fail(name, "%q %v", v, err)
+		return ""
+	}
+	return v
+}
+
+func (r *reader) optional(name string, check func(string) error) string {
+	v := r.value(name)
+	if v == "" {
+		return ""
+	}
+	if err := check(v); err != nil {
+		r.fail(name, "%q %v", v, err)
+		return ""
+	}
+	return v
+}
+
+// secret reads NAME or NAME_ARN (exactly one when required, at most one otherwise).
+// Messages name the variable and never quote the value.
+func (r *reader) secret(name string, required bool, check func(string) error) Secret {
+	arnName := name + "_ARN"
+	v, arn := r.value(name), r.value(arnName)
+	switch {
+	case v != "" && arn != "":
+		r.fail(name, "set either %s or %s, not both", name, arnName)
+		return ""
+	case v == "" && arn == "":
+		if required {
+			r.fail(name, "is required and not set (set %s, or %s to read it from Secrets Manager)", name, arnName)
+		}
+		return ""
+	case arn != "":
+		if err := checkSecretARN(arn); err != nil {
+			r.fail(arnName, "%q %v", arn, err)
+			return ""
+		}
+		got, err := r.readSecret(arn)
+		if err != nil {
+			r.fail(arnName, "%v", err)
+			return ""
+		}
+		v, name = got, arnName
+	}
+	if check != nil {
+		if err := check(v); err != nil {
+			r.fail(name, "the secret %v", err)
+			return ""
+		}
+	}
+	return Secret(v)
+}
+
+func (r *reader) readSecret(arn string) (string, error) {
+	if r.secrets == nil {
+		return "", errors.New("is set but no Secrets Manager client was given")
+	}
+	out, err := r.secrets.GetSecretValue(r.ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	if err != nil {
+		// The SDK's error names the secret id and the AWS error, never the value.
+		return "", fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	var v string
+	switch {
+	case out.SecretString != nil:
+		v = *out.SecretString
+	case out.SecretBinary != nil:
+		v = string(out.SecretBinary)
+	}
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", fmt.Errorf("secret %s is empty", arn)
+	}
+	return v, nil
+}
+
+func (r *reader) cursorKey(auth0Secret Secret) Secret {
+	raw := r.secret("CURSOR_KEY", false, nil)
+	name := "CURSOR_KEY"
+	if r.value("CURSOR_KEY_ARN") != "" {
+		name = "CURSOR_KEY_ARN"
+	}
+	if raw != "" {
+		key, err := base64.StdEncoding.DecodeString(raw.Reveal())
+		if err != nil {
+			r.fail(name, "is not standard base64 (generate one with: openssl rand -base64 32)")
+			return ""
+		}
+		if len(key) < MinCursorKeyLen {
+			r.fail(name, "decodes to %d bytes, want at least %d", len(key), MinCursorKeyLen)
+			return ""
+		}
+		return Secret(key)
+	}
+	if r.value("CURSOR_KEY") != "" || r.value("CURSOR_KEY_ARN") != "" || auth0Secret == "" {
+		return "" // already reported
+	}
+	if len(auth0Secret) < MinCursorKeyLen {
+		r.fail("CURSOR_KEY", "is not set, and the Auth0 client secret is too short (under %d characters) to derive it from; set CURSOR_KEY", MinCursorKeyLen)
+		return ""
+	}
+	key, err := hkdf.Key(sha256.New, []byte(auth0Secret), nil, cursorKeyInfo, MinCursorKeyLen)
+	if err != nil {
+		r.fail("CURSOR_KEY", "derive from the Auth0 client secret: %v", err)
+		return ""
+	}
+	return Secret(key)
+}
+
+func (r *reader) auth0Domain(name string) string {
+	v := r.value(name)
+	if v == "" {
+		r.fail(name, "is required and not set")
+		return ""
+	}
+	d, err := normalizeAuth0Domain(v)
+	if err != nil {
+		r.fail(name, "%q %v", v, err)
+		return ""
+	}
+	return d
+}
+
+func (r *reader) origins(name string) []string {
+	var out []string
+	for _, o := range splitList(r.value(name)) {
+		if err := checkOrigin(o); err != nil {
+			r.fail(name, "entry %q %v", o, err)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (r *reader) invitesPerHour(name string) int {
+	v := r.value(name)
+	if v == "" {
+		return DefaultInvitesPerHour
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxInvitesPerHour {
+		r.fail(name, "%q must be an integer from 0 (no cap) to %d", v, maxInvitesPerHour)
+		return 0
+	}
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// splitList splits a comma-separated setting, dropping empty entries and space.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// The checks below are written out rather than as regular expressions: compiling
+// those at package init cost milliseconds of every cold start.
+
+func isAlnum(c rune) bool { return c < 0x80 && (unicode.IsLetter(c) || unicode.IsDigit(c)) }
+
+// only reports whether v has n bytes with lo <= n <= hi, each alphanumeric or in extra.
+func only(v string, lo, hi int, extra string) bool {
+	if len(v) < lo || len(v) > hi {
+		return false
+	}
+	for _, c := range v {
+		if !isAlnum(c) && !strings.ContainsRune(extra, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isRegion matches "eu-west-1", "us-gov-west-1": a two-letter prefix, word parts, and
+// a number.
+func isRegion(v string) bool {
+	parts := strings.Split(v, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for _, c := range p {
+			digit := c >= '0' && c <= '9'
+			lower := c >= 'a' && c <= 'z'
+			if (i == len(parts)-1 && !digit) || (i < len(parts)-1 && !lower) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isHostName matches a dotted DNS name of at least two labels.
+func isHostName(v string) bool {
+	labels := strings.Split(v, ".")
+	if len(labels) < 2 || len(v) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || !only(l, 1, 63, "-") {
+			return false
+		}
+	}
+	return true
+}
+
+func checkTableName(v string) error {
+	if !only(v, 3, 255, "_.-") {
+		return errors.New("must be 3 to 255 letters, digits, '_', '-' or '.'")
+	}
+	return nil
+}
+
+func checkRegion(v string) error {
+	if !isRegion(v) {
+		return errors.New("is not an AWS region (like eu-west-1)")
+	}
+	return nil
+}
+
+func checkConfigSet(v string) error {
+	if !only(v, 1, 64, "_-") {
+		return errors.New("must be 1 to 64 letters, digits, '_' or '-'")
+	}
+	return nil
+}
+
+// checkIdentifier accepts Auth0 client ids and connection names: printable ASCII
+// without spaces or commas.
+func checkIdentifier(v string) error {
+	if len(v) > 128 {
+		return errors.New("is longer than 128 characters")
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f || c == ',' {
+			return errors.New("must be printable ASCII without spaces or commas")
+		}
+	}
+	return nil
+}
+
+func checkMailFrom(v string) error {
+	a, err := mail.ParseAddress(v)
+	if err != nil {
+		return fmt.Errorf("is not an email address (%v)", err)
+	}
+	if !strings.Contains(a.Address, "@") {
+		return errors.New("is not an email address")
+	}
+	return nil
+}
+
+func checkEndpoint(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("must be an http(s) URL with a host and nothing after it")
+	}
+	return nil
+}
+
+// checkPublicURL accepts an absolute https URL (http on loopback hosts, for local
+// runs) with an optional path and no query, fragment or credentials.
+func checkPublicURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return errors.New("must be an absolute https URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return errors.New("must have no credentials, query or fragment")
+	}
+	return checkScheme(u)
+}
+
+func checkScheme(u *url.URL) error {
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("must use https (http only on localhost)")
+	}
+	return errors.New("must be an https URL")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkOrigin(o string) error {
+	if o == "*" {
+		return errors.New(`is not allowed; list the SPA origins`)
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
+		return errors.New("must be scheme://host[:port] with nothing after it (no trailing slash)")
+	}
+	return checkScheme(u)
+}
+
+func checkWebhookToken(v string) error {
+	if len(v) < 32 {
+		return errors.New("must have at least 32 characters")
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f {
+			return errors.New("must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+func checkAppName(v string) error {
+	if len([]rune(v)) > maxAppName {
+		return fmt.Errorf("is longer than %d characters", maxAppName)
+	}
+	for _, c := range v {
+		if !unicode.IsPrint(c) {
+			return errors.New("must contain printable characters only")
+		}
+	}
+	return nil
+}
+
+// checkSecretARN accepts arn:<partition>:secretsmanager:<region>:<account>:secret:<name>.
+func checkSecretARN(v string) error {
+	p := strings.SplitN(v, ":", 7)
+	if len(p) != 7 || p[0] != "arn" || !strings.HasPrefix(p[1], "aws") || p[2] != "secretsmanager" ||
+		p[3] == "" || p[4] == "" || p[5] != "secret" || p[6] == "" {
+		return errors.New("is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+	}
+	return nil
+}
+
+// normalizeAuth0Domain returns the tenant host, or the http URL of a loopback
+// stand-in, as auth0.Config.Domain takes them.
+func normalizeAuth0Domain(v string) (string, error) {
+	if strings.Contains(v, "://") {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return "", errors.New("must be the tenant's host name, like acme.eu.auth0.com")
+		}
+		switch u.Scheme {
+		case "https":
+			v = u.Host
+		case "http":
+			if !isLoopback(u.Hostname()) {
+				return "", errors.New("may use http only for a local stand-in on a loopback address")
+			}
+			return u.Scheme + "://" + u.Host, nil
+		default:
+			return "", errors.New("must be the tenant's host name, like acme.eu.auth0.com")
+		}
+	}
+	host := v
+	if h, port, err := net.SplitHostPort(v); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", errors.New("has a bad port")
+		}
+		host = h
+	}
+	if !isHostName(host) {
+		return "", errors.New("must be the tenant's host name, like acme.eu.auth0.com")
+	}
+	return strings.ToLower(v), nil
+}
+
+// FormActionSources are the CSP form-action sources the invitee's page needs beyond
+// https: the origin of a local stand-in served over plain http, else none.
+func (a Auth0) FormActionSources() []string {
+	if strings.HasPrefix(a.Domain, "http://") {
+		return []string{a.Domain}
+	}
+	return nil
+}

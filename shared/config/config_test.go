@@ -1,0 +1,344 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+const (
+	testAuth0Secret  = "auth0-client-secret-0123456789-abcdefghijklmnop"
+	testWebhookToken = "webhook-token-0123456789-abcdefghijklmnopqrstuv"
+	auth0SecretARN   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:doorman/auth0-AbCdEf"
+	webhookARN       = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:doorman/webhook-AbCdEf"
+	cursorARN        = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:doorman/cursor-AbCdEf"
+)
+
+var testCursorKey = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+
+func baseEnv() map[string]string {
+	return map[string]string{
+		"TABLE_NAME":                "doorman-test",
+		"AWS_REGION":                "eu-west-1",
+		"AUTH0_DOMAIN":              "acme.eu.auth0.com",
+		"AUTH0_CLIENT_ID":           "m2m-client",
+		"AUTH0_CLIENT_SECRET":       testAuth0Secret,
+		"AUTH0_CONNECTION":          "Username-Password-Authentication",
+		"AUTH0_CLIENT_ID_FOR_LOGIN": "login-client",
+		"MAIL_FROM":                 "Doorman <invites@example.com>",
+		"PUBLIC_BASE_URL":           "https://invite.example.com/",
+	}
+}
+
+// fakeSecrets is Secrets Manager in memory, counting reads.
+type fakeSecrets struct {
+	values map[string]string
+	err    error
+	reads  int
+}
+
+func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.reads++
+	if f.err != nil {
+		return nil, f.err
+	}
+	v, ok := f.values[*in.SecretId]
+	if !ok {
+		return nil, fmt.Errorf("ResourceNotFoundException: Secrets Manager can't find the specified secret")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: &v}, nil
+}
+
+func load(t *testing.T, env map[string]string, secrets SecretsClient, fn Function) (*Config, error) {
+	t.Helper()
+	return Load(context.Background(), func(k string) string { return env[k] }, secrets, fn)
+}
+
+func TestLoadValid(t *testing.T) {
+	c, err := load(t, baseEnv(), nil, API)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got, want := c.PublicBaseURL, "https://invite.example.com"; got != want {
+		t.Errorf("PublicBaseURL: got %q, want %q", got, want)
+	}
+	if got, want := c.InvitesPerHour, DefaultInvitesPerHour; got != want {
+		t.Errorf("InvitesPerHour: got %d, want %d", got, want)
+	}
+	if got := c.Auth0.ClientSecret.Reveal(); got != testAuth0Secret {
+		t.Errorf("Auth0.ClientSecret: got %q, want the AUTH0_CLIENT_SECRET value", got)
+	}
+	want, err := hkdf.Key(sha256.New, []byte(testAuth0Secret), nil, cursorKeyInfo, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CursorKey.Reveal(); got != string(want) {
+		t.Errorf("CursorKey: got %x, want the HKDF of the Auth0 client secret %x", got, want)
+	}
+	if c.WebhookToken != "" {
+		t.Errorf("WebhookToken: got a value for the api function, want none")
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	tests := []struct {
+		name  string
+		set   map[string]string // "" deletes the variable
+		fn    Function
+		check func(t *testing.T, c *Config)
+	}{
+		{"auth0 https URL becomes host", map[string]string{"AUTH0_DOMAIN": "https://Acme.EU.auth0.com/"}, API,
+			func(t *testing.T, c *Config) { eq(t, "Auth0.Domain", c.Auth0.Domain, "acme.eu.auth0.com") }},
+		{"auth0 loopback stand-in keeps http", map[string]string{"AUTH0_DOMAIN": "http://127.0.0.1:4321"}, API,
+			func(t *testing.T, c *Config) { eq(t, "Auth0.Domain", c.Auth0.Domain, "http://127.0.0.1:4321") }},
+		{"invites cap off", map[string]string{"INVITES_PER_HOUR": "0"}, API,
+			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, -1) }},
+		{"invites cap set", map[string]string{"INVITES_PER_HOUR": " 25 "}, API,
+			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, 25) }},
+		{"cors origins split and trimmed", map[string]string{"CORS_ORIGINS": "https://admin.example.com, http://localhost:5173,"}, API,
+			func(t *testing.T, c *Config) {
+				eq(t, "CORSOrigins", strings.Join(c.CORSOrigins, "|"), "https://admin.example.com|http://localhost:5173")
+			}},
+		{"explicit cursor key", map[string]string{"CURSOR_KEY": testCursorKey}, API,
+			func(t *testing.T, c *Config) {
+				eq(t, "CursorKey", c.CursorKey.Reveal(), "0123456789abcdef0123456789abcdef")
+			}},
+		{"short auth0 secret with explicit cursor key", map[string]string{"AUTH0_CLIENT_SECRET": "short", "CURSOR_KEY": testCursorKey}, API,
+			func(t *testing.T, c *Config) { eq(t, "Auth0.ClientSecret", c.Auth0.ClientSecret.Reveal(), "short") }},
+		{"logstream webhook token", map[string]string{"WEBHOOK_TOKEN": testWebhookToken}, Logstream,
+			func(t *testing.T, c *Config) { eq(t, "WebhookToken", c.WebhookToken.Reveal(), testWebhookToken) }},
+		{"local endpoints", map[string]string{"DYNAMODB_ENDPOINT": "http://127.0.0.1:8000", "SES_ENDPOINT": "http://127.0.0.1:8005/"}, API,
+			func(t *testing.T, c *Config) { eq(t, "DynamoEndpoint", c.DynamoEndpoint, "http://127.0.0.1:8000") }},
+		{"application settings", map[string]string{"APPLICATION_NAME": "Acme Portal", "APPLICATION_URL": "https://app.example.com/home", "SES_CONFIGURATION_SET": "doorman-mail"}, API,
+			func(t *testing.T, c *Config) { eq(t, "ApplicationName", c.ApplicationName, "Acme Portal") }},
+		{"public base URL with stage path", map[string]string{"PUBLIC_BASE_URL": "https://abc.execute-api.eu-west-1.amazonaws.com/prod/"}, API,
+			func(t *testing.T, c *Config) {
+				eq(t, "PublicBaseURL", c.PublicBaseURL, "https://abc.execute-api.eu-west-1.amazonaws.com/prod")
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := baseEnv()
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			c, err := load(t, env, nil, tt.fn)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func eq[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+// TestLoadRejects checks every rule: each bad setting stops the load with a message
+// that names the variable and never contains a secret.
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		set    map[string]string // "" deletes the variable
+		fn     Function
+		naming string // the variable the message must name
+	}{
+		{"missing table", map[string]string{"TABLE_NAME": ""}, API, "TABLE_NAME"},
+		{"bad table", map[string]string{"TABLE_NAME": "a b"}, API, "TABLE_NAME"},
+		{"missing region", map[string]string{"AWS_REGION": ""}, API, "AWS_REGION"},
+		{"bad region", map[string]string{"AWS_REGION": "Europe"}, API, "AWS_REGION"},
+		{"bad dynamo endpoint", map[string]string{"DYNAMODB_ENDPOINT": "localhost:8000"}, API, "DYNAMODB_ENDPOINT"},
+		{"ses endpoint with path", map[string]string{"SES_ENDPOINT": "http://127.0.0.1:8005/v2"}, API, "SES_ENDPOINT"},
+		{"missing auth0 domain", map[string]string{"AUTH0_DOMAIN": ""}, API, "AUTH0_DOMAIN"},
+		{"auth0 domain with path", map[string]string{"AUTH0_DOMAIN": "https://acme.auth0.com/api/v2"}, API, "AUTH0_DOMAIN"},
+		{"auth0 domain http not loopback", map[string]string{"AUTH0_DOMAIN": "http://acme.auth0.com"}, API, "AUTH0_DOMAIN"},
+		{"auth0 domain not a host", map[string]string{"AUTH0_DOMAIN": "acme"}, API, "AUTH0_DOMAIN"},
+		{"missing client id", map[string]string{"AUTH0_CLIENT_ID": ""}, API, "AUTH0_CLIENT_ID"},
+		{"client id with space", map[string]string{"AUTH0_CLIENT_ID": "a b"}, API, "AUTH0_CLIENT_ID"},
+		{"missing client secret", map[string]string{"AUTH0_CLIENT_SECRET": ""}, API, "AUTH0_CLIENT_SECRET"},
+		{"both client secret forms", map[string]string{"AUTH0_CLIENT_SECRET_ARN": auth0SecretARN}, API, "AUTH0_CLIENT_SECRET"},
+		{"bad client secret ARN", map[string]string{"AUTH0_CLIENT_SECRET": "", "AUTH0_CLIENT_SECRET_ARN": "doorman/auth0"}, API, "AUTH0_CLIENT_SECRET_ARN"},
+		{"client secret ARN without client", map[string]string{"AUTH0_CLIENT_SECRET": "", "AUTH0_CLIENT_SECRET_ARN": auth0SecretARN}, API, "AUTH0_CLIENT_SECRET_ARN"},
+		{"missing connection", map[string]string{"AUTH0_CONNECTION": ""}, API, "AUTH0_CONNECTION"},
+		{"missing login client", map[string]string{"AUTH0_CLIENT_ID_FOR_LOGIN": ""}, API, "AUTH0_CLIENT_ID_FOR_LOGIN"},
+		{"missing mail from", map[string]string{"MAIL_FROM": ""}, API, "MAIL_FROM"},
+		{"bad mail from", map[string]string{"MAIL_FROM": "Doorman"}, API, "MAIL_FROM"},
+		{"bad configuration set", map[string]string{"SES_CONFIGURATION_SET": "mail set"}, API, "SES_CONFIGURATION_SET"},
+		{"missing public base", map[string]string{"PUBLIC_BASE_URL": ""}, API, "PUBLIC_BASE_URL"},
+		{"public base http", map[string]string{"PUBLIC_BASE_URL": "http://invite.example.com"}, API, "PUBLIC_BASE_URL"},
+		{"public base relative", map[string]string{"PUBLIC_BASE_URL": "/i"}, API, "PUBLIC_BASE_URL"},
+		{"public base with query", map[string]string{"PUBLIC_BASE_URL": "https://invite.example.com/?a=1"}, API, "PUBLIC_BASE_URL"},
+		{"allowlist wildcard", map[string]string{"REDIRECT_ALLOWLIST": "https://*.example.com"}, API, "REDIRECT_ALLOWLIST"},
+		{"allowlist http", map[string]string{"REDIRECT_ALLOWLIST": "https://ok.example.com,http://app.example.com"}, API, "REDIRECT_ALLOWLIST"},
+		{"allowlist with query", map[string]string{"REDIRECT_ALLOWLIST": "https://app.example.com/cb?x=1"}, API, "REDIRECT_ALLOWLIST"},
+		{"cors star", map[string]string{"CORS_ORIGINS": "*"}, API, "CORS_ORIGINS"},
+		{"cors trailing slash", map[string]string{"CORS_ORIGINS": "https://admin.example.com/"}, API, "CORS_ORIGINS"},
+		{"cors http", map[string]string{"CORS_ORIGINS": "http://admin.example.com"}, API, "CORS_ORIGINS"},
+		{"logstream missing webhook token", nil, Logstream, "WEBHOOK_TOKEN"},
+		{"logstream short webhook token", map[string]string{"WEBHOOK_TOKEN": "short"}, Logstream, "WEBHOOK_TOKEN"},
+		{"both webhook token forms", map[string]string{"WEBHOOK_TOKEN": testWebhookToken, "WEBHOOK_TOKEN_ARN": webhookARN}, Logstream, "WEBHOOK_TOKEN"},
+		{"cursor key not base64", map[string]string{"CURSOR_KEY": "not base64!"}, API, "CURSOR_KEY"},
+		{"cursor key short", map[string]string{"CURSOR_KEY": base64.StdEncoding.EncodeToString([]byte("short"))}, API, "CURSOR_KEY"},
+		{"cursor key not derivable", map[string]string{"AUTH0_CLIENT_SECRET": "short-secret"}, API, "CURSOR_KEY"},
+		{"invites not a number", map[string]string{"INVITES_PER_HOUR": "many"}, API, "INVITES_PER_HOUR"},
+		{"invites negative", map[string]string{"INVITES_PER_HOUR": "-1"}, API, "INVITES_PER_HOUR"},
+		{"invites too many", map[string]string{"INVITES_PER_HOUR": "100001"}, API, "INVITES_PER_HOUR"},
+		{"application name control char", map[string]string{"APPLICATION_NAME": "Acme\nBcc: x"}, API, "APPLICATION_NAME"},
+		{"application url http", map[string]string{"APPLICATION_URL": "http://app.example.com"}, API, "APPLICATION_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := baseEnv()
+			for k, v := range tt.set {
+				if v == "" {
+					delete(env, k)
+				} else {
+					env[k] = v
+				}
+			}
+			c, err := load(t, env, nil, tt.fn)
+			if err == nil {
+				t.Fatalf("Load: got %+v, want an error naming %s", c, tt.naming)
+			}
+			if !strings.Contains(err.Error(), tt.naming+":") {
+				t.Errorf("Load: got %q, want a message naming %s", err, tt.naming)
+			}
+			for _, secret := range []string{testAuth0Secret, testWebhookToken, "short-secret"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("Load: the message %q contains a secret", err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	env := baseEnv()
+	delete(env, "TABLE_NAME")
+	env["MAIL_FROM"] = "nobody"
+	_, err := load(t, env, nil, API)
+	if err == nil {
+		t.Fatal("Load: got no error, want one naming TABLE_NAME and MAIL_FROM")
+	}
+	for _, name := range []string{"TABLE_NAME:", "MAIL_FROM:"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("Load: got %q, want it to name %s", err, name)
+		}
+	}
+}
+
+func TestLoadUnknownFunction(t *testing.T) {
+	if _, err := load(t, baseEnv(), nil, Function("web")); err == nil {
+		t.Error(`Load(function "web"): got no error, want one`)
+	}
+}
+
+func TestLoadSecretsFromARN(t *testing.T) {
+	sm := &fakeSecrets{values: map[string]string{
+		auth0SecretARN: testAuth0Secret + "\n",
+		webhookARN:     testWebhookToken,
+		cursorARN:      testCursorKey,
+	}}
+	env := baseEnv()
+	delete(env, "AUTH0_CLIENT_SECRET")
+	env["AUTH0_CLIENT_SECRET_ARN"] = auth0SecretARN
+	env["WEBHOOK_TOKEN_ARN"] = webhookARN
+	env["CURSOR_KEY_ARN"] = cursorARN
+	c, err := load(t, env, sm, Logstream)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	eq(t, "Auth0.ClientSecret", c.Auth0.ClientSecret.Reveal(), testAuth0Secret)
+	eq(t, "WebhookToken", c.WebhookToken.Reveal(), testWebhookToken)
+	eq(t, "CursorKey", c.CursorKey.Reveal(), "0123456789abcdef0123456789abcdef")
+	eq(t, "secret reads", sm.reads, 3)
+}
+
+func TestLoadSecretFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets *fakeSecrets
+		naming  string
+	}{
+		{"access denied", &fakeSecrets{err: errors.New("AccessDeniedException: not authorized")}, "AUTH0_CLIENT_SECRET_ARN"},
+		{"not found", &fakeSecrets{values: map[string]string{}}, "AUTH0_CLIENT_SECRET_ARN"},
+		{"empty", &fakeSecrets{values: map[string]string{auth0SecretARN: "  "}}, "AUTH0_CLIENT_SECRET_ARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := baseEnv()
+			delete(env, "AUTH0_CLIENT_SECRET")
+			env["AUTH0_CLIENT_SECRET_ARN"] = auth0SecretARN
+			_, err := load(t, env, tt.secrets, API)
+			if err == nil || !strings.Contains(err.Error(), tt.naming+":") {
+				t.Fatalf("Load: got %v, want an error naming %s", err, tt.naming)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverFormatted(t *testing.T) {
+	env := baseEnv()
+	env["CURSOR_KEY"] = testCursorKey
+	c, err := load(t, env, nil, API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "config", c, "secret", c.Auth0.ClientSecret)
+	outputs := map[string]string{
+		"%v":  fmt.Sprintf("%v", c),
+		"%+v": fmt.Sprintf("%+v", *c),
+		"%#v": fmt.Sprintf("%#v", *c),
+		"%s":  fmt.Sprintf("%s", c.Auth0.ClientSecret),
+		"log": logs.String(),
+	}
+	for format, out := range outputs {
+		for _, secret := range []string{testAuth0Secret, "0123456789abcdef0123456789abcdef"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s: got %q, which contains a secret", format, out)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), `"table":"doorman-test"`) {
+		t.Errorf("log: got %s, want the table among the settings", logs.String())
+	}
+}
+
+func TestNameChecks(t *testing.T) {
+	tests := []struct {
+		check func(string) bool
+		in    string
+		want  bool
+	}{
+		{isRegion, "eu-west-1", true},
+		{isRegion, "us-gov-west-1", true},
+		{isRegion, "eu-west", false},
+		{isRegion, "EU-west-1", false},
+		{isRegion, "eu--1", false},
+		{isHostName, "acme.eu.auth0.com", true},
+		{isHostName, "login.example-idp.com", true},
+		{isHostName, "acme", false},
+		{isHostName, "-acme.auth0.com", false},
+		{isHostName, "acme..com", false},
+		{isHostName, "ac_me.auth0.com", false},
+	}
+	for _, tt := range tests {
+		if got := tt.check(tt.in); got != tt.want {
+			t.Errorf("check(%q): got %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
