@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -81,8 +82,10 @@ type server struct {
 	landingCSP     string
 	idemWait       time.Duration
 	newRequestID   func() string
-	openapiJSON    []byte
-	mux            *http.ServeMux
+	// openapiJSON converts the embedded document on first use, not at every cold
+	// start: most invocations never serve it.
+	openapiJSON func() ([]byte, error)
+	mux         *http.ServeMux
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -137,9 +140,7 @@ func New(cfg Config) (http.Handler, error) {
 	if s.newRequestID == nil {
 		s.newRequestID = randomID
 	}
-	if s.openapiJSON, err = OpenAPIJSON(); err != nil {
-		return nil, err
-	}
+	s.openapiJSON = sync.OnceValues(OpenAPIJSON)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, rt.handler)

@@ -193,10 +193,15 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request, a invite.Actor) 
 	s.writeJSON(w, http.StatusOK, render(inv, "", false))
 }
 
-func (s *server) openapi(w http.ResponseWriter, _ *http.Request) {
+func (s *server) openapi(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.openapiJSON()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(s.openapiJSON)
+	_, _ = w.Write(doc)
 }

@@ -75,9 +75,10 @@ type renderer struct {
 }
 
 // newRenderer parses the embedded templates, each replaced by the file of the same
-// relative name under overrideDir when there is one, and renders every one of them
-// once with sample data, so that a broken override stops the cold start rather than
-// the first send.
+// relative name under overrideDir when there is one. With an override directory it
+// also renders every template once with sample data, so that a broken override stops
+// the cold start rather than the first send; the embedded templates are proved by the
+// tests instead, which keeps that work out of every cold start.
 func newRenderer(overrideDir string) (*renderer, error) {
 	var override fs.FS
 	if overrideDir != "" {
@@ -132,6 +133,9 @@ func newRenderer(overrideDir string) (*renderer, error) {
 			}
 			r.sets[templateKey{tmpl, lang}] = set
 		}
+	}
+	if override == nil {
+		return r, nil
 	}
 	for key := range r.sets {
 		sample := invite.Mail{
