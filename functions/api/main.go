@@ -5,12 +5,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/doormanhq/doorman/shared/apigw"
@@ -29,9 +27,9 @@ func main() {
 }
 
 func setup(ctx context.Context, log *slog.Logger) (any, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := app.LambdaAWSConfig(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	cfg, err := config.Load(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg), config.API)
 	if err != nil {

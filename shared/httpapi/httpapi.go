@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -82,8 +81,6 @@ type server struct {
 	landingCSP     string
 	idemWait       time.Duration
 	newRequestID   func() string
-	// openapiJSON converts the embedded document on first use, not at every cold
-	// start: most invocations never serve it.
 	openapiJSON func() ([]byte, error)
 	mux         *http.ServeMux
 }
@@ -140,7 +137,7 @@ func New(cfg Config) (http.Handler, error) {
 	if s.newRequestID == nil {
 		s.newRequestID = randomID
 	}
-	s.openapiJSON = sync.OnceValues(OpenAPIJSON)
+	s.openapiJSON = OpenAPIJSON
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, rt.handler)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -15,7 +16,11 @@ import (
 //go:embed pages/page.html
 var pagesFS embed.FS
 
-var pageTmpl = template.Must(template.ParseFS(pagesFS, "pages/page.html"))
+// pageTemplate parses the invitee's page on first use: most cold starts serve /v1
+// and never render it.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(pagesFS, "pages/page.html"))
+})
 
 // Titles of the invitee's pages.
 const (
@@ -153,7 +158,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, title,
 		fill(&d)
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, d); err != nil {
+	if err := pageTemplate().Execute(&buf, d); err != nil {
 		panic(fmt.Errorf("httpapi: render page: %w", err)) // the template is fixed and tested
 	}
 	s.pageHeaders(w)
