@@ -60,6 +60,9 @@ type LogEvent struct {
 	OrganizationName string
 	LoginsCount      int // details.stats.loginsCount; 0 when Auth0 did not say
 	Description      string
+	// InvitationID is the Auth0 organization invitation a failed accept (fi) was
+	// about: details.invitation.id.
+	InvitationID string
 }
 
 // Format is the content format of a log-stream body.
@@ -406,9 +409,10 @@ type wireData struct {
 // wireDetails holds the parts of details Doorman reads. Their shape varies by event
 // type, so each is decoded on its own and a mismatch is ignored rather than fatal.
 type wireDetails struct {
-	Stats json.RawMessage `json:"stats"`
-	Email json.RawMessage `json:"email"`
-	Body  json.RawMessage `json:"body"`
+	Stats      json.RawMessage `json:"stats"`
+	Email      json.RawMessage `json:"email"`
+	Body       json.RawMessage `json:"body"`
+	Invitation json.RawMessage `json:"invitation"`
 }
 
 func decodeRecord(raw []byte) (LogEvent, error) {
@@ -461,6 +465,12 @@ func decodeRecord(raw []byte) (LogEvent, error) {
 		ev.LoginsCount = stats.LoginsCount
 	}
 	ev.Email = recordEmail(ev.UserName, details)
+	var invitation struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(details.Invitation, &invitation) == nil {
+		ev.InvitationID = invitation.ID
+	}
 	return ev, nil
 }
 

@@ -68,7 +68,8 @@ func TestDecodeEachType(t *testing.T) {
 			LogID: "9002026010210014400285382813021594183895969418278667381", Type: EventFailedInviteAccept,
 			Date: date(t, "2026-01-02T10:01:44.420Z"), UserID: bob, UserName: bobEmail, Email: bobEmail,
 			ClientID: appID, Connection: conn, OrganizationID: orgID, OrganizationName: orgName,
-			Description: "the specified account is not allowed to accept the current invitation",
+			Description:  "the specified account is not allowed to accept the current invitation",
+			InvitationID: "uinv_Xp3rT8mQ2vLk9WzA",
 		}, true},
 		{"type-f.json", LogEvent{
 			LogID: "9002026010208060500555846124710676159340927678414409944", Type: EventFailedLogin,

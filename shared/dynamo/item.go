@@ -29,6 +29,8 @@ const (
 	skUser        = "USER"
 	skIdempotency = "IDEM"
 	skLog         = "LOG"
+	skOrgEmail    = "ORGMAIL"
+	skAuth0Inv    = "AUTH0INV"
 )
 
 // Non-key attributes referenced in expressions.
@@ -37,7 +39,7 @@ const (
 	attrStatus   = "status"
 	attrVersion  = "version"
 	attrInvID    = "inv_id"    // reservation and token items: the invitation they belong to
-	attrUserRank = "user_rank" // user items: <created_at>#<id> of the copy, newest wins
+	attrUserRank = "user_rank" // copy items: <created_at>#<id> of the copy, newest wins
 )
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -70,6 +72,19 @@ func reservationKey(scope, emailKey string) map[string]types.AttributeValue {
 func tokenKey(hash string) map[string]types.AttributeValue { return key("TOK#"+hash, skToken) }
 
 func userKey(userID string) map[string]types.AttributeValue { return key("USER#"+userID, skUser) }
+
+// orgEmailKey is the item that names the newest invitation of an email to an
+// organization; unlike the reservation it outlives the pending state, so that the
+// webhook finds finished invitations too.
+func orgEmailKey(orgID, emailKey string) map[string]types.AttributeValue {
+	return key("ORGMAIL#"+escapeScope(orgID)+"#"+emailKey, skOrgEmail)
+}
+
+func auth0InvitationKey(id string) map[string]types.AttributeValue {
+	return key("AUTH0INV#"+id, skAuth0Inv)
+}
+
+func logKey(logID string) map[string]types.AttributeValue { return key("LOG#"+logID, skLog) }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(keyTime) }
 
@@ -122,15 +137,17 @@ func invitationItem(inv *invite.Invitation, shards int, ttl int64) (map[string]t
 	return m, nil
 }
 
-// userItem is the Auth0 user's copy of the invitation. It carries no index keys, so
-// that it never shows in a listing or in the sweeper's index.
-func userItem(inv *invite.Invitation, ttl int64) (map[string]types.AttributeValue, error) {
+// copyItem is a full copy of the invitation under k (the Auth0 user's, the
+// organization email's or the Auth0 invitation's key), for the webhook's batched
+// read. It carries no index keys, so that it never shows in a listing or in the
+// sweeper's index.
+func copyItem(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) (map[string]types.AttributeValue, error) {
 	m := make(map[string]types.AttributeValue, 40)
 	if err := putInvitation(m, inv); err != nil {
 		return nil, err
 	}
-	m[attrPK] = str("USER#" + inv.Auth0UserID)
-	m[attrSK] = str(skUser)
+	m[attrPK] = k[attrPK]
+	m[attrSK] = k[attrSK]
 	m[attrUserRank] = str(listSK(inv))
 	if ttl > 0 {
 		m[attrTTL] = num(ttl)

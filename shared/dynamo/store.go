@@ -232,10 +232,10 @@ var notExists = map[string]string{"#pk": attrPK}
 
 const condNotExists = "attribute_not_exists(#pk)"
 
-// userCopy writes the Auth0 user's copy of inv unless the user item already holds a
-// newer invitation (by creation time, then id): the webhook must find the latest one.
-func (s *Store) userCopy(inv *invite.Invitation, ttl int64) (txItem, error) {
-	item, err := userItem(inv, ttl)
+// copyOf writes a copy of inv under k unless k already holds a newer invitation (by
+// creation time, then id): the webhook must find the latest one.
+func (s *Store) copyOf(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) (txItem, error) {
+	item, err := copyItem(inv, k, ttl)
 	if err != nil {
 		return txItem{}, err
 	}
@@ -245,6 +245,30 @@ func (s *Store) userCopy(inv *invite.Invitation, ttl int64) (txItem, error) {
 			map[string]types.AttributeValue{":id": str(inv.ID), ":rank": str(listSK(inv))}),
 		optional: true,
 	}, nil
+}
+
+// copies are the copy writes of inv: its Auth0 user's, and for an organization
+// invitation its (organization, email)'s and its Auth0 invitation's.
+func (s *Store) copies(inv *invite.Invitation, ttl int64) ([]txItem, error) {
+	var keys []map[string]types.AttributeValue
+	if inv.Auth0UserID != "" {
+		keys = append(keys, userKey(inv.Auth0UserID))
+	}
+	if inv.Kind == invite.KindOrganization && inv.OrganizationID != "" {
+		keys = append(keys, orgEmailKey(inv.OrganizationID, invite.EmailKey(inv.Email)))
+		if inv.Auth0InvitationID != "" {
+			keys = append(keys, auth0InvitationKey(inv.Auth0InvitationID))
+		}
+	}
+	items := make([]txItem, 0, len(keys))
+	for _, k := range keys {
+		it, err := s.copyOf(inv, k, ttl)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
 }
 
 // Create implements invite.Store.
@@ -281,13 +305,11 @@ func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
 	if inv.TokenHash != "" {
 		items = append(items, s.claimToken(inv, 0))
 	}
-	if inv.Auth0UserID != "" {
-		u, err := s.userCopy(inv, 0)
-		if err != nil {
-			return s.fail(op, err)
-		}
-		items = append(items, u)
+	copies, err := s.copies(inv, 0)
+	if err != nil {
+		return s.fail(op, err)
 	}
+	items = append(items, copies...)
 	return s.transact(ctx, op, items)
 }
 
@@ -371,16 +393,21 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		// the invitation.
 		items = append(items, txItem{write: put(pointerItem(tokenKey(next.TokenHash), next.ID, ttl), s.table, "", nil, nil)})
 	}
-	if next.Auth0UserID != "" {
-		u, err := s.userCopy(next, ttl)
-		if err != nil {
-			return s.fail(op, err)
-		}
-		items = append(items, u)
+	copies, err := s.copies(next, ttl)
+	if err != nil {
+		return s.fail(op, err)
 	}
+	items = append(items, copies...)
+	var stale []map[string]types.AttributeValue
 	if prev.Auth0UserID != "" && prev.Auth0UserID != next.Auth0UserID {
+		stale = append(stale, userKey(prev.Auth0UserID))
+	}
+	if prev.Auth0InvitationID != "" && prev.Auth0InvitationID != next.Auth0InvitationID {
+		stale = append(stale, auth0InvitationKey(prev.Auth0InvitationID))
+	}
+	for _, k := range stale {
 		items = append(items, txItem{
-			write: del(userKey(prev.Auth0UserID), s.table, "#id = :id",
+			write: del(k, s.table, "#id = :id",
 				map[string]string{"#id": attrID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
 			optional: true, // it already names a newer invitation
 		})

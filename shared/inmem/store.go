@@ -35,9 +35,16 @@ type Store struct {
 	reservations map[string]string // scope + "\x00" + email key → invitation id
 	tokens       map[string]string // token hash → invitation id
 	users        map[string]string // Auth0 user id → latest invitation id
+	orgEmails    map[invite.OrgEmail]string
+	auth0Invs    map[string]string // Auth0 organization invitation id → invitation id
+	processed    map[string]bool   // log ids; kept for the store's life, as a TTL far longer than a test
+	lookups      int
 }
 
-var _ invite.Store = (*Store)(nil)
+var (
+	_ invite.Store      = (*Store)(nil)
+	_ invite.EventStore = (*Store)(nil)
+)
 
 // NewStore returns an empty store.
 func NewStore() *Store {
@@ -46,6 +53,9 @@ func NewStore() *Store {
 		reservations: map[string]string{},
 		tokens:       map[string]string{},
 		users:        map[string]string{},
+		orgEmails:    map[invite.OrgEmail]string{},
+		auth0Invs:    map[string]string{},
+		processed:    map[string]bool{},
 	}
 }
 
@@ -82,6 +92,7 @@ func (s *Store) Create(_ context.Context, inv *invite.Invitation) error {
 		s.tokens[c.TokenHash] = c.ID
 	}
 	s.indexUser(c)
+	s.indexOrg(c, nil)
 	return nil
 }
 
@@ -176,6 +187,7 @@ func (s *Store) Update(_ context.Context, prev, next *invite.Invitation) error {
 	}
 	s.invitations[c.ID] = c
 	s.indexUser(c)
+	s.indexOrg(c, cur)
 	return nil
 }
 
@@ -359,4 +371,79 @@ func (s *Store) All() []*invite.Invitation {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
 	})
 	return out
+}
+
+// indexOrg keeps the organization keys of the webhook as the DynamoDB store's copies
+// do: (organization, email) names the newest invitation, and an Auth0 invitation id
+// names its invitation until it is replaced.
+func (s *Store) indexOrg(inv, prev *invite.Invitation) {
+	if inv.Kind != invite.KindOrganization {
+		return
+	}
+	k := invite.OrgEmail{OrgID: inv.OrganizationID, EmailKey: invite.EmailKey(inv.Email)}
+	if cur, ok := s.invitations[s.orgEmails[k]]; !ok || cur.ID == inv.ID || !cur.CreatedAt.After(inv.CreatedAt) {
+		s.orgEmails[k] = inv.ID
+	}
+	if prev != nil && prev.Auth0InvitationID != "" && prev.Auth0InvitationID != inv.Auth0InvitationID && s.auth0Invs[prev.Auth0InvitationID] == inv.ID {
+		delete(s.auth0Invs, prev.Auth0InvitationID)
+	}
+	if inv.Auth0InvitationID != "" {
+		s.auth0Invs[inv.Auth0InvitationID] = inv.ID
+	}
+}
+
+// Lookup implements invite.EventStore.
+func (s *Store) Lookup(_ context.Context, keys invite.LookupKeys) (*invite.Lookup, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	out := &invite.Lookup{
+		ByUserID:            map[string]*invite.Invitation{},
+		ByOrgEmail:          map[invite.OrgEmail]*invite.Invitation{},
+		ByAuth0InvitationID: map[string]*invite.Invitation{},
+		Processed:           map[string]bool{},
+	}
+	for _, id := range keys.UserIDs {
+		if inv, ok := s.invitations[s.users[id]]; ok {
+			out.ByUserID[id] = inv.Clone()
+		}
+	}
+	for _, k := range keys.OrgEmails {
+		if inv, ok := s.invitations[s.orgEmails[k]]; ok {
+			out.ByOrgEmail[k] = inv.Clone()
+		}
+	}
+	for _, id := range keys.Auth0InvitationIDs {
+		if inv, ok := s.invitations[s.auth0Invs[id]]; ok {
+			out.ByAuth0InvitationID[id] = inv.Clone()
+		}
+	}
+	for _, id := range keys.LogIDs {
+		if s.processed[id] {
+			out.Processed[id] = true
+		}
+	}
+	return out, nil
+}
+
+// Lookups counts the calls of Lookup, so that tests can check that a batch is read
+// once.
+func (s *Store) Lookups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups
+}
+
+// MarkLogProcessed implements invite.EventStore.
+func (s *Store) MarkLogProcessed(_ context.Context, logID string, ttl time.Duration) (bool, error) {
+	if logID == "" || ttl <= 0 {
+		return false, invite.Invalid("log_id", "a log id and a positive ttl are required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.processed[logID] {
+		return false, nil
+	}
+	s.processed[logID] = true
+	return true, nil
 }

@@ -217,3 +217,43 @@ type IdempotencyRecord struct {
 
 // InFlight reports whether the request that claimed the key has not completed.
 func (r *IdempotencyRecord) InFlight() bool { return r.Status == 0 }
+
+// EventStore is what the log-stream webhook needs from the store besides Store: every
+// candidate of a batch in one batched read, and the ledger of applied log events.
+// Errors as Store's.
+type EventStore interface {
+	// Lookup reads, in one batched read where the store allows it, the latest
+	// invitation of each Auth0 user, of each (organization, email key) and of each
+	// Auth0 organization invitation id, together with which log ids were already
+	// processed. Invitations are found in every state, until their retention ends.
+	// Keys without an invitation are absent from the maps.
+	Lookup(ctx context.Context, keys LookupKeys) (*Lookup, error)
+
+	// MarkLogProcessed records an Auth0 log event id for ttl and reports whether this
+	// is its first record.
+	MarkLogProcessed(ctx context.Context, logID string, ttl time.Duration) (first bool, err error)
+}
+
+// OrgEmail keys an organization invitation by its organization and the invitee's
+// EmailKey.
+type OrgEmail struct {
+	OrgID    string
+	EmailKey string
+}
+
+// LookupKeys are the candidates of one log-stream batch.
+type LookupKeys struct {
+	UserIDs            []string
+	OrgEmails          []OrgEmail
+	Auth0InvitationIDs []string
+	LogIDs             []string
+}
+
+// Lookup is what Lookup found.
+type Lookup struct {
+	ByUserID            map[string]*Invitation
+	ByOrgEmail          map[OrgEmail]*Invitation
+	ByAuth0InvitationID map[string]*Invitation
+	// Processed holds the log ids already marked processed.
+	Processed map[string]bool
+}
