@@ -36,7 +36,8 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(ctx, l.getenv, nil, config.API)
+	// One process serves what the api and logstream functions serve in AWS.
+	cfg, err := config.Load(ctx, l.getenv, nil, config.Logstream)
 	if err != nil {
 		return err
 	}
@@ -54,6 +55,10 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 		rt.sim = auth0sim.New(auth0sim.Options{
 			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log,
+			LogStream: &auth0sim.LogStream{
+				URL: base + webhookPath, Authorization: "Bearer " + cfg.WebhookToken.Reveal(),
+				Format: "array", BatchSize: 20, FlushInterval: 500 * time.Millisecond,
+			},
 		})
 		rt.sim.SetBaseURL(base)
 		seeded = seedSim(rt.sim)
@@ -75,7 +80,10 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
-	rt.api.Store(&handler{h: auth.middleware(a.API)})
+	mux := http.NewServeMux()
+	mux.Handle("/", auth.middleware(a.API))
+	mux.Handle(webhookPath, a.Webhook)
+	rt.api.Store(&handler{h: mux})
 
 	if err := banner(out, base, cfg, l, rt.sim, seeded); err != nil {
 		return err
@@ -91,6 +99,8 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 		return nil
 	}
 }
+
+const webhookPath = "/webhooks/auth0/logs"
 
 // handler boxes an http.Handler for atomic.Pointer.
 type handler struct{ h http.Handler }
@@ -155,6 +165,7 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "\nDoorman is running.\n")
 	fmt.Fprintf(&b, "  API                 %s/v1/invitations   (OpenAPI: %s/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(&b, "  DynamoDB Local      %s  (table %s)\n", cfg.DynamoEndpoint, cfg.TableName)
+	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
 	if sim == nil {
 		fmt.Fprintf(&b, "  Auth0               %s (a real tenant; tokens from it, issuer %s)\n", cfg.Auth0.Domain, l.Issuer)

@@ -31,6 +31,9 @@ type App struct {
 	Service  *invite.Service
 	// API serves /v1 and the invitee's /i/{token} pages.
 	API http.Handler
+	// Webhook serves POST /webhooks/auth0/logs; nil unless the configuration has a
+	// webhook token (the logstream function's).
+	Webhook http.Handler
 }
 
 // Options carry what the entry point decides rather than the environment.
@@ -85,7 +88,17 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
 	}
-	return &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api}, nil
+	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api}
+	if cfg.WebhookToken != "" {
+		acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: store})
+		if err != nil {
+			return nil, fmt.Errorf("app: acceptor: %w", err)
+		}
+		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Logger: log}); err != nil {
+			return nil, fmt.Errorf("app: webhook: %w", err)
+		}
+	}
+	return a, nil
 }
 
 // endpoint is an endpoint override, nil (the AWS default) when unset.
