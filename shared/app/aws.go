@@ -1,11 +1,17 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/doormanhq/doorman/shared/config"
 )
 
 // LambdaAWSConfig is the AWS configuration of a function running on Lambda, read from
@@ -26,4 +32,20 @@ func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 	}
 	creds := credentials.NewStaticCredentialsProvider(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))
 	return aws.Config{Region: getenv("AWS_REGION"), Credentials: aws.NewCredentialsCache(creds)}, nil
+}
+
+// FromLambdaEnvironment assembles the Doorman of one Lambda function from the
+// function's environment: the AWS configuration Lambda provides, then fn's settings
+// (secrets read from Secrets Manager where given by ARN), then everything else.
+func FromLambdaEnvironment(ctx context.Context, fn config.Function, log *slog.Logger) (*App, error) {
+	awsCfg, err := LambdaAWSConfig(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg), fn)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("configured", "config", cfg)
+	return New(ctx, cfg, awsCfg, Options{Logger: log})
 }

@@ -81,8 +81,8 @@ type server struct {
 	landingCSP     string
 	idemWait       time.Duration
 	newRequestID   func() string
-	openapiJSON func() ([]byte, error)
-	mux         *http.ServeMux
+	openapiJSON    func() ([]byte, error)
+	mux            *http.ServeMux
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
