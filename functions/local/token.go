@@ -21,6 +21,7 @@ const tokenPath = "/_local/tokens"
 
 type tokenRequest struct {
 	Sub         string   `json:"sub"`
+	Name        string   `json:"name"`
 	OrgID       string   `json:"org_id"`
 	Permissions []string `json:"permissions"`
 	Scope       string   `json:"scope"`
@@ -46,7 +47,7 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 			http.Error(w, "want a JSON body with at least \"sub\"", http.StatusBadRequest)
 			return
 		}
-		token, err := sim.MintToken(auth0sim.Claims{Sub: req.Sub, OrgID: req.OrgID, Permissions: req.Permissions,
+		token, err := sim.MintToken(auth0sim.Claims{Sub: req.Sub, Name: req.Name, OrgID: req.OrgID, Permissions: req.Permissions,
 			Scope: req.Scope, TTL: time.Duration(req.TTLSeconds) * time.Second})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -61,6 +62,7 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 func mintToken(ctx context.Context, getenv func(string) string, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	sub := fs.String("sub", "auth0|local-admin", "the token's subject")
+	name := fs.String("name", "", "the caller's display name (name claim), shown to invitees as the inviter")
 	org := fs.String("org", "", "an organization id (org_id claim): the token then manages only that organization")
 	perms := fs.String("perm", strings.Join(allPermissions, ","), "comma-separated permissions")
 	scope := fs.String("scope", "", "a space-separated scope claim")
@@ -72,7 +74,7 @@ func mintToken(ctx context.Context, getenv func(string) string, args []string, o
 	if err != nil {
 		return err
 	}
-	req := tokenRequest{Sub: *sub, OrgID: *org, Scope: *scope, TTLSeconds: int(ttl.Seconds())}
+	req := tokenRequest{Sub: *sub, Name: *name, OrgID: *org, Scope: *scope, TTLSeconds: int(ttl.Seconds())}
 	for _, p := range strings.Split(*perms, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			req.Permissions = append(req.Permissions, p)

@@ -34,6 +34,9 @@ type Claims struct {
 	Permissions []string
 	Scope       string
 	OrgID       string
+	// Name is the caller's display name, as a tenant's post-login Action can add it
+	// to access tokens; Doorman shows it to invitees as the inviter.
+	Name string
 	// Audience defaults to Options.Audience; TTL to one hour.
 	Audience string
 	TTL      time.Duration
@@ -68,6 +71,9 @@ func (s *Sim) MintToken(c Claims) (string, error) {
 	}
 	if c.OrgID != "" {
 		claims["org_id"] = c.OrgID
+	}
+	if c.Name != "" {
+		claims["name"] = c.Name
 	}
 	return s.sign(claims)
 }

@@ -1,0 +1,193 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/localstack"
+)
+
+// TestBrowserFlow runs both kinds of invitation through a real browser against
+// `functions/local serve`, then checks the outcome through Doorman's API and the
+// Auth0 stand-in's Management API.
+func TestBrowserFlow(t *testing.T) {
+	root := requireBrowser(t)
+	ddb, ses := localstack.DynamoEndpoint(t), localstack.SESEndpoint(t)
+	s := startServe(t, root, ddb, ses)
+	run := time.Now().UnixNano()
+
+	t.Run("both kinds accepted", func(t *testing.T) {
+		app := s.invitee(t, fmt.Sprintf("ada+%d@example.com", run), "Ada", "")
+		org := s.invitee(t, fmt.Sprintf("grace+%d@example.com", run), "Grace", s.org)
+
+		res := s.runFlow(t, root, "accept", app, org)
+		t.Logf("login click → accepted visible through the API: application %d ms, organization %d ms",
+			res.LoginToAcceptedMs["application"], res.LoginToAcceptedMs["organization"])
+		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
+
+		s.checkApplicationAccepted(t, app.ID)
+		s.checkMemberAccepted(t, org.ID, org.Email, 1)
+	})
+
+	t.Run("organization invitation opened as another account", func(t *testing.T) {
+		// B has an account and is signed in; the invitation is for A.
+		b := s.invitee(t, fmt.Sprintf("bea+%d@example.com", run), "Bea", "")
+		a := s.invitee(t, fmt.Sprintf("alan+%d@example.com", run), "Alan", s.org)
+		first := s.invitation(t, a.ID)
+
+		res := s.runFlow(t, root, "wrong-account", b, a)
+		t.Logf("refused accept → new email: %d ms; login click → accepted visible through the API: organization %d ms",
+			res.RefusedToNewMailMs, res.LoginToAcceptedMs["organization"])
+		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
+
+		s.checkApplicationAccepted(t, b.ID)
+		inv := s.checkMemberAccepted(t, a.ID, a.Email, 2)
+		for _, want := range []string{"accept_failed", "reissued"} {
+			if !slices.Contains(inv.events(), want) {
+				t.Errorf("history %v lacks %q", inv.events(), want)
+			}
+		}
+		reason := inv.detailOf("accept_failed")
+		for _, want := range []string{"signed in as another account (" + b.Email + ")", "Auth0 lets only " + a.Email + " accept it"} {
+			if !strings.Contains(reason, want) {
+				t.Errorf("accept_failed detail %q lacks %q", reason, want)
+			}
+		}
+		if inv.Auth0InvitationID == first.Auth0InvitationID {
+			t.Errorf("auth0_invitation_id %s unchanged after the reissue", inv.Auth0InvitationID)
+		}
+
+		mails := s.mailTo(t, a.Email, 2)
+		again := mails[1]
+		if link := s.linkIn(t, again); link == a.Link {
+			t.Errorf("the second email repeats the first link")
+		}
+		if want := "It is for " + a.Email + ": please sign in or sign up with that address."; !strings.Contains(again.Body.Text, want) {
+			t.Errorf("the second email's text lacks %q:\n%s", want, again.Body.Text)
+		}
+		// The wrong account's address is for admins only.
+		if strings.Contains(again.Body.Text, b.Email) || strings.Contains(again.Body.HTML, b.Email) {
+			t.Errorf("the second email to %s names the other account %s", a.Email, b.Email)
+		}
+		// Resending replaces the token: the first link stops working.
+		resp, err := http.Get(a.Link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET the first link after the reissue: status %d, want %d", resp.StatusCode, http.StatusNotFound)
+		}
+		var members []struct {
+			UserID string `json:"user_id"`
+		}
+		s.mgmt(t, "/api/v2/organizations/"+url.PathEscape(s.org)+"/members", http.StatusOK, &members)
+		bID := s.userByEmail(t, b.Email)
+		if slices.ContainsFunc(members, func(m struct {
+			UserID string `json:"user_id"`
+		}) bool {
+			return m.UserID == bID
+		}) {
+			t.Errorf("%s (the wrong account) became a member of %s", b.Email, s.org)
+		}
+	})
+}
+
+// invitee creates an invitation with the member role (for the organization, when org
+// is set) and returns its invitee with the link from the email.
+func (s *server) invitee(t *testing.T, email, name, org string) person {
+	t.Helper()
+	body := map[string]any{"email": email, "name": name, "roles": []string{s.memberRole}}
+	if org != "" {
+		body["organization_id"] = org
+	}
+	inv := s.invite(t, body)
+	return person{ID: inv.ID, Email: email, Link: s.linkIn(t, s.mailTo(t, email, 1)[0])}
+}
+
+// checkApplicationAccepted checks an accepted application invitation: its history,
+// the needsInvitation flag gone from the Auth0 user, the role applied.
+func (s *server) checkApplicationAccepted(t *testing.T, id string) {
+	t.Helper()
+	inv := s.invitation(t, id)
+	if inv.Status != "accepted" || inv.AcceptedAt == "" {
+		t.Fatalf("invitation %s: status %q accepted_at %q, want accepted with a time; history %v", id, inv.Status, inv.AcceptedAt, inv.events())
+	}
+	checkHistory(t, inv, "created", "email_sent", "link_opened", "link_used", "password_set", "accepted")
+	var user struct {
+		EmailVerified bool           `json:"email_verified"`
+		AppMetadata   map[string]any `json:"app_metadata"`
+	}
+	s.mgmt(t, "/api/v2/users/"+url.PathEscape(inv.Auth0UserID), http.StatusOK, &user)
+	if _, ok := user.AppMetadata["needsInvitation"]; ok || user.AppMetadata["invitationId"] != id {
+		t.Errorf("app_metadata = %v, want no needsInvitation and invitationId %s", user.AppMetadata, id)
+	}
+	if !user.EmailVerified {
+		t.Errorf("email_verified = false after the ticket, want true")
+	}
+	var roles []struct {
+		ID string `json:"id"`
+	}
+	s.mgmt(t, "/api/v2/users/"+url.PathEscape(inv.Auth0UserID)+"/roles", http.StatusOK, &roles)
+	if len(roles) != 1 || roles[0].ID != s.memberRole {
+		t.Errorf("user roles = %+v, want [%s]", roles, s.memberRole)
+	}
+}
+
+// checkMemberAccepted checks an accepted organization invitation sent `sends` times:
+// its history, the Auth0 invitation used up, the member's roles in the organization.
+func (s *server) checkMemberAccepted(t *testing.T, id, email string, sends int) invitation {
+	t.Helper()
+	inv := s.invitation(t, id)
+	if inv.Status != "accepted" || inv.AcceptedAt == "" || inv.Kind != "organization" {
+		t.Fatalf("invitation %s: kind %q status %q accepted_at %q, want an accepted organization invitation; history %v",
+			id, inv.Kind, inv.Status, inv.AcceptedAt, inv.events())
+	}
+	checkHistory(t, inv, "created", "email_sent", "link_opened", "link_used", "accepted")
+	if got := count(inv.events(), "email_sent"); got != sends || inv.Delivery.Sends != sends {
+		t.Errorf("email_sent events %d, delivery.sends %d, want %d", got, inv.Delivery.Sends, sends)
+	}
+	user := s.userByEmail(t, email)
+	if d := inv.detailOf("accepted"); !strings.Contains(d, user) {
+		t.Errorf("accepted detail %q does not name the member %s", d, user)
+	}
+	s.mgmt(t, "/api/v2/organizations/"+url.PathEscape(s.org)+"/invitations/"+url.PathEscape(inv.Auth0InvitationID), http.StatusNotFound, nil)
+	var roles []struct {
+		ID string `json:"id"`
+	}
+	s.mgmt(t, "/api/v2/organizations/"+url.PathEscape(s.org)+"/members/"+url.PathEscape(user)+"/roles", http.StatusOK, &roles)
+	if len(roles) != 1 || roles[0].ID != s.memberRole {
+		t.Errorf("member roles in %s = %+v, want [%s]", s.org, roles, s.memberRole)
+	}
+	return inv
+}
+
+// checkHistory checks that the events happened in this order (others may come between).
+func checkHistory(t *testing.T, inv invitation, want ...string) {
+	t.Helper()
+	got := inv.events()
+	i := 0
+	for _, e := range got {
+		if i < len(want) && e == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("invitation %s: history %v lacks %v in that order (first missing: %q)", inv.ID, got, want, want[i])
+	}
+}
+
+func count(list []string, v string) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}

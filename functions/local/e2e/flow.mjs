@@ -1,0 +1,223 @@
+// flow.mjs is the invitee's browser in Doorman's end-to-end test: Chromium, driven by
+// playwright-core, clicks through Doorman's invitation pages and the Auth0 stand-in's
+// password and login pages of a running `functions/local serve`, and saves a
+// screenshot of every page. The Go test in this folder creates the invitations, runs
+//
+//	node flow.mjs accept|wrong-account
+//
+// with its inputs as JSON in E2E_INPUT, reads the one JSON line this prints on stdout,
+// and checks the outcome through the API. Progress goes to stderr. Every wait is bounded.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const STEP_TIMEOUT_MS = 15_000; // one click, navigation or assertion on a page
+const ACCEPT_TIMEOUT_MS = 20_000; // from the login click to `accepted` in the API
+const MAIL_TIMEOUT_MS = 20_000; // from the refused accept to the new email
+
+const scenario = process.argv[2];
+const input = JSON.parse(process.env.E2E_INPUT ?? '{}');
+for (const key of ['base', 'ses', 'token', 'out', 'loginClient', 'password']) {
+  if (!input[key]) fail(`E2E_INPUT lacks ${key}`);
+}
+mkdirSync(input.out, { recursive: true });
+
+const scenarios = { accept, 'wrong-account': wrongAccount };
+if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (want ${Object.keys(scenarios).join(' or ')})`);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run'],
+  timeout: STEP_TIMEOUT_MS,
+});
+const shots = [];
+let result;
+try {
+  result = await scenarios[scenario]();
+} catch (err) {
+  console.error(`flow ${scenario}: ${err.stack ?? err}`);
+  await browser.close();
+  process.exit(1);
+}
+await browser.close();
+console.log(JSON.stringify({ ...result, screenshots: shots }));
+
+// accept: an application invitee sets a password on the ticket page and logs in; an
+// organization invitee, in another browser, signs up on the invitation's login page.
+async function accept() {
+  const app = await followLink(await newPerson(), input.app.email, input.app.link, 'accept-app-1');
+  await setPassword(app, 'accept-app-2-password', 'accept-app-3-password-changed');
+  const appMs = await logIn(app, input.app, 'accept-app-4-login', 'accept-app-5-logged-in');
+
+  const org = await followLink(await newPerson(), input.org.email, input.org.link, 'accept-org-1');
+  const orgMs = await signUp(org, input.org, 'accept-org-2-invitation-login', 'accept-org-3-signed-up');
+  return { loginToAcceptedMs: { application: appMs, organization: orgMs } };
+}
+
+// wrongAccount: in one browser, B accepts an application invitation and stays signed
+// in; then the organization invitation for A is opened there and continued as B, which
+// Auth0 refuses (fi). Doorman emails A a new link, which A then uses to sign up.
+async function wrongAccount() {
+  let page = await followLink(await newPerson(), input.app.email, input.app.link, 'wrong-account-1-b');
+  await setPassword(page, 'wrong-account-2-b-password', 'wrong-account-3-b-password-changed');
+  await logIn(page, input.app, 'wrong-account-4-b-login', 'wrong-account-5-b-logged-in');
+
+  page = await followLink(page, input.org.email, input.org.link, 'wrong-account-6-a');
+  const asB = page.getByRole('button', { name: `Continue as ${input.app.email}` });
+  await asB.waitFor();
+  await shot(page, 'wrong-account-7-a-invitation-login-signed-in-as-b');
+  const refusedAt = Date.now();
+  await asB.click();
+  await page.getByRole('alert').waitFor();
+  await shot(page, 'wrong-account-8-refused');
+
+  const link = await newLinkFor(input.org.email, input.org.link);
+  const mailMs = Date.now() - refusedAt;
+  log(`new link emailed ${mailMs} ms after the refused accept`);
+  page = await followLink(page, input.org.email, link, 'wrong-account-9-a-new');
+  const orgMs = await signUp(page, input.org, 'wrong-account-10-a-invitation-login', 'wrong-account-11-a-signed-up');
+  return { refusedToNewMailMs: mailMs, loginToAcceptedMs: { organization: orgMs } };
+}
+
+async function newPerson() {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+  return context.newPage();
+}
+
+// followLink reads the email to `to` that carries `link` as its reader does: the
+// HTML rendered in the browser, the button clicked, which opens a new tab; there it
+// presses Continue, and returns that tab.
+async function followLink(mailPage, to, link, name) {
+  const mail = await mailWith(to, link);
+  await mailPage.setContent(mail.body.html);
+  await shot(mailPage, `${name}-email`);
+  const [page] = await Promise.all([
+    mailPage.context().waitForEvent('page'),
+    mailPage.locator(`a[href="${link}"]`).first().click(),
+  ]);
+  await mailPage.close();
+  await page.waitForURL(link);
+  await page.getByText('invited you to join').waitFor();
+  await shot(page, `${name}-landing`);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/i/')), page.getByRole('button', { name: 'Continue' }).click()]);
+  return page;
+}
+
+// mailWith returns the email to `to` in the local SES store whose HTML links to link.
+async function mailWith(to, link) {
+  const deadline = Date.now() + MAIL_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const found = (await sentMail()).find((e) => (e.destination?.to ?? []).includes(to) && e.body?.html?.includes(`href="${link}"`));
+    if (found) return found;
+    await sleep(100);
+  }
+  fail(`no email to ${to} whose HTML links to its Doorman link`);
+}
+
+async function sentMail() {
+  const resp = await fetch(`${input.ses}/store`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+  if (!resp.ok) fail(`GET ${input.ses}/store: status ${resp.status}`);
+  return (await resp.json()).emails ?? [];
+}
+
+async function setPassword(page, formName, doneName) {
+  await page.getByRole('heading', { name: 'Change Your Password' }).waitFor();
+  await page.getByLabel('New password', { exact: true }).fill(input.password);
+  await page.getByLabel('Re-enter new password').fill(input.password);
+  await shot(page, formName);
+  await page.getByRole('button', { name: 'Reset password' }).click();
+  await page.getByRole('heading', { name: 'Password Changed!' }).waitFor();
+  await shot(page, doneName);
+}
+
+// logIn signs in on the application's login page and returns the milliseconds from
+// the click to the invitation showing as accepted through the API.
+async function logIn(page, who, formName, doneName) {
+  await page.goto(`${input.base}/login?client_id=${encodeURIComponent(input.loginClient)}`);
+  const form = page.locator('form.login');
+  await form.getByLabel('Email address').fill(who.email);
+  await form.getByLabel('Password').fill(input.password);
+  await shot(page, formName);
+  const clicked = Date.now();
+  await form.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
+  await shot(page, doneName);
+  return acceptedAfter(who.id, clicked);
+}
+
+// signUp creates the invitee's account on the organization invitation's login page,
+// which also signs them in.
+async function signUp(page, who, formName, doneName) {
+  await page.getByRole('heading', { name: /^Accept your invitation to / }).waitFor();
+  const form = page.locator('form.signup');
+  const email = await form.getByLabel('Email address').inputValue();
+  if (email !== who.email) fail(`signup form offers ${email}, want ${who.email}`);
+  await form.getByLabel('Password').fill(input.password);
+  await shot(page, formName);
+  const clicked = Date.now();
+  await form.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByText(`Your account ${who.email} was created.`).waitFor();
+  await shot(page, doneName);
+  return acceptedAfter(who.id, clicked);
+}
+
+async function acceptedAfter(id, since) {
+  const deadline = since + ACCEPT_TIMEOUT_MS;
+  let status;
+  while (Date.now() < deadline) {
+    const resp = await fetch(`${input.base}/v1/invitations/${id}`, {
+      headers: { Authorization: `Bearer ${input.token}` },
+      signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+    });
+    if (!resp.ok) fail(`GET /v1/invitations/${id}: status ${resp.status}`);
+    ({ status } = await resp.json());
+    if (status === 'accepted') {
+      const ms = Date.now() - since;
+      log(`invitation ${id} accepted ${ms} ms after the click`);
+      return ms;
+    }
+    await sleep(20);
+  }
+  fail(`invitation ${id} is ${status} ${ACCEPT_TIMEOUT_MS} ms after the click, want accepted`);
+}
+
+// newLinkFor waits for an email to `to` in the local SES store whose Doorman link is
+// not `old`.
+async function newLinkFor(to, old) {
+  const re = new RegExp(`${escape(input.base)}/i/[A-Za-z0-9_-]+`);
+  const deadline = Date.now() + MAIL_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    for (const e of await sentMail()) {
+      const link = (e.destination?.to ?? []).includes(to) && e.body?.text?.match(re)?.[0];
+      if (link && link !== old) return link;
+    }
+    await sleep(100);
+  }
+  fail(`no new link emailed to ${to} within ${MAIL_TIMEOUT_MS} ms`);
+}
+
+async function shot(page, name) {
+  const file = join(input.out, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+  log(`${name}: ${await page.title()}`);
+}
+
+function escape(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function log(msg) {
+  console.error(`flow ${scenario}: ${msg}`);
+}
+
+function fail(msg) {
+  throw new Error(msg);
+}

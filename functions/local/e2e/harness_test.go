@@ -1,0 +1,421 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/localstack"
+)
+
+// The stand-in's fixed local credentials (functions/local/config.go).
+const (
+	simClientID     = "doorman-local-m2m"
+	simClientSecret = "doorman-local-m2m-secret-for-the-stand-in-only"
+	simLoginClient  = "doorman-local-app"
+	chromiumPath    = "/usr/bin/chromium"
+	// flowTimeout bounds one run of flow.mjs, browser start included.
+	flowTimeout = 3 * time.Minute
+)
+
+// requireBrowser returns the repository root once Chromium, node and playwright-core
+// are there, or skips or fails t as shared/localstack does for the stack.
+func requireBrowser(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	var missing []string
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing = append(missing, chromiumPath+" (apt-get install chromium)")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
+		missing = append(missing, "node_modules/playwright-core (npm ci)")
+	}
+	if len(missing) > 0 {
+		msg := "the browser test needs " + strings.Join(missing, ", ")
+		if localstack.Required() {
+			t.Fatalf("%s, and REQUIRE_LOCAL_STACK is set", msg)
+		}
+		t.Skipf("skipping: %s; `make test` has them", msg)
+	}
+	return root
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(mod, []byte("module github.com/doormanhq/doorman\n")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no doorman go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// server is a running `functions/local serve` with the stand-in's seed.
+type server struct {
+	base, ses, token string
+	memberRole, org  string
+	log              *syncBuffer
+	m2mOnce          sync.Once
+	m2mToken         string
+	m2mErr           error
+}
+
+// startServe builds functions/local and runs `serve` on a free port with a table of
+// its own, until the test ends.
+func startServe(t *testing.T, root, ddb, ses string) *server {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "local")
+	build := exec.Command("go", "build", "-o", bin, "./functions/local")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./functions/local: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+ses, "AUTH0_DOMAIN=",
+		"TABLE_NAME=doorman-e2e-"+time.Now().Format("150405.000000000"))
+	s := &server{base: "http://" + addr, ses: ses, log: &syncBuffer{}}
+	cmd.Stderr = s.log
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start serve: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", s.log.String())
+		}
+	})
+	banner := readBanner(t, stdout)
+	for _, f := range []struct {
+		into *string
+		re   string
+	}{
+		{&s.token, `access token \(12 hours\):\s+(\S+)`},
+		{&s.memberRole, `roles (\S+)=member`},
+		{&s.org, `organization (\S+)=acme`},
+	} {
+		m := regexp.MustCompile(f.re).FindStringSubmatch(banner)
+		if m == nil {
+			t.Fatalf("serve's banner lacks %s:\n%s", f.re, banner)
+		}
+		*f.into = m[1]
+	}
+	return s
+}
+
+// readBanner returns serve's stdout up to the banner's last line, and drains the rest.
+func readBanner(t *testing.T, r io.Reader) string {
+	t.Helper()
+	done := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "Press Ctrl-C") {
+				break
+			}
+		}
+		done <- b.String()
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case text := <-done:
+		if !strings.Contains(text, "Press Ctrl-C") {
+			t.Fatalf("serve stopped before its banner:\n%s", text)
+		}
+		return text
+	case <-time.After(60 * time.Second):
+		t.Fatal("no banner from serve within 60 s")
+	}
+	return ""
+}
+
+// invitation is the part of the API's invitation the test reads.
+type invitation struct {
+	ID                string `json:"id"`
+	Kind              string `json:"kind"`
+	Email             string `json:"email"`
+	Status            string `json:"status"`
+	AcceptedAt        string `json:"accepted_at"`
+	Auth0UserID       string `json:"auth0_user_id"`
+	Auth0InvitationID string `json:"auth0_invitation_id"`
+	Delivery          struct {
+		Sends int `json:"sends"`
+	} `json:"delivery"`
+	History []struct {
+		Event  string `json:"event"`
+		Actor  string `json:"actor"`
+		Detail string `json:"detail"`
+	} `json:"history"`
+}
+
+func (inv invitation) events() []string {
+	var out []string
+	for _, h := range inv.History {
+		out = append(out, h.Event)
+	}
+	return out
+}
+
+func (inv invitation) detailOf(event string) string {
+	for _, h := range inv.History {
+		if h.Event == event {
+			return h.Detail
+		}
+	}
+	return ""
+}
+
+// invite creates an invitation through the API as the admin.
+func (s *server) invite(t *testing.T, body map[string]any) invitation {
+	t.Helper()
+	var inv invitation
+	s.call(t, http.MethodPost, "/v1/invitations", s.token, body, http.StatusCreated, &inv)
+	return inv
+}
+
+func (s *server) invitation(t *testing.T, id string) invitation {
+	t.Helper()
+	var inv invitation
+	s.call(t, http.MethodGet, "/v1/invitations/"+id, s.token, nil, http.StatusOK, &inv)
+	return inv
+}
+
+// mgmt calls the stand-in's Management API as Doorman does, with an M2M token.
+func (s *server) mgmt(t *testing.T, path string, want int, out any) {
+	t.Helper()
+	s.m2mOnce.Do(func() {
+		resp, err := http.PostForm(s.base+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
+			"client_id": {simClientID}, "client_secret": {simClientSecret}, "audience": {s.base + "/api/v2/"}})
+		if err != nil {
+			s.m2mErr = err
+			return
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+			s.m2mErr = fmt.Errorf("status %d, decode: %v", resp.StatusCode, err)
+			return
+		}
+		s.m2mToken = tok.AccessToken
+	})
+	if s.m2mErr != nil {
+		t.Fatalf("M2M token from the stand-in: %v", s.m2mErr)
+	}
+	s.call(t, http.MethodGet, path, s.m2mToken, nil, want, out)
+}
+
+// userByEmail returns the stand-in's user id for email.
+func (s *server) userByEmail(t *testing.T, email string) string {
+	t.Helper()
+	var users []struct {
+		UserID string `json:"user_id"`
+	}
+	s.mgmt(t, "/api/v2/users-by-email?email="+url.QueryEscape(email), http.StatusOK, &users)
+	if len(users) != 1 {
+		t.Fatalf("users with email %s: got %d, want 1", email, len(users))
+	}
+	return users[0].UserID
+}
+
+func (s *server) call(t *testing.T, method, path, token string, body any, want int, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, path, err)
+		}
+	}
+}
+
+// sentMail is an email in the local SES store.
+type sentMail struct {
+	Destination struct {
+		To []string `json:"to"`
+	} `json:"destination"`
+	Subject string `json:"subject"`
+	Body    struct {
+		Text string `json:"text"`
+		HTML string `json:"html"`
+	} `json:"body"`
+}
+
+// mailTo waits until the local SES store holds n emails to the address and returns
+// them, oldest first.
+func (s *server) mailTo(t *testing.T, to string, n int) []sentMail {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var got []sentMail
+	for {
+		resp, err := http.Get(s.ses + "/store")
+		if err != nil {
+			t.Fatalf("read the local SES store: %v", err)
+		}
+		var store struct {
+			Emails []sentMail `json:"emails"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&store)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("decode the local SES store: %v", err)
+		}
+		got = slices.DeleteFunc(store.Emails, func(m sentMail) bool { return !slices.Contains(m.Destination.To, to) })
+		if len(got) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != n {
+		t.Fatalf("emails to %s: got %d, want %d", to, len(got), n)
+	}
+	return got
+}
+
+// linkIn returns the Doorman link in an email's text body.
+func (s *server) linkIn(t *testing.T, m sentMail) string {
+	t.Helper()
+	link := regexp.MustCompile(regexp.QuoteMeta(s.base) + `/i/[A-Za-z0-9_-]+`).FindString(m.Body.Text)
+	if link == "" {
+		t.Fatalf("the email %q to %v has no %s/i/ link", m.Subject, m.Destination.To, s.base)
+	}
+	return link
+}
+
+// person is one invitee as flow.mjs sees them.
+type person struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Link  string `json:"link"`
+}
+
+// flowResult is what flow.mjs prints.
+type flowResult struct {
+	LoginToAcceptedMs  map[string]int `json:"loginToAcceptedMs"`
+	RefusedToNewMailMs int            `json:"refusedToNewMailMs"`
+	Screenshots        []string       `json:"screenshots"`
+}
+
+// runFlow runs one scenario of flow.mjs and returns what it printed.
+func (s *server) runFlow(t *testing.T, root, scenario string, app, org person) flowResult {
+	t.Helper()
+	out := filepath.Join(root, "test-output", "e2e")
+	// A failed run's screenshots must not pass for this run's.
+	old, _ := filepath.Glob(filepath.Join(out, scenario+"-*.png"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	input, err := json.Marshal(map[string]any{
+		"base": s.base, "ses": s.ses, "token": s.token, "out": out, "loginClient": simLoginClient,
+		"password": "Correct-Horse-Battery-9", "app": app, "org": org,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flowTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "flow.mjs", scenario)
+	cmd.Dir = filepath.Join(root, "functions", "local", "e2e")
+	cmd.Env = append(os.Environ(), "E2E_INPUT="+string(input), "CHROMIUM="+chromiumPath)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	t.Logf("flow.mjs %s:\n%s", scenario, stderr.String())
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("flow.mjs %s did not finish within %v", scenario, flowTimeout)
+	}
+	if err != nil {
+		t.Fatalf("flow.mjs %s: %v", scenario, err)
+	}
+	var res flowResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("flow.mjs %s printed %q: %v", scenario, stdout.String(), err)
+	}
+	return res
+}
+
+// syncBuffer collects serve's log while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
