@@ -85,6 +85,10 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	mux.Handle(webhookPath, a.Webhook)
 	rt.api.Store(&handler{h: mux})
 
+	if err := startSweeper(ctx, getenv, a, log); err != nil {
+		return err
+	}
+
 	if err := banner(out, base, cfg, l, rt.sim, seeded); err != nil {
 		return err
 	}
@@ -154,7 +158,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 		Admin:  sim.CreateRole("admin", "Administers the application"),
 		Org:    sim.CreateOrganization("acme", "Acme Corporation"),
 	}
-	s.AdminToken, _ = sim.MintToken(auth0sim.Claims{Sub: "auth0|local-admin", Permissions: allPermissions, TTL: 12 * time.Hour})
+	s.AdminToken, _ = sim.MintToken(auth0sim.Claims{Sub: "auth0|local-admin", Name: "Local Admin", Permissions: allPermissions, TTL: 12 * time.Hour})
 	return s
 }
 
@@ -181,4 +185,39 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "\nOther tokens: go run ./functions/local token -sub auth0|someone -org %s -perm create:invitations,read:invitations\n", s.Org.ID)
 	_, err := io.WriteString(out, b.String()+"\nPress Ctrl-C to stop; the stack stops with it.\n")
 	return err
+}
+
+// startSweeper runs one sweep every SWEEP_INTERVAL (default 1m) until ctx ends, as
+// the EventBridge schedule does in AWS.
+func startSweeper(ctx context.Context, getenv func(string) string, a *app.App, log *slog.Logger) error {
+	interval := time.Minute
+	if v := getenv("SWEEP_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("SWEEP_INTERVAL %q must be a positive duration such as 30s", v)
+		}
+		interval = d
+	}
+	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
+		Service: a.Service, Store: a.Store, Logger: log, Margin: min(invite.DefaultSweepMargin, interval/6),
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				// A run gets the interval as its budget, so that runs do not pile up.
+				if _, err := sweeper.Run(ctx, time.Now().Add(interval)); err != nil {
+					log.Error("sweep failed", "error", err)
+				}
+			}
+		}
+	}()
+	return nil
 }

@@ -111,6 +111,10 @@ func shard(id string, shards int) int {
 
 func expiryPK(n int) string { return "EXP#" + strconv.Itoa(n) }
 
+func duePK(n int) string { return "DUE#" + strconv.Itoa(n) }
+
+func reminderPK(n int) string { return "REM#" + strconv.Itoa(n) }
+
 func scoped(scope, v string) string { return escapeScope(scope) + "#" + v }
 
 // invitationItem is the invitation item with its index keys; ttl is 0 for none.
@@ -130,6 +134,14 @@ func invitationItem(inv *invite.Invitation, shards int, ttl int64) (map[string]t
 	if inv.Status == invite.StatusPending {
 		m[attrExpPK] = str(expiryPK(shard(inv.ID, shards)))
 		m[attrExpSK] = str(expirySK(inv))
+	}
+	if at, ok := inv.DueAt(); ok {
+		m[attrDuePK] = str(duePK(shard(inv.ID, shards)))
+		m[attrDueSK] = str(fmtTime(at) + "#" + inv.ID)
+	}
+	if inv.AwaitsReminder() {
+		m[attrRemPK] = str(reminderPK(shard(inv.ID, shards)))
+		m[attrRemSK] = str(expirySK(inv))
 	}
 	if ttl > 0 {
 		m[attrTTL] = num(ttl)

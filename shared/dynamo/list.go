@@ -167,11 +167,55 @@ func (s *Store) List(ctx context.Context, q invite.ListQuery) (*invite.Page, err
 // expiry order, and the first limit invitations are read with one BatchGetItem. limit
 // is clamped to 1..100 (0 means 100).
 func (s *Store) ExpiringBefore(ctx context.Context, t time.Time, limit int, cursor string) (*invite.Page, error) {
-	const op = "list expiring invitations"
+	return s.before(ctx, sparseIndex{
+		op: "list expiring invitations", binding: "expiry", name: IndexExpiry, pk: attrExpPK, sk: attrExpSK, shardKey: expiryPK,
+		// The index lags the table: drop invitations that have just finished or been
+		// extended.
+		keep: func(inv *invite.Invitation) bool {
+			return inv.Status == invite.StatusPending && inv.ExpiresAt.Before(t)
+		},
+	}, t, limit, cursor)
+}
+
+// DueBefore implements invite.SweepStore on the due index, as ExpiringBefore.
+func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int, cursor string) (*invite.Page, error) {
+	return s.before(ctx, sparseIndex{
+		op: "list invitations with work due", binding: "due", name: IndexDue, pk: attrDuePK, sk: attrDueSK, shardKey: duePK,
+		keep: func(inv *invite.Invitation) bool {
+			at, ok := inv.DueAt()
+			return ok && at.Before(t)
+		},
+	}, t, limit, cursor)
+}
+
+// RemindBefore implements invite.SweepStore on the reminder index, as ExpiringBefore.
+func (s *Store) RemindBefore(ctx context.Context, t time.Time, limit int, cursor string) (*invite.Page, error) {
+	return s.before(ctx, sparseIndex{
+		op: "list invitations awaiting a reminder", binding: "reminder", name: IndexReminder, pk: attrRemPK, sk: attrRemSK, shardKey: reminderPK,
+		keep: func(inv *invite.Invitation) bool {
+			return inv.AwaitsReminder() && inv.ExpiresAt.Before(t)
+		},
+	}, t, limit, cursor)
+}
+
+var _ invite.SweepStore = (*Store)(nil)
+
+// sparseIndex is one of the sweeper's sharded indexes, whose sort key is
+// <time>#<id>; keep drops what the index still lists but the table no longer
+// qualifies (an index lags its table).
+type sparseIndex struct {
+	op, binding, name, pk, sk string
+	shardKey                  func(n int) string
+	keep                      func(*invite.Invitation) bool
+}
+
+// before pages through ix's keys before t in time order across every shard.
+func (s *Store) before(ctx context.Context, ix sparseIndex, t time.Time, limit int, cursor string) (*invite.Page, error) {
+	op := ix.op
 	if limit <= 0 || limit > maxPageSize {
 		limit = maxPageSize
 	}
-	binding := []string{"expiry"}
+	binding := []string{ix.binding}
 	cond := "#pk = :pk AND #sk < :hi"
 	values := map[string]types.AttributeValue{":hi": str(fmtTime(t))}
 	if cursor != "" {
@@ -202,12 +246,12 @@ func (s *Store) ExpiringBefore(ctx context.Context, t time.Time, limit int, curs
 			for k, v := range values {
 				vals[k] = v
 			}
-			vals[":pk"] = str(expiryPK(n))
+			vals[":pk"] = str(ix.shardKey(n))
 			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 				TableName:                 &s.table,
-				IndexName:                 aws.String(IndexExpiry),
+				IndexName:                 aws.String(ix.name),
 				KeyConditionExpression:    aws.String(cond),
-				ExpressionAttributeNames:  map[string]string{"#pk": attrExpPK, "#sk": attrExpSK},
+				ExpressionAttributeNames:  map[string]string{"#pk": ix.pk, "#sk": ix.sk},
 				ExpressionAttributeValues: vals,
 				Limit:                     aws.Int32(int32(limit + 1)),
 			})
@@ -216,7 +260,7 @@ func (s *Store) ExpiringBefore(ctx context.Context, t time.Time, limit int, curs
 				return
 			}
 			for _, item := range out.Items {
-				results[n].keys = append(results[n].keys, (&decoder{m: item}).s(attrExpSK))
+				results[n].keys = append(results[n].keys, (&decoder{m: item}).s(ix.sk))
 			}
 			results[n].more = out.LastEvaluatedKey != nil
 		})
@@ -250,11 +294,7 @@ func (s *Store) ExpiringBefore(ctx context.Context, t time.Time, limit int, curs
 	if err != nil {
 		return nil, err
 	}
-	// The index lags the table: drop invitations that have just finished or been
-	// extended.
-	invs = slices.DeleteFunc(invs, func(inv *invite.Invitation) bool {
-		return inv.Status != invite.StatusPending || !inv.ExpiresAt.Before(t)
-	})
+	invs = slices.DeleteFunc(invs, func(inv *invite.Invitation) bool { return !ix.keep(inv) })
 	page := &invite.Page{Invitations: invs}
 	if more && len(all) > 0 {
 		page.NextCursor = s.cursors.seal(binding, all[len(all)-1])

@@ -18,12 +18,16 @@ import (
 type Meter struct {
 	requests atomic.Int64
 	capacity atomic.Uint64 // float64 bits
+	read     atomic.Uint64 // float64 bits: the part consumed by reads
 }
 
 // Usage is what a Meter counted.
 type Usage struct {
 	Requests      int64
 	CapacityUnits float64
+	// ReadCapacityUnits is the part of CapacityUnits consumed by reads (GetItem,
+	// Query, BatchGetItem, TransactGetItems).
+	ReadCapacityUnits float64
 }
 
 // Register adds the meter to a client's options.
@@ -33,13 +37,15 @@ func (m *Meter) Register(o *dynamodb.Options) {
 
 // Usage returns the counts so far.
 func (m *Meter) Usage() Usage {
-	return Usage{Requests: m.requests.Load(), CapacityUnits: math.Float64frombits(m.capacity.Load())}
+	return Usage{Requests: m.requests.Load(), CapacityUnits: math.Float64frombits(m.capacity.Load()),
+		ReadCapacityUnits: math.Float64frombits(m.read.Load())}
 }
 
 // Reset sets the counts to zero.
 func (m *Meter) Reset() {
 	m.requests.Store(0)
 	m.capacity.Store(0)
+	m.read.Store(0)
 }
 
 func (m *Meter) addToStack(stack *middleware.Stack) error {
@@ -47,7 +53,12 @@ func (m *Meter) addToStack(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			askForCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
-			m.addCapacity(consumed(out.Result))
+			units := consumed(out.Result)
+			add(&m.capacity, units)
+			switch out.Result.(type) {
+			case *dynamodb.GetItemOutput, *dynamodb.QueryOutput, *dynamodb.BatchGetItemOutput, *dynamodb.TransactGetItemsOutput:
+				add(&m.read, units)
+			}
 			return out, md, err
 		})
 	if err := stack.Initialize.Add(capacity, middleware.After); err != nil {
@@ -63,13 +74,13 @@ func (m *Meter) addToStack(stack *middleware.Stack) error {
 	return stack.Finalize.Add(requests, middleware.After)
 }
 
-func (m *Meter) addCapacity(units float64) {
+func add(sum *atomic.Uint64, units float64) {
 	if units == 0 {
 		return
 	}
 	for {
-		old := m.capacity.Load()
-		if m.capacity.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+units)) {
+		old := sum.Load()
+		if sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+units)) {
 			return
 		}
 	}

@@ -24,6 +24,14 @@ const (
 	attrExpPK = "exp_pk" // EXP#<shard>
 	attrExpSK = "exp_sk" // <expires_at>#<id>
 
+	// Due index: only invitations with retry work for the sweeper (invite.DueAt) carry
+	// these; reminder index: only pending invitations awaiting their reminder
+	// (invite.AwaitsReminder). Both sparse and sharded like the expiry index.
+	attrDuePK = "due_pk" // DUE#<shard>
+	attrDueSK = "due_sk" // <due at>#<id>
+	attrRemPK = "rem_pk" // REM#<shard>
+	attrRemSK = "rem_sk" // <expires_at>#<id>
+
 	// Listing indexes: one partition key per filter, one shared sort key.
 	attrListScope   = "lst_scope"   // <scope>
 	attrListStatus  = "lst_status"  // <scope>#<status>
@@ -35,6 +43,8 @@ const (
 // Index names.
 const (
 	IndexExpiry       = "by-expiry"
+	IndexDue          = "by-due"
+	IndexReminder     = "by-reminder"
 	IndexScope        = "by-scope"
 	IndexScopeStatus  = "by-scope-status"
 	IndexScopeEmail   = "by-scope-email"
@@ -88,7 +98,9 @@ type TableSchema struct {
 // index entry is then rewritten only when its keys or a filter attribute change,
 // instead of on every update of the invitation, at the price of one BatchGetItem per
 // page read. by-expiry is sparse (only pending invitations carry its keys) and its
-// partition key is sharded EXP#0..N-1 so that no partition is hot. The four listing
+// partition key is sharded EXP#0..N-1 so that no partition is hot; by-due (retry work
+// of the sweeper, keyed by when it is due) and by-reminder (invitations awaiting their
+// reminder, keyed by expiry) are sparse and sharded the same way. The four listing
 // indexes share the sort key <created_at>#<id> and differ by partition key: scope,
 // scope#status, scope#email and scope#inviter. A query with several filters uses the
 // most selective of them (email, then inviter, then status) and a filter expression
@@ -114,6 +126,18 @@ func Schema() TableSchema {
 				Name:         IndexExpiry,
 				PartitionKey: KeyAttribute{Name: attrExpPK, Type: attributeTypeS},
 				SortKey:      KeyAttribute{Name: attrExpSK, Type: attributeTypeS},
+				Projection:   projectionKeysOnly,
+			},
+			{
+				Name:         IndexDue,
+				PartitionKey: KeyAttribute{Name: attrDuePK, Type: attributeTypeS},
+				SortKey:      KeyAttribute{Name: attrDueSK, Type: attributeTypeS},
+				Projection:   projectionKeysOnly,
+			},
+			{
+				Name:         IndexReminder,
+				PartitionKey: KeyAttribute{Name: attrRemPK, Type: attributeTypeS},
+				SortKey:      KeyAttribute{Name: attrRemSK, Type: attributeTypeS},
 				Projection:   projectionKeysOnly,
 			},
 			listing(IndexScope, attrListScope),

@@ -40,7 +40,7 @@ func TestCreateTableInput(t *testing.T) {
 	if len(defined) != len(used) {
 		t.Errorf("%d attribute definitions, want %d (DynamoDB refuses unused ones)", len(defined), len(used))
 	}
-	if want := []string{IndexExpiry, IndexScope, IndexScopeStatus, IndexScopeEmail, IndexScopeInviter}; !slices.Equal(names, want) {
+	if want := []string{IndexExpiry, IndexDue, IndexReminder, IndexScope, IndexScopeStatus, IndexScopeEmail, IndexScopeInviter}; !slices.Equal(names, want) {
 		t.Errorf("indexes = %v, want %v", names, want)
 	}
 	if in.BillingMode != types.BillingModePayPerRequest {

@@ -309,11 +309,34 @@ func (s *Store) page(sorted []*invite.Invitation, limit int, keep func(*invite.I
 // ExpiringBefore implements invite.Store: pending invitations due before t, the
 // earliest first.
 func (s *Store) ExpiringBefore(_ context.Context, t time.Time, limit int, cur string) (*invite.Page, error) {
+	return s.before("expiring", t, limit, cur, func(inv *invite.Invitation) (time.Time, bool) {
+		return inv.ExpiresAt, inv.Status == invite.StatusPending
+	})
+}
+
+// DueBefore implements invite.SweepStore: invitations whose DueAt is before t, the
+// earliest due first.
+func (s *Store) DueBefore(_ context.Context, t time.Time, limit int, cur string) (*invite.Page, error) {
+	return s.before("due", t, limit, cur, (*invite.Invitation).DueAt)
+}
+
+// RemindBefore implements invite.SweepStore: invitations awaiting their reminder that
+// expire before t, the earliest first.
+func (s *Store) RemindBefore(_ context.Context, t time.Time, limit int, cur string) (*invite.Page, error) {
+	return s.before("reminder", t, limit, cur, func(inv *invite.Invitation) (time.Time, bool) {
+		return inv.ExpiresAt, inv.AwaitsReminder()
+	})
+}
+
+var _ invite.SweepStore = (*Store)(nil)
+
+// before pages through the invitations that at places before t, in its order.
+func (s *Store) before(name string, t time.Time, limit int, cur string, at func(*invite.Invitation) (time.Time, bool)) (*invite.Page, error) {
 	limit, err := pageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest("expiring", t.UTC().Format(time.RFC3339Nano))
+	digest := queryDigest(name, t.UTC().Format(time.RFC3339Nano))
 	var after *cursor
 	if cur != "" {
 		c, err := decodeCursor(cur, digest)
@@ -322,25 +345,33 @@ func (s *Store) ExpiringBefore(_ context.Context, t time.Time, limit int, cur st
 		}
 		after = &c
 	}
+	type entry struct {
+		at  time.Time
+		inv *invite.Invitation
+	}
 	s.mu.Lock()
-	var match []*invite.Invitation
+	var match []entry
 	for _, inv := range s.invitations {
-		if inv.Status == invite.StatusPending && inv.ExpiresAt.Before(t) {
-			match = append(match, inv)
+		if when, ok := at(inv); ok && when.Before(t) {
+			match = append(match, entry{when, inv})
 		}
 	}
-	earliestFirst := func(a, b *invite.Invitation) int {
-		return cmp.Or(a.ExpiresAt.Compare(b.ExpiresAt), cmp.Compare(a.ID, b.ID))
+	order := func(a, b entry) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.inv.ID, b.inv.ID)) }
+	slices.SortFunc(match, order)
+	page := &invite.Page{Invitations: []*invite.Invitation{}}
+	var last entry
+	for _, e := range match {
+		if after != nil && order(e, entry{after.At, &invite.Invitation{ID: after.ID}}) <= 0 {
+			continue
+		}
+		if len(page.Invitations) == limit {
+			page.NextCursor = encodeCursor(digest, last.at, last.inv.ID)
+			break
+		}
+		page.Invitations = append(page.Invitations, e.inv.Clone())
+		last = e
 	}
-	slices.SortFunc(match, earliestFirst)
-	page := s.page(match, limit, func(inv *invite.Invitation) bool {
-		return after == nil || earliestFirst(inv, &invite.Invitation{ExpiresAt: after.At, ID: after.ID}) > 0
-	})
 	s.mu.Unlock()
-	if page.NextCursor != "" {
-		last := page.Invitations[len(page.Invitations)-1]
-		page.NextCursor = encodeCursor(digest, last.ExpiresAt, last.ID)
-	}
 	return page, nil
 }
 

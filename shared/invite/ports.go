@@ -257,3 +257,18 @@ type Lookup struct {
 	// Processed holds the log ids already marked processed.
 	Processed map[string]bool
 }
+
+// SweepStore is what the sweeper needs from the store besides Store: the invitations
+// with work due, each through a sparse index so that a sweep reads what it acts on
+// rather than every pending invitation. Both return invitations as of the read, at
+// most limit per page (1..100, 0 means 100); errors as Store's.
+type SweepStore interface {
+	// DueBefore returns the invitations whose DueAt is before t: a flag clear Auth0
+	// has not confirmed, or a pending invitation's failed email (a retry queued, or
+	// none left).
+	DueBefore(ctx context.Context, t time.Time, limit int, cursor string) (*Page, error)
+
+	// RemindBefore returns the pending invitations expiring before t that
+	// AwaitsReminder.
+	RemindBefore(ctx context.Context, t time.Time, limit int, cursor string) (*Page, error)
+}

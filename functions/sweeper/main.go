@@ -1,0 +1,38 @@
+// Command sweeper is Doorman's expiry sweeper on AWS Lambda, run by an EventBridge
+// schedule: it expires pending invitations whose time has passed (after reconciling
+// them with Auth0), retries the work left due and sends the reminders, within the
+// invocation's time budget.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/doormanhq/doorman/shared/app"
+	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "sweeper")
+	a, err := app.FromLambdaEnvironment(context.Background(), config.Sweeper, log)
+	if err != nil {
+		log.Error("init failed", "err", err.Error())
+		os.Exit(1)
+	}
+	sweeper, err := invite.NewSweeper(invite.SweeperConfig{Service: a.Service, Store: a.Store, Logger: log})
+	if err != nil {
+		log.Error("init failed", "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (invite.SweepResult, error) {
+		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
+		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget", time.Until(deadline).Round(time.Second))
+		return sweeper.Run(ctx, deadline)
+	})
+}
