@@ -251,6 +251,11 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	if inv.FlagClearPending {
 		m["flag_clear_pending"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if inv.CleanupPending {
+		m["cleanup_pending"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	setN(m, "cleanup_attempts", inv.CleanupAttempts)
+	setT(m, "next_cleanup_at", inv.NextCleanupAt)
 	setS(m, "token_hash", inv.TokenHash)
 
 	d := make(map[string]types.AttributeValue, 7)
@@ -403,6 +408,9 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		Auth0InvitationID:  d.s("auth0_inv_id"),
 		Auth0InvitationURL: d.s("auth0_inv_url"),
 		FlagClearPending:   d.b("flag_clear_pending"),
+		CleanupPending:     d.b("cleanup_pending"),
+		CleanupAttempts:    d.n("cleanup_attempts"),
+		NextCleanupAt:      d.t("next_cleanup_at"),
 		TokenHash:          d.s("token_hash"),
 		Version:            d.n(attrVersion),
 	}

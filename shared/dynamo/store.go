@@ -118,10 +118,12 @@ func (s *Store) sleep(ctx context.Context, attempt int) error {
 	}
 }
 
-// ttlFor returns the TTL (epoch seconds) of an invitation's items: none while pending,
-// the time it finished plus the retention after.
+// ttlFor returns the TTL (epoch seconds) of an invitation's items: none while pending
+// or while its Auth0 cleanup is pending (the retention is configurable, and DynamoDB
+// must not remove the only record of what is left in Auth0), the time it finished plus
+// the retention after.
 func (s *Store) ttlFor(inv *invite.Invitation) int64 {
-	if !inv.Status.Terminal() {
+	if !inv.Status.Terminal() || inv.CleanupPending {
 		return 0
 	}
 	end := inv.AcceptedAt

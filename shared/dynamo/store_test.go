@@ -50,6 +50,9 @@ func fullInvitation(now time.Time) *invite.Invitation {
 		Auth0InvitationID:  "uinv_123",
 		Auth0InvitationURL: "https://tenant.example.com/login?invitation=uinv_123&organization=org_abc",
 		FlagClearPending:   true,
+		CleanupPending:     true,
+		CleanupAttempts:    3,
+		NextCleanupAt:      now.Add(4 * time.Minute),
 		TokenHash:          strings.Repeat("ab", 32),
 		Delivery: invite.Delivery{
 			Status:        invite.DeliverySent,

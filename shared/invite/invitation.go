@@ -137,6 +137,13 @@ type Invitation struct {
 	// app_metadata.needsInvitation Auth0 has not yet confirmed cleared; the sweeper
 	// retries it until Auth0 agrees.
 	FlagClearPending bool
+	// CleanupPending marks an ended invitation whose Auth0 cleanup (deleting the
+	// organization invitation, or retiring the user Doorman created) failed for a
+	// reason that may pass; the sweeper retries it from NextCleanupAt.
+	// CleanupAttempts counts the failed attempts, rate limiting aside.
+	CleanupPending  bool
+	CleanupAttempts int
+	NextCleanupAt   time.Time
 
 	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
 	// stored. Resend replaces it.

@@ -88,8 +88,8 @@ func (s *Service) clearFlag(ctx context.Context, inv *Invitation) (*Invitation, 
 
 // Expire moves a pending invitation whose time has passed to expired (a conflict if it
 // is not pending or not yet due), then deletes the Auth0 organization invitation or
-// applies ExpiredUserPolicy to the user Doorman created. Cleanup failures are recorded
-// in the history, as with Revoke.
+// applies ExpiredUserPolicy to the user Doorman created. Cleanup failures are recorded,
+// and retried by the sweeper, as with Revoke.
 func (s *Service) Expire(ctx context.Context, id string) (*Invitation, error) {
 	inv, err := s.store.Get(ctx, id)
 	if err != nil {

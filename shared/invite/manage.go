@@ -159,8 +159,9 @@ func (s *Service) ticket(ctx context.Context, a Actor, inv *Invitation) (*Create
 
 // Revoke ends a pending invitation. The revoke is stored first; then Doorman deletes
 // the Auth0 organization invitation, or the Auth0 user it created if that user never
-// logged in. Cleanup failures are logged and recorded in the history
-// (cleanup_failed), not returned: the invitation is revoked either way.
+// logged in. Cleanup failures are recorded, not returned: the invitation is revoked
+// either way, and one that may pass leaves it marked for the sweeper to retry
+// (CleanupPending).
 func (s *Service) Revoke(ctx context.Context, a Actor, id string) (*Invitation, error) {
 	inv, err := s.load(ctx, a, PermDelete, id)
 	if err != nil {
@@ -176,42 +177,163 @@ func (s *Service) Revoke(ctx context.Context, a Actor, id string) (*Invitation, 
 	return s.cleanup(ctx, next, a.Sub, UserDelete), nil
 }
 
+// Auth0 cleanup retries. A failure that may pass (rate limiting, Auth0 unavailable, an
+// unexpected error) leaves the invitation marked CleanupPending for the sweeper, which
+// retries with exponential backoff; rate limiting does not count as an attempt. After
+// maxCleanupAttempts failed attempts, or at once on a failure no retry can fix, the
+// mark is dropped and a cleanup_failed entry tells an admin what to remove by hand.
+const (
+	maxCleanupAttempts = 12
+	cleanupBackoff     = time.Minute
+	cleanupBackoffMax  = 6 * time.Hour
+)
+
+// cleanupDelay is the wait after failed attempt number n (1, 2, ...): about 20 hours
+// from the first failure to the last attempt, long enough to ride out an Auth0 outage.
+func cleanupDelay(n int) time.Duration {
+	d := cleanupBackoff
+	for i := 1; i < n && d < cleanupBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, cleanupBackoffMax)
+}
+
+// cleanupPolicy is what a cleanup does with the user Doorman created: a revoke deletes
+// it (if it never logged in), an expiry or a failure applies ExpiredUserPolicy.
+func (s *Service) cleanupPolicy(inv *Invitation) UserPolicy {
+	if inv.Status == StatusRevoked {
+		return UserDelete
+	}
+	return s.userPolicy
+}
+
+// RetryCleanup retries the Auth0 cleanup of an ended invitation marked CleanupPending.
+// It returns the error of the attempt while the cleanup stays pending, so that the
+// sweeper knows to come back; an invitation with nothing pending is returned as is.
+func (s *Service) RetryCleanup(ctx context.Context, id string) (*Invitation, error) {
+	inv, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("retry cleanup of %s: %w", id, err)
+	}
+	return s.retryCleanup(ctx, inv)
+}
+
+// retryCleanup is RetryCleanup on the invitation as read; a stale copy fails the
+// conditional write and is read afresh.
+func (s *Service) retryCleanup(ctx context.Context, inv *Invitation) (*Invitation, error) {
+	if !inv.CleanupPending {
+		return inv, nil
+	}
+	return s.cleanupOnce(ctx, inv, ActorSweeper, s.cleanupPolicy(inv))
+}
+
 // cleanup removes what an ended invitation left in Auth0, applying policy to a user
-// Doorman created. It returns the invitation as stored.
+// Doorman created. A failure is recorded on the invitation, not returned: it returns
+// the invitation as stored.
 func (s *Service) cleanup(ctx context.Context, inv *Invitation, actor string, policy UserPolicy) *Invitation {
+	next, _ := s.cleanupOnce(ctx, inv, actor, policy)
+	return next
+}
+
+// cleanupOnce makes one cleanup attempt and records its outcome: done, deferred,
+// scheduled for a retry, or given up. The error is the attempt's when the cleanup
+// stays pending or was given up, or the store's when the outcome could not be
+// recorded (a pending mark then stays, and the retry finds the work done).
+func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string, policy UserPolicy) (*Invitation, error) {
 	log := s.logger(ctx, inv)
-	var failure string
+	what, err := s.retire(ctx, inv, policy)
+	now := s.now()
+	code := ErrorCode(err)
+	var change func(*Invitation)
+	switch {
+	case err == nil || code == CodeNotFound:
+		// Gone already is done: a retry after a lost response must not fail.
+		if !inv.CleanupPending {
+			return inv, nil
+		}
+		change = func(n *Invitation) {
+			n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = false, 0, time.Time{}
+			n.record(EventCleanupDone, now, actor, what)
+		}
+	case code == CodeRateLimited:
+		log.WarnContext(ctx, "cleanup deferred: Auth0 is rate limiting", "error", err)
+		if inv.CleanupPending {
+			return inv, err // still due: the next run tries again
+		}
+		wait := cleanupBackoff
+		if e := AsError(err); e != nil && e.RetryAfter > wait {
+			wait = e.RetryAfter
+		}
+		change = func(n *Invitation) {
+			n.CleanupPending, n.NextCleanupAt = true, now.Add(wait).UTC()
+			n.record(EventCleanupDeferred, now, actor, what+": Auth0 is rate limiting; the sweeper retries it")
+		}
+	case (code == CodeUpstream || code == CodeInternal) && inv.CleanupAttempts+1 < maxCleanupAttempts:
+		attempts := inv.CleanupAttempts + 1
+		retryAt := now.Add(cleanupDelay(attempts)).UTC()
+		log.WarnContext(ctx, "cleanup failed; will retry", "attempt", attempts, "retry_at", retryAt, "error", err)
+		change = func(n *Invitation) {
+			n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = true, attempts, retryAt
+			n.record(EventCleanupFailed, now, actor, fmt.Sprintf("%s: %s; attempt %d of %d, the sweeper retries at %s",
+				what, safeMessage(err), attempts, maxCleanupAttempts, retryAt.Format(time.RFC3339)))
+		}
+	default:
+		attempts := inv.CleanupAttempts + 1
+		log.ErrorContext(ctx, "cleanup failed for good", "attempts", attempts, "error", err)
+		detail := fmt.Sprintf("%s failed for good (%s); remove it in the Auth0 dashboard", what, safeMessage(err))
+		if code == CodeUpstream || code == CodeInternal {
+			detail = fmt.Sprintf("%s failed %d times, the last with %s; Doorman stopped retrying: remove it in the Auth0 dashboard",
+				what, attempts, safeMessage(err))
+		}
+		change = func(n *Invitation) {
+			n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = false, attempts, time.Time{}
+			n.record(EventCleanupFailed, now, actor, detail)
+		}
+	}
+	next, aerr := s.apply(ctx, inv, func(n *Invitation) error {
+		// Another cleanup recorded an outcome since inv was read: that one stands.
+		if n.CleanupPending != inv.CleanupPending || n.CleanupAttempts != inv.CleanupAttempts || !n.Status.Terminal() {
+			return Errorf(CodeConflict, "the cleanup of invitation %s changed since it was read", n.ID)
+		}
+		change(n)
+		return nil
+	})
+	if aerr != nil {
+		log.ErrorContext(ctx, "cannot record cleanup outcome", "error", aerr)
+		return inv, fmt.Errorf("cleanup %s: %w", inv.ID, aerr)
+	}
+	if err != nil && code != CodeNotFound {
+		return next, fmt.Errorf("cleanup %s: %s: %w", inv.ID, what, err)
+	}
+	return next, nil
+}
+
+// retire makes one attempt at removing what inv left in Auth0 and says what it did,
+// for the history; "" when there is nothing to remove.
+func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
+	log := s.logger(ctx, inv)
 	switch {
 	case inv.Kind == KindOrganization && inv.Auth0InvitationID != "":
-		err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID)
-		if err != nil && !IsCode(err, CodeNotFound) {
-			failure = "delete Auth0 organization invitation: " + safeMessage(err)
-			log.ErrorContext(ctx, "cleanup failed", "auth0_invitation_id", inv.Auth0InvitationID, "error", err)
+		what := fmt.Sprintf("delete Auth0 organization invitation %s of organization %s", inv.Auth0InvitationID, inv.OrganizationID)
+		if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID); err != nil {
+			return what, err
 		}
+		log.InfoContext(ctx, "auth0 organization invitation deleted", "auth0_invitation_id", inv.Auth0InvitationID)
+		return what, nil
 	case inv.Kind == KindApplication && inv.UserCreated && inv.Auth0UserID != "":
+		what := fmt.Sprintf("%s Auth0 user %s", policy, inv.Auth0UserID)
 		kept, err := s.retireUser(ctx, inv.Auth0UserID, policy)
 		switch {
 		case err != nil:
-			failure = fmt.Sprintf("%s Auth0 user: %s", policy, safeMessage(err))
-			log.ErrorContext(ctx, "cleanup failed", "policy", policy, "error", err)
+			return what, err
 		case kept:
 			log.InfoContext(ctx, "auth0 user kept", "policy", policy)
 		default:
 			log.InfoContext(ctx, "auth0 user retired", "policy", policy)
 		}
+		return what, nil
 	}
-	if failure == "" {
-		return inv
-	}
-	next, err := s.apply(ctx, inv, func(n *Invitation) error {
-		n.record(EventCleanupFailed, s.now(), actor, failure)
-		return nil
-	})
-	if err != nil {
-		log.ErrorContext(ctx, "cannot record cleanup failure", "error", err)
-		return inv
-	}
-	return next
+	return "", nil
 }
 
 // retireUser applies policy to a user Doorman created; kept is true when the user is

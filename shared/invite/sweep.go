@@ -20,12 +20,15 @@ const (
 	sweepPageSize        = 100
 )
 
-// DueAt reports whether the sweeper has retry work on inv, and from when: a flag clear
-// Auth0 has not confirmed (due at once), or a pending invitation's failed email (due at
+// DueAt reports whether the sweeper has retry work on inv, and from when: an Auth0
+// cleanup of an ended invitation (due at NextCleanupAt), a flag clear Auth0 has not
+// confirmed (due at once), or a pending invitation's failed email (due at
 // Delivery.NextAttemptAt; at once, to fail the invitation, when no retry is left).
 // Stores index invitations by it.
 func (inv *Invitation) DueAt() (time.Time, bool) {
 	switch {
+	case inv.CleanupPending:
+		return inv.NextCleanupAt, true
 	case inv.FlagClearPending:
 		return inv.AcceptedAt, true
 	case inv.Status == StatusPending && inv.Delivery.Status == DeliveryFailed:
@@ -116,6 +119,7 @@ type SweepResult struct {
 	Expired         int
 	Accepted        int // by reconciliation
 	FlagsCleared    int
+	CleanupsDone    int // Auth0 cleanups of ended invitations done on a retry
 	EmailsRetried   int
 	Failed          int // pending invitations whose email could not be delivered
 	Reminded        int
@@ -319,15 +323,24 @@ func (r *sweepRun) expireNow(ctx context.Context, inv *Invitation) error {
 	return nil
 }
 
-// retry does the due work of one invitation: the flag clear, the email retry, or
-// failing a pending invitation whose email could not be delivered.
+// retry does the due work of one invitation: the Auth0 cleanup, the flag clear, the
+// email retry, or failing a pending invitation whose email could not be delivered.
 func (r *sweepRun) retry(ctx context.Context, inv *Invitation) {
 	at, ok := inv.DueAt()
 	switch {
 	case !ok || at.After(r.now()):
 		return // the index lagged the table
-	case r.gate.paused.Load() && (inv.FlagClearPending || inv.Kind == KindOrganization || at.IsZero()):
+	case r.gate.paused.Load() && (inv.CleanupPending || inv.FlagClearPending || inv.Kind == KindOrganization || at.IsZero()):
 		r.res.Deferred++
+	case inv.CleanupPending:
+		next, err := r.svc.retryCleanup(ctx, inv)
+		if err != nil {
+			r.outcome(ctx, inv, "cleanup", err)
+			return
+		}
+		if !next.CleanupPending {
+			r.res.CleanupsDone++
+		}
 	case inv.FlagClearPending:
 		next, err := r.svc.RetryFlagClear(ctx, inv.ID)
 		if err != nil {

@@ -9,6 +9,13 @@ import (
 // the user Doorman created) that failed after a revoke or expiry was stored.
 const EventCleanupFailed = "cleanup_failed"
 
+// EventCleanupDeferred records a cleanup put off because Auth0 was rate limiting, and
+// EventCleanupDone a cleanup that succeeded on a retry.
+const (
+	EventCleanupDeferred = "cleanup_deferred"
+	EventCleanupDone     = "cleanup_done"
+)
+
 // transition moves a pending invitation to a terminal state and records it in the
 // history. Any other starting state is a conflict: only pending moves.
 func (inv *Invitation) transition(to Status, at time.Time, actor, detail string) error {
