@@ -1,6 +1,7 @@
 package invite_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -290,5 +291,54 @@ func deleteUser(t *testing.T, f *fixture, inv *invite.Invitation) {
 	t.Helper()
 	if _, err := f.idp.DeleteUserIfNeverLoggedIn(f.ctx, inv.Auth0UserID); err != nil {
 		t.Fatalf("delete user: %v", err)
+	}
+}
+
+// dyingStore stores the first transition out of pending and then fails every later
+// write, as a process that dies right after it does.
+type dyingStore struct {
+	*inmem.Store
+	dead bool
+}
+
+func (d *dyingStore) Update(ctx context.Context, prev, next *invite.Invitation) error {
+	if d.dead {
+		return invite.Errorf(invite.CodeUpstream, "the process died")
+	}
+	if prev.Status == invite.StatusPending && next.Status.Terminal() {
+		d.dead = true
+	}
+	return d.Store.Update(ctx, prev, next)
+}
+
+// TestCleanupSurvivesACrash: the cleanup mark is written with the transition itself,
+// so a revoke whose process dies before its Auth0 cleanup is recorded still leaves
+// the work for the sweeper, which removes the user Doorman created.
+func TestCleanupSurvivesACrash(t *testing.T) {
+	var dying *dyingStore
+	f := newFixture(t, func(c *invite.Config) {
+		dying = &dyingStore{Store: c.Store.(*inmem.Store)}
+		c.Store = dying
+	})
+	id := f.create(t, appAdmin, appRequest("ann@example.com")).Invitation.ID
+	f.idp.FailNext(inmem.OpDeleteUser, 1, invite.CodeUpstream) // the call the crash cut short
+
+	if _, err := f.svc.Revoke(f.ctx, appAdmin, id); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	stored := f.stored(t, id)
+	if stored.Status != invite.StatusRevoked || !stored.CleanupPending {
+		t.Fatalf("after the crash: status %s, cleanup pending %v; want revoked and pending", stored.Status, stored.CleanupPending)
+	}
+	if !f.leftInAuth0(stored) {
+		t.Fatal("the Auth0 user is already gone; the test no longer simulates a crash")
+	}
+
+	dying.dead = false // a new process: the sweeper's
+	f.clock.Advance(2 * time.Minute)
+	f.sweep(t, f.newSweeper(t))
+	stored = f.stored(t, id)
+	if stored.CleanupPending || f.leftInAuth0(stored) {
+		t.Errorf("after the sweep: cleanup pending %v, user left in Auth0 %v; want neither", stored.CleanupPending, f.leftInAuth0(stored))
 	}
 }

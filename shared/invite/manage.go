@@ -224,40 +224,47 @@ func (s *Service) retryCleanup(ctx context.Context, inv *Invitation) (*Invitatio
 	if !inv.CleanupPending {
 		return inv, nil
 	}
-	return s.cleanupOnce(ctx, inv, ActorSweeper, s.cleanupPolicy(inv))
+	return s.cleanupOnce(ctx, inv, ActorSweeper, s.cleanupPolicy(inv), false)
 }
 
 // cleanup removes what an ended invitation left in Auth0, applying policy to a user
 // Doorman created. A failure is recorded on the invitation, not returned: it returns
 // the invitation as stored.
 func (s *Service) cleanup(ctx context.Context, inv *Invitation, actor string, policy UserPolicy) *Invitation {
-	next, _ := s.cleanupOnce(ctx, inv, actor, policy)
+	next, _ := s.cleanupOnce(ctx, inv, actor, policy, true)
 	return next
 }
 
 // cleanupOnce makes one cleanup attempt and records its outcome: done, deferred,
-// scheduled for a retry, or given up. The error is the attempt's when the cleanup
-// stays pending or was given up, or the store's when the outcome could not be
-// recorded (a pending mark then stays, and the retry finds the work done).
-func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string, policy UserPolicy) (*Invitation, error) {
+// scheduled for a retry, or given up. first is the attempt right after the
+// transition, whose pending mark (set by the transition itself, see transition) is
+// not yet a retry. The error is the attempt's when the cleanup stays pending or was
+// given up, or the store's when the outcome could not be recorded (a pending mark
+// then stays, and the retry finds the work done).
+func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string, policy UserPolicy, first bool) (*Invitation, error) {
 	log := s.logger(ctx, inv)
 	what, err := s.retire(ctx, inv, policy)
 	now := s.now()
 	code := ErrorCode(err)
+	retrying := inv.CleanupPending && !first
 	var change func(*Invitation)
 	switch {
 	case err == nil || code == CodeNotFound:
 		// Gone already is done: a retry after a lost response must not fail.
-		if !inv.CleanupPending {
+		switch {
+		case !inv.CleanupPending:
 			return inv, nil
-		}
-		change = func(n *Invitation) {
-			n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = false, 0, time.Time{}
-			n.record(EventCleanupDone, now, actor, what)
+		case first:
+			change = func(n *Invitation) { n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = false, 0, time.Time{} }
+		default:
+			change = func(n *Invitation) {
+				n.CleanupPending, n.CleanupAttempts, n.NextCleanupAt = false, 0, time.Time{}
+				n.record(EventCleanupDone, now, actor, what)
+			}
 		}
 	case code == CodeRateLimited:
 		log.WarnContext(ctx, "cleanup deferred: Auth0 is rate limiting", "error", err)
-		if inv.CleanupPending {
+		if retrying {
 			return inv, err // still due: the next run tries again
 		}
 		wait := cleanupBackoff

@@ -37,7 +37,25 @@ func (inv *Invitation) transition(to Status, at time.Time, actor, detail string)
 	}
 	inv.Status = to
 	inv.record(event, at, actor, detail)
+	if to != StatusAccepted && inv.leavesAuth0Artefact() {
+		// The mark is written with the transition, before any Auth0 call: should the
+		// process die before its cleanup is recorded, the sweeper still finds it
+		// (after a grace period that leaves the first attempt to the caller).
+		inv.CleanupPending, inv.NextCleanupAt = true, at.Add(cleanupBackoff).UTC()
+	}
 	return nil
+}
+
+// leavesAuth0Artefact reports whether ending the invitation leaves something in Auth0
+// for Doorman to remove: the organization invitation, or the user Doorman created.
+func (inv *Invitation) leavesAuth0Artefact() bool {
+	switch inv.Kind {
+	case KindOrganization:
+		return inv.Auth0InvitationID != ""
+	case KindApplication:
+		return inv.UserCreated && inv.Auth0UserID != ""
+	}
+	return false
 }
 
 // record appends one history entry.
