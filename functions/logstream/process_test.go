@@ -11,14 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
-	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/dynamo"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 const simSecret = "doorman-logstream-m2m-secret-long-enough-for-a-key"
@@ -28,39 +22,12 @@ const simSecret = "doorman-logstream-m2m-secret-long-enough-for-a-key"
 // 200 (the batch names no invitation, so nothing changes), a wrong one 401, and no
 // token secret reaches the logs.
 func TestWebhookProcess(t *testing.T) {
-	ddb, sesURL := localstack.DynamoEndpoint(t), localstack.SESEndpoint(t)
-	table := fmt.Sprintf("doorman-logstream-%d", time.Now().UnixNano())
-	db := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(ddb), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	const token = "logstream-webhook-token-at-least-32-characters"
+	stack := lambdaharness.NewStack(t, "logstream", simSecret)
+	stack.Env["WEBHOOK_TOKEN"] = token
+	rt := stack.StartFunction(t, ".", "doorman-logstream")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
-	sim := auth0sim.NewTestServer(t, auth0sim.Options{RateLimit: -1, ClientSecret: simSecret})
-
-	bin, err := lambdaharness.Build(ctx, ".", ".", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const token = "logstream-webhook-token-at-least-32-characters"
-	env := map[string]string{
-		"TABLE_NAME": table, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"DYNAMODB_ENDPOINT": ddb, "SES_ENDPOINT": sesURL, "AUTH0_DOMAIN": sim.BaseURL(),
-		"AUTH0_CLIENT_ID": "doorman-m2m", "AUTH0_CLIENT_SECRET": simSecret, "AUTH0_CONNECTION": "Username-Password-Authentication",
-		"AUTH0_CLIENT_ID_FOR_LOGIN": "app", "MAIL_FROM": "invites@example.com", "PUBLIC_BASE_URL": "https://invite.example.com",
-		"WEBHOOK_TOKEN": token,
-	}
-	var list []string
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	rt, err := lambdaharness.Start(lambdaharness.Options{Binary: bin, Env: list, FunctionName: "doorman-logstream"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Stop)
 
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "apigw", "webhook-logs.json"))
 	if err != nil {

@@ -3,22 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
 	"github.com/doormanhq/doorman/shared/invite"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 const simSecret = "doorman-sweeper-m2m-secret-long-enough-for-a-key"
@@ -27,21 +21,14 @@ const simSecret = "doorman-sweeper-m2m-secret-long-enough-for-a-key"
 // the EventBridge fixture: a pending invitation past its expiry, whose Auth0 user
 // (created by Doorman) never logged in, ends expired, and the user is gone.
 func TestSweepProcess(t *testing.T) {
-	ddb, sesURL := localstack.DynamoEndpoint(t), localstack.SESEndpoint(t)
-	table := fmt.Sprintf("doorman-sweeper-%d", time.Now().UnixNano())
-	db := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(ddb), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	stack := lambdaharness.NewStack(t, "sweeper", simSecret)
+	sim := stack.Sim
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
-	sim := auth0sim.NewTestServer(t, auth0sim.Options{RateLimit: -1, ClientSecret: simSecret})
 
 	// Seed an application invitation an hour past its expiry. The store's cursor key
 	// is irrelevant here: no cursor crosses between the test and the function.
-	store, err := dynamo.New(db, table, dynamo.Options{CursorKey: []byte(strings.Repeat("k", 32))})
+	store, err := dynamo.New(stack.DB, stack.Table, dynamo.Options{CursorKey: []byte(strings.Repeat("k", 32))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,21 +47,7 @@ func TestSweepProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin, err := lambdaharness.Build(ctx, ".", ".", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{
-		"TABLE_NAME=" + table, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
-		"DYNAMODB_ENDPOINT=" + ddb, "SES_ENDPOINT=" + sesURL, "AUTH0_DOMAIN=" + sim.BaseURL(),
-		"AUTH0_CLIENT_ID=doorman-m2m", "AUTH0_CLIENT_SECRET=" + simSecret, "AUTH0_CONNECTION=Username-Password-Authentication",
-		"AUTH0_CLIENT_ID_FOR_LOGIN=app", "MAIL_FROM=invites@example.com", "PUBLIC_BASE_URL=https://invite.example.com",
-	}
-	rt, err := lambdaharness.Start(lambdaharness.Options{Binary: bin, Env: env, FunctionName: "doorman-sweeper", Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Stop)
+	rt := stack.StartFunction(t, ".", "doorman-sweeper")
 
 	event, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduled", "sweeper.json"))
 	if err != nil {
