@@ -36,6 +36,7 @@ dev: ## run Doorman locally on its embedded defaults (Ctrl-C stops everything it
 # running before (a `make dev` in another terminal keeps its stack).
 test: ## run every test against the local stack (stack tests may not skip)
 	@was_up=$$($(STACK) status | grep -c running || true); \
+	$(STACK) browser; \
 	$(STACK) up; \
 	status=0; \
 	eval "$$($(STACK) env)"; \

@@ -6,6 +6,7 @@
 #   .ci/stack.sh down    stop exactly the processes `up` started (by their recorded PIDs)
 #   .ci/stack.sh status  say what runs
 #   .ci/stack.sh env     print the environment a client needs (eval-able)
+#   .ci/stack.sh browser install Debian's Chromium for the browser test, when absent
 #
 # Settings (environment): DDB_PORT (8000), SES_PORT (8005), STACK_DIR (.stack),
 # TABLE_NAME (doorman-local). Two checkouts run side by side with other ports.
@@ -21,13 +22,23 @@ emulator=$root/node_modules/amplify-dynamodb-simulator/emulator
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 
-ensure_java() {
-  if java -version >/dev/null 2>&1; then return; fi
-  say "java not found: installing openjdk-17-jre-headless"
+apt_install() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_java() {
+  if java -version >/dev/null 2>&1; then return; fi
+  say "java not found: installing openjdk-17-jre-headless"
+  apt_install openjdk-17-jre-headless
+}
+
+ensure_browser() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  say "chromium not found: installing Debian's chromium for the browser test"
+  apt_install chromium
 }
 
 ensure_node_modules() {
@@ -127,5 +138,6 @@ case "${1:-}" in
       if alive "$n"; then echo "$n: running (pid $(cat "$STACK_DIR/$n.pid"))"; else echo "$n: stopped"; fi
     done ;;
   env) env_lines ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  browser) ensure_browser ;;
+  *) echo "usage: $0 up|down|status|env|browser" >&2; exit 2 ;;
 esac
