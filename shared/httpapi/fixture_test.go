@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,36 +39,6 @@ var (
 	otherAdmin = httpapi.Claims{Sub: "auth0|other", Name: "Otto Other", Permissions: allPerms, OrgID: orgOther}
 	readOnly   = httpapi.Claims{Sub: "auth0|reader", Name: "Rita Reader", Scope: "openid read:invitations"}
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// seeded is a deterministic, concurrency-safe random source.
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
 
 // gatedStore is the in-memory store with faults a test can switch on: Create can be
 // held until released (a request in flight), and Get can fail or panic.
@@ -130,7 +99,7 @@ type fixture struct {
 	mail    *inmem.Mailer
 	idem    *inmem.Idempotency
 	counter *inmem.Counter
-	clock   *clock
+	clock   *inmem.Clock
 	logs    *bytes.Buffer
 	handler http.Handler
 }
@@ -144,7 +113,7 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		store:   &gatedStore{Store: inmem.NewStore()},
 		mail:    inmem.NewMailer(),
 		counter: inmem.NewCounter(),
-		clock:   &clock{t: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)},
+		clock:   inmem.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)),
 		logs:    &bytes.Buffer{},
 	}
 	f.idem = inmem.NewIdempotency(f.clock.Now)
@@ -157,7 +126,7 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		Identity:        f.idp,
 		Mailer:          f.mail,
 		Now:             f.clock.Now,
-		Rand:            &seeded{r: rand.NewChaCha8([32]byte{7})},
+		Rand:            inmem.NewRand([32]byte{7}),
 		PublicBaseURL:   baseURL,
 		ApplicationName: "Example App",
 		ApplicationURL:  "https://app.example.com/",

@@ -2,9 +2,7 @@ package invite_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,42 +26,12 @@ var (
 	otherAdmin = invite.Actor{Sub: "auth0|other", Name: "Otto Other", Permissions: allPerms, OrgID: orgOther}
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// seeded is a deterministic, concurrency-safe random source.
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
-
 type fixture struct {
 	svc   *invite.Service
 	store *inmem.Store
 	idp   *inmem.Identity
 	mail  *inmem.Mailer
-	clock *clock
+	clock *inmem.Clock
 	ctx   context.Context
 }
 
@@ -72,7 +40,7 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 	f := &fixture{
 		store: inmem.NewStore(),
 		mail:  inmem.NewMailer(),
-		clock: &clock{t: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)},
+		clock: inmem.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)),
 		ctx:   t.Context(),
 	}
 	f.idp = inmem.NewIdentity(f.clock.Now)
@@ -84,7 +52,7 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 		Identity:        f.idp,
 		Mailer:          f.mail,
 		Now:             f.clock.Now,
-		Rand:            &seeded{r: rand.NewChaCha8([32]byte{1, 2, 3})},
+		Rand:            inmem.NewRand([32]byte{1, 2, 3}),
 		PublicBaseURL:   baseURL + "/",
 		ApplicationName: "Example App",
 		ApplicationURL:  "https://app.example.com/",
