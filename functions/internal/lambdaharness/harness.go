@@ -76,7 +76,7 @@ type Runtime struct {
 	addr    string
 	cmd     *exec.Cmd
 	started time.Time
-	logs    syncBuffer
+	logs    SyncBuffer
 
 	queue   chan *invocation
 	exited  chan struct{}
@@ -383,19 +383,20 @@ func writeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
 }
 
-// syncBuffer is a bytes.Buffer the process's two output streams share.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that a process's output streams can share while a
+// test reads it.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

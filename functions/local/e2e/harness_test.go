@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/shared/localstack"
 )
 
@@ -81,7 +82,7 @@ func repoRoot(t *testing.T) string {
 type server struct {
 	base, ses, token string
 	memberRole, org  string
-	log              *syncBuffer
+	log              *lambdaharness.SyncBuffer
 	m2mOnce          sync.Once
 	m2mToken         string
 	m2mErr           error
@@ -107,7 +108,7 @@ func startServe(t *testing.T, root, ddb, ses string) *server {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+ses, "AUTH0_DOMAIN=",
 		"TABLE_NAME=doorman-e2e-"+time.Now().Format("150405.000000000"))
-	s := &server{base: "http://" + addr, ses: ses, log: &syncBuffer{}}
+	s := &server{base: "http://" + addr, ses: ses, log: &lambdaharness.SyncBuffer{}}
 	cmd.Stderr = s.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -400,22 +401,4 @@ func (s *server) runFlow(t *testing.T, root, scenario string, app, org person) f
 		t.Fatalf("flow.mjs %s printed %q: %v", scenario, stdout.String(), err)
 	}
 	return res
-}
-
-// syncBuffer collects serve's log while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
