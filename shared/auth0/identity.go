@@ -48,6 +48,9 @@ type Config struct {
 	Rand io.Reader
 	// Now is the clock, used to turn X-RateLimit-Reset into a wait; default time.Now.
 	Now func() time.Time
+	// Limiter paces the Management API requests, every retry included; nil sends them
+	// as they come and leaves 429s to the retries. Share one per process.
+	Limiter *Limiter
 }
 
 // Identity is invite.Identity on Auth0's Management API.
@@ -109,8 +112,13 @@ func New(ctx context.Context, cfg Config) (*Identity, error) {
 	// it gets one that outlives ctx, and a client whose own timeout bounds the fetch.
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient,
 		&http.Client{Transport: transport, Timeout: cfg.Timeout})
+	// The limiter sits under go-auth0's retries, so that each attempt waits its turn.
+	mgmtTransport := transport
+	if cfg.Limiter != nil {
+		mgmtTransport = cfg.Limiter.Transport(transport)
+	}
 	opts = append(opts,
-		management.WithClient(&http.Client{Transport: observer{transport}, Timeout: base.Timeout}),
+		management.WithClient(&http.Client{Transport: observer{mgmtTransport}, Timeout: base.Timeout}),
 		management.WithRetryStrategy(management.RetryStrategy{
 			MaxRetries: cfg.RetryMaxAttempts - 1,
 			Statuses:   []int{http.StatusTooManyRequests},
@@ -318,7 +326,8 @@ func (id *Identity) PasswordChangeTicket(ctx context.Context, req invite.TicketR
 
 // CreateOrgInvitation makes one call, POST /organizations/{id}/invitations, plus,
 // the first time a connection name is used in this process, GET /connections?name=
-// to learn its id.
+// to learn its id. req.InvitationID goes into app_metadata.invitationId, where
+// FindOrgInvitations reads it back.
 func (id *Identity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
 	if req.OrganizationID == "" {
 		return nil, invite.Invalid("organization_id", "an organization id is required")
@@ -329,12 +338,21 @@ func (id *Identity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvit
 	ctx, done := id.call(ctx)
 	defer done()
 	inviter := firstNonEmpty(req.InviterName, "Doorman") // Auth0 requires a name
+	appMeta := req.AppMetadata
+	if req.InvitationID != "" {
+		// A copy: the caller's map is its own.
+		appMeta = make(map[string]any, len(req.AppMetadata)+1)
+		for k, v := range req.AppMetadata {
+			appMeta[k] = v
+		}
+		appMeta["invitationId"] = req.InvitationID
+	}
 	inv := &management.OrganizationInvitation{
 		Inviter:             &management.OrganizationInvitationInviter{Name: &inviter},
 		Invitee:             &management.OrganizationInvitationInvitee{Email: &req.Email},
 		SendInvitationEmail: ptr(false),
 		Roles:               req.Roles,
-		AppMetadata:         req.AppMetadata,
+		AppMetadata:         appMeta,
 		UserMetadata:        req.UserMetadata,
 	}
 	if client := firstNonEmpty(req.ClientID, id.cfg.LoginClientID); client != "" {
@@ -389,6 +407,51 @@ func (id *Identity) GetOrgInvitation(ctx context.Context, orgID, invitationID st
 		return nil, id.fail(ctx, "get organization invitation", err, "organization_id", orgID, "auth0_invitation_id", invitationID)
 	}
 	return toOrgInvitation(inv, orgID), nil
+}
+
+// invitationsPage is the largest page of organization invitations Auth0 serves.
+const invitationsPage = 100
+
+// FindOrgInvitations pages through GET /organizations/{id}/invitations, 100 at a
+// time: one call for an organization with fewer than 100 open invitations. Auth0
+// cannot filter them by invitee, so the match is made here. go-auth0's HasNext does
+// not work on this route (go-auth0#48): a short page is the last.
+func (id *Identity) FindOrgInvitations(ctx context.Context, orgID, email string) ([]*invite.OrgInvitation, error) {
+	if orgID == "" {
+		return nil, invite.Invalid("organization_id", "an organization id is required")
+	}
+	key := invite.EmailKey(email)
+	if key == "" {
+		return nil, invite.Invalid("email", "an email is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	now := id.now()
+	out := []*invite.OrgInvitation{}
+	for page := 0; ; page++ {
+		list, err := id.api.invitations(ctx, orgID, management.Page(page), management.PerPage(invitationsPage))
+		if err != nil {
+			return nil, id.fail(ctx, "list organization invitations", err, "organization_id", orgID, "page", page)
+		}
+		if list == nil {
+			return out, nil
+		}
+		for _, inv := range list.OrganizationInvitations {
+			if inv.Invitee == nil || invite.EmailKey(inv.Invitee.GetEmail()) != key {
+				continue
+			}
+			oi := toOrgInvitation(inv, orgID)
+			// Auth0 may list an invitation past its expiry until it purges it; it can
+			// no longer be accepted, so it is not open.
+			if !oi.ExpiresAt.IsZero() && !oi.ExpiresAt.After(now) {
+				continue
+			}
+			out = append(out, oi)
+		}
+		if len(list.OrganizationInvitations) < invitationsPage {
+			return out, nil
+		}
+	}
 }
 
 // DeleteOrgInvitation makes one call: DELETE /organizations/{id}/invitations/{inv}.
@@ -491,6 +554,9 @@ func toOrgInvitation(inv *management.OrganizationInvitation, orgID string) *invi
 	}
 	if inv.Invitee != nil {
 		out.Email = inv.Invitee.GetEmail()
+	}
+	if v, ok := inv.AppMetadata["invitationId"].(string); ok {
+		out.InvitationID = v
 	}
 	if t, err := time.Parse(time.RFC3339Nano, inv.GetExpiresAt()); err == nil {
 		out.ExpiresAt = t

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -449,6 +451,139 @@ func TestOrgInvitations(t *testing.T) {
 		"GET /api/v2/organizations/{id}/invitations/{inv}":    2,
 		"DELETE /api/v2/organizations/{id}/invitations/{inv}": 2,
 	})
+}
+
+func TestOrgInvitationKeepsTheDoormanID(t *testing.T) {
+	tests := []struct {
+		name     string
+		id       string
+		meta     map[string]any
+		wantMeta map[string]any
+	}{
+		{"merged with app_metadata", "inv_1", map[string]any{"plan": "pro"}, map[string]any{"plan": "pro", "invitationId": "inv_1"}},
+		{"over a stale one in app_metadata", "inv_1", map[string]any{"invitationId": "old"}, map[string]any{"invitationId": "inv_1"}},
+		{"without app_metadata", "inv_1", nil, map[string]any{"invitationId": "inv_1"}},
+		{"none", "", map[string]any{"plan": "pro"}, map[string]any{"plan": "pro"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, options{})
+			org := e.sim.CreateOrganization("acme", "Acme")
+			callerMeta := maps.Clone(tt.meta)
+			created, err := e.id.CreateOrgInvitation(context.Background(), invite.OrgInvitationRequest{
+				OrganizationID: org.ID, Email: "carol@example.com", InvitationID: tt.id, AppMetadata: tt.meta,
+			})
+			if err != nil {
+				t.Fatalf("CreateOrgInvitation: %v", err)
+			}
+			if invs := e.sim.OrgInvitations(org.ID); len(invs) != 1 || !reflect.DeepEqual(invs[0].AppMetadata, tt.wantMeta) {
+				t.Errorf("Auth0 holds %+v, want app_metadata %v", invs, tt.wantMeta)
+			}
+			if !reflect.DeepEqual(tt.meta, callerMeta) {
+				t.Errorf("the caller's app_metadata became %v, want it untouched (%v)", tt.meta, callerMeta)
+			}
+			got, err := e.id.GetOrgInvitation(context.Background(), org.ID, created.ID)
+			if err != nil {
+				t.Fatalf("GetOrgInvitation: %v", err)
+			}
+			if created.InvitationID != tt.id || got.InvitationID != tt.id {
+				t.Errorf("got InvitationID %q on create, %q on get; want %q", created.InvitationID, got.InvitationID, tt.id)
+			}
+		})
+	}
+}
+
+func TestFindOrgInvitations(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	m := admin(t, e.sim)
+	// seed creates n invitations in org, the ones at the given positions for Ann
+	// (in varying case) with invitationId "ann-<position>", the others for strangers.
+	seed := func(org string, n int, ann ...int) {
+		t.Helper()
+		for i := range n {
+			email, meta := fmt.Sprintf("u%d@example.com", i), map[string]any{"invitationId": fmt.Sprintf("other-%d", i)}
+			if slices.Contains(ann, i) {
+				email, meta = []string{"ann@example.com", "Ann@Example.COM"}[i%2], map[string]any{"invitationId": fmt.Sprintf("ann-%d", i)}
+			}
+			inv := &management.OrganizationInvitation{
+				Inviter:     &management.OrganizationInvitationInviter{Name: ptr("Bo")},
+				Invitee:     &management.OrganizationInvitationInvitee{Email: &email},
+				ClientID:    ptr(loginClient),
+				AppMetadata: meta,
+			}
+			if err := m.Organization.CreateInvitation(ctx, org, inv); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	empty := e.sim.CreateOrganization("empty", "")
+	small := e.sim.CreateOrganization("small", "")
+	seed(small.ID, 3, 1)
+	big := e.sim.CreateOrganization("big", "")
+	seed(big.ID, 150, 7, 140)
+	full := e.sim.CreateOrganization("full", "")
+	seed(full.ID, 200, 199)
+
+	tests := []struct {
+		name, org, email string
+		want             []string // InvitationIDs, in Auth0's order
+		wantCode         invite.Code
+		wantPages        int
+	}{
+		{"no invitations", empty.ID, "ann@example.com", []string{}, "", 1},
+		{"one page", small.ID, "ANN@example.com", []string{"ann-1"}, "", 1},
+		{"none for that email", small.ID, "carol@example.com", []string{}, "", 1},
+		{"matches on both pages", big.ID, "ann@example.com", []string{"ann-7", "ann-140"}, "", 2},
+		{"two full pages end with an empty one", full.ID, "ann@example.com", []string{"ann-199"}, "", 3},
+		{"unknown organization", "org_nope", "ann@example.com", nil, invite.CodeNotFound, 1},
+		{"no email", small.ID, " ", nil, invite.CodeInvalid, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.sim.ResetCalls()
+			got, err := e.id.FindOrgInvitations(ctx, tt.org, tt.email)
+			if tt.wantCode != "" {
+				wantCode(t, err, tt.wantCode)
+			} else if err != nil {
+				t.Fatalf("FindOrgInvitations: %v", err)
+			} else {
+				ids := []string{}
+				for _, oi := range got {
+					ids = append(ids, oi.InvitationID)
+					if oi.ID == "" || oi.URL == "" || oi.OrganizationID != tt.org || invite.EmailKey(oi.Email) != "ann@example.com" {
+						t.Errorf("got %+v, want Ann's invitation in %s with its id and URL", oi, tt.org)
+					}
+				}
+				if !slices.Equal(ids, tt.want) {
+					t.Errorf("got invitations for %v, want %v", ids, tt.want)
+				}
+			}
+			calls := map[string]int{}
+			if tt.wantPages > 0 {
+				calls["GET /api/v2/organizations/{id}/invitations"] = tt.wantPages
+			}
+			wantCalls(t, e.sim, calls)
+		})
+	}
+}
+
+// Auth0 may still list an invitation past its expiry; it can no longer be accepted.
+func TestFindOrgInvitationsLeavesOutExpired(t *testing.T) {
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	e := newEnv(t, options{config: func(c *Config) { c.Now = later }}) // the Sim lags 2h
+	org := e.sim.CreateOrganization("acme", "Acme")
+	for _, ttl := range []time.Duration{time.Hour, 3 * time.Hour} {
+		if _, err := e.id.CreateOrgInvitation(context.Background(), invite.OrgInvitationRequest{
+			OrganizationID: org.ID, Email: "ann@example.com", TTL: ttl, InvitationID: ttl.String(),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := e.id.FindOrgInvitations(context.Background(), org.ID, "ann@example.com")
+	if err != nil || len(got) != 1 || got[0].InvitationID != (3*time.Hour).String() {
+		t.Errorf("got %+v, %v; want only the invitation still open", got, err)
+	}
 }
 
 func TestOrgInvitationErrors(t *testing.T) {

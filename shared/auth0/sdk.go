@@ -18,6 +18,7 @@ type api interface {
 	connectionByName(ctx context.Context, name string) (*management.Connection, error)
 	createInvitation(ctx context.Context, orgID string, inv *management.OrganizationInvitation) error
 	readInvitation(ctx context.Context, orgID, invID string) (*management.OrganizationInvitation, error)
+	invitations(ctx context.Context, orgID string, opts ...management.RequestOption) (*management.OrganizationInvitationList, error)
 	deleteInvitation(ctx context.Context, orgID, invID string) error
 	members(ctx context.Context, orgID string, opts ...management.RequestOption) (*management.OrganizationMemberList, error)
 	readOrganization(ctx context.Context, id string) (*management.Organization, error)
@@ -64,6 +65,10 @@ func (s sdk) createInvitation(ctx context.Context, orgID string, inv *management
 
 func (s sdk) readInvitation(ctx context.Context, orgID, invID string) (*management.OrganizationInvitation, error) {
 	return s.m.Organization.Invitation(ctx, orgID, invID)
+}
+
+func (s sdk) invitations(ctx context.Context, orgID string, opts ...management.RequestOption) (*management.OrganizationInvitationList, error) {
+	return s.m.Organization.Invitations(ctx, orgID, opts...)
 }
 
 func (s sdk) deleteInvitation(ctx context.Context, orgID, invID string) error {

@@ -74,6 +74,7 @@ type Sim struct {
 	mu       sync.Mutex
 	st       state
 	calls    map[string]int
+	limited  int // requests the rate limit refused, since ResetCalls
 	faults   map[string]*Fault
 	rps      float64
 	burst    int
@@ -317,11 +318,20 @@ func (s *Sim) TotalCalls() int {
 	return n
 }
 
-// ResetCalls zeroes the call counters.
+// RateLimited returns how many Management API requests the rate limit answered 429
+// (injected 429 faults apart). They are among Calls too.
+func (s *Sim) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// ResetCalls zeroes the call counters, RateLimited's included.
 func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.calls)
+	s.limited = 0
 }
 
 func (s *Sim) routeKey(method, path string) string {
@@ -391,6 +401,7 @@ func (s *Sim) rateLimit(w http.ResponseWriter) bool {
 	}
 	s.refill()
 	if s.tokens < 1 {
+		s.limited++
 		s.setRateHeaders(w, 0)
 		writeError(w, http.StatusTooManyRequests, "Global limit has been reached", "too_many_requests")
 		return false

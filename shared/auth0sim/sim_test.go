@@ -300,6 +300,13 @@ func TestRateLimit(t *testing.T) {
 	if got := sim.Calls("GET", "/api/v2/roles"); got != 25 {
 		t.Errorf("got %d calls counted, want 25 (429s included)", got)
 	}
+	if got := sim.RateLimited(); got != 1 {
+		t.Errorf("got %d requests rate limited, want 1", got)
+	}
+	sim.ResetCalls()
+	if got := sim.RateLimited(); got != 0 {
+		t.Errorf("got %d requests rate limited after ResetCalls, want 0", got)
+	}
 }
 
 func TestFaults(t *testing.T) {

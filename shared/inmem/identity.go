@@ -27,6 +27,7 @@ const (
 	OpPasswordTicket      Op = "PasswordChangeTicket"
 	OpCreateOrgInvitation Op = "CreateOrgInvitation"
 	OpGetOrgInvitation    Op = "GetOrgInvitation"
+	OpFindOrgInvitations  Op = "FindOrgInvitations"
 	OpDeleteOrgInvitation Op = "DeleteOrgInvitation"
 	OpOrgMember           Op = "OrgMember"
 	OpOrganization        Op = "Organization"
@@ -453,12 +454,16 @@ func (d *Identity) CreateOrgInvitation(_ context.Context, req invite.OrgInvitati
 	}
 	id := d.nextID("uinv_")
 	q := url.Values{"invitation": {id}, "organization": {o.org.ID}, "organization_name": {o.org.Name}}
+	// As the real adapter does: InvitationID goes into app_metadata.invitationId, over
+	// whatever the caller's app_metadata held there.
+	doormanID, _ := req.AppMetadata["invitationId"].(string)
 	oi := &invite.OrgInvitation{
 		ID:             id,
 		OrganizationID: o.org.ID,
 		Email:          strings.ToLower(req.Email),
 		URL:            "https://" + d.domain + "/login?" + q.Encode(),
 		ExpiresAt:      d.now().Add(ttl).UTC(),
+		InvitationID:   cmp.Or(req.InvitationID, doormanID),
 	}
 	o.invitations[id] = oi
 	o.inviteRoles[id] = slices.Clone(req.Roles)
@@ -483,6 +488,33 @@ func (d *Identity) GetOrgInvitation(_ context.Context, orgID, invitationID strin
 	}
 	c := *oi
 	return &c, nil
+}
+
+// FindOrgInvitations implements invite.Identity: the organization's unexpired
+// invitations whose invitee has email's EmailKey, by id.
+func (d *Identity) FindOrgInvitations(_ context.Context, orgID, email string) ([]*invite.OrgInvitation, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(OpFindOrgInvitations); err != nil {
+		return nil, err
+	}
+	key := invite.EmailKey(email)
+	if key == "" {
+		return nil, badRequest("An email is required.")
+	}
+	o, ok := d.orgs[orgID]
+	if !ok {
+		return nil, notFound("No organization found by that id.")
+	}
+	out := []*invite.OrgInvitation{}
+	for _, oi := range o.invitations {
+		if invite.EmailKey(oi.Email) == key && oi.ExpiresAt.After(d.now()) {
+			c := *oi
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *invite.OrgInvitation) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // DeleteOrgInvitation implements invite.Identity.

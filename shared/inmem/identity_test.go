@@ -138,6 +138,78 @@ func TestIdentityOrgInvitations(t *testing.T) {
 	wantCode(t, err, invite.CodeNotFound)
 }
 
+func TestIdentityFindOrgInvitations(t *testing.T) {
+	ctx := t.Context()
+	clock := inmem.NewClock(t0)
+	d := inmem.NewIdentity(clock.Now)
+	d.AddOrganization(invite.Organization{ID: "org_acme", Name: "acme"})
+	d.AddOrganization(invite.Organization{ID: "org_other", Name: "other"})
+	create := func(org, email, invID string, ttl time.Duration, meta map[string]any) string {
+		t.Helper()
+		oi, err := d.CreateOrgInvitation(ctx, invite.OrgInvitationRequest{OrganizationID: org, Email: email, InvitationID: invID, TTL: ttl, AppMetadata: meta})
+		if err != nil {
+			t.Fatalf("CreateOrgInvitation: %v", err)
+		}
+		if want := invID; want != "" && oi.InvitationID != want {
+			t.Errorf("created: got InvitationID %q, want %q", oi.InvitationID, want)
+		}
+		return oi.ID
+	}
+	first := create("org_acme", "Ann@Example.com", "INV1", 0, map[string]any{"invitationId": "ignored", "plan": "pro"})
+	second := create("org_acme", "ann@example.com", "", 0, map[string]any{"invitationId": "INV2"})
+	create("org_acme", "ann@example.com", "INV3", time.Hour, nil) // expires below
+	create("org_acme", "bob@example.com", "INV4", 0, nil)
+	create("org_other", "ann@example.com", "INV5", 0, nil)
+	clock.Advance(2 * time.Hour)
+
+	tests := []struct {
+		name, org, email string
+		want             []string // InvitationIDs
+		wantCode         invite.Code
+	}{
+		{"matched as EmailKey, expired left out", "org_acme", " ANN@example.COM", []string{"INV1", "INV2"}, ""},
+		{"another invitee", "org_acme", "bob@example.com", []string{"INV4"}, ""},
+		{"none is not an error", "org_acme", "carol@example.com", []string{}, ""},
+		{"unknown organization", "org_none", "ann@example.com", nil, invite.CodeNotFound},
+		{"no email", "org_acme", "", nil, invite.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := d.FindOrgInvitations(ctx, tt.org, tt.email)
+			if tt.wantCode != "" {
+				wantCode(t, err, tt.wantCode)
+				return
+			}
+			if err != nil {
+				t.Fatalf("FindOrgInvitations: %v", err)
+			}
+			ids := []string{}
+			for _, oi := range got {
+				ids = append(ids, oi.InvitationID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("got invitations for %v, want %v", ids, tt.want)
+			}
+		})
+	}
+
+	got, _ := d.FindOrgInvitations(ctx, "org_acme", "ann@example.com")
+	if len(got) != 2 || got[0].ID != first || got[1].ID != second {
+		t.Fatalf("got %+v, want %s and %s", got, first, second)
+	}
+	got[0].InvitationID = "changed"
+	if again, _ := d.GetOrgInvitation(ctx, "org_acme", first); again.InvitationID != "INV1" {
+		t.Errorf("invitation changed through a returned value: got %q", again.InvitationID)
+	}
+
+	d.FailNext(inmem.OpFindOrgInvitations, 1, invite.CodeRateLimited)
+	_, err := d.FindOrgInvitations(ctx, "org_acme", "ann@example.com")
+	wantCode(t, err, invite.CodeRateLimited)
+	if got := d.Calls(inmem.OpFindOrgInvitations); got != len(tests)+2 {
+		t.Errorf("Calls: got %d, want %d", got, len(tests)+2)
+	}
+}
+
 func TestIdentityFailNextAndCalls(t *testing.T) {
 	ctx := t.Context()
 	d := newIdentity(t)

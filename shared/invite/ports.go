@@ -102,6 +102,10 @@ type OrgInvitationRequest struct {
 	TTL            time.Duration
 	AppMetadata    map[string]any
 	UserMetadata   map[string]any
+	// InvitationID is the Doorman invitation this is for; the adapter keeps it in the
+	// Auth0 invitation's app_metadata.invitationId, so that a retry after a lost answer
+	// finds the invitation it already created (FindOrgInvitations).
+	InvitationID string
 }
 
 // OrgInvitation is an Auth0 organization invitation.
@@ -111,6 +115,9 @@ type OrgInvitation struct {
 	Email          string
 	URL            string // where the invitee accepts (Auth0's invitation_url)
 	ExpiresAt      time.Time
+	// InvitationID is app_metadata.invitationId: the Doorman invitation it was created
+	// for, empty when it was not created by Doorman.
+	InvitationID string
 }
 
 // Member is a user's membership of an organization.
@@ -146,6 +153,11 @@ type Identity interface {
 	CreateOrgInvitation(ctx context.Context, req OrgInvitationRequest) (*OrgInvitation, error)
 	// GetOrgInvitation returns it; not_found once accepted, deleted or expired.
 	GetOrgInvitation(ctx context.Context, orgID, invitationID string) (*OrgInvitation, error)
+	// FindOrgInvitations returns the organization's open invitations for email (matched
+	// as EmailKey); none is not an error. Auth0 keeps no index by email, so this pages
+	// through the organization's invitations: Doorman calls it only to resume work whose
+	// outcome was lost, never on the ordinary path.
+	FindOrgInvitations(ctx context.Context, orgID, email string) ([]*OrgInvitation, error)
 	// DeleteOrgInvitation deletes it; an invitation already gone is not an error.
 	DeleteOrgInvitation(ctx context.Context, orgID, invitationID string) error
 	// OrgMember returns the user's membership with its roles; not_found when the user
