@@ -128,6 +128,45 @@ func TestServe(t *testing.T) {
 		t.Errorf("create with the printed token: status %d, want 201", got.StatusCode)
 	}
 
+	// A batch is worked by the in-process worker until it is done.
+	batchBody := `{"invitations":[{"email":"a-` + email + `"},{"email":"b-` + email + `"},{"email":"c-` + email + `"}]}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/invitation-batches", strings.NewReader(batchBody))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	location := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(location, "/v1/invitation-batches/") {
+		t.Fatalf("create a batch: status %d, Location %q; want 202 and the batch's URL", resp.StatusCode, location)
+	}
+	var batch struct {
+		Status string
+		Totals struct{ Succeeded, Failed int }
+	}
+	for deadline := time.Now().Add(30 * time.Second); batch.Status != "done"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("batch still %q after 30 s", batch.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		req, _ := http.NewRequest(http.MethodGet, base+location, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&batch)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d, %v", location, resp.StatusCode, err)
+		}
+	}
+	if batch.Totals.Succeeded != 3 || batch.Totals.Failed != 0 {
+		t.Errorf("batch totals %+v, want 3 succeeded", batch.Totals)
+	}
+
 	// `token` mints through the running server, and what it mints is accepted.
 	mint := exec.Command(bin, "token", "-sub", "auth0|reader", "-perm", "read:invitations")
 	mint.Env = append(os.Environ(), "LISTEN_ADDR="+addr)
@@ -135,7 +174,7 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("token: %v", err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1/invitations", nil)
+	req, _ = http.NewRequest(http.MethodGet, base+"/v1/invitations", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(minted)))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

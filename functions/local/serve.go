@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -72,10 +74,19 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 		_ = srv.Shutdown(shutdown)
 	}()
 
-	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log})
+	// The worker's SQS queue, in process: the same redelivery on failure, the same
+	// final delivery after QUEUE_MAX_RECEIVES.
+	queue := inmem.NewQueue(inmem.QueueOptions{Visibility: 5 * time.Second, MaxReceives: cfg.QueueMaxReceives,
+		Logger: func(msg string, args ...any) { log.Warn(msg, args...) }})
+	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue})
 	if err != nil {
 		return err
 	}
+	workers, err := bulkWorkers(getenv)
+	if err != nil {
+		return err
+	}
+	go queue.Run(ctx, workers, a.Service.WorkBatchItem)
 	auth, err := newAuthenticator(l.Issuer, l.Audience, l.JWKSURL)
 	if err != nil {
 		return err
@@ -169,6 +180,7 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "\nDoorman is running.\n")
 	fmt.Fprintf(&b, "  API                 %s/v1/invitations   (OpenAPI: %s/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(&b, "  DynamoDB Local      %s  (table %s)\n", cfg.DynamoEndpoint, cfg.TableName)
+	fmt.Fprintf(&b, "  Bulk invitations    %s/v1/invitation-batches  (worker in process)\n", base)
 	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
 	if sim == nil {
@@ -185,6 +197,20 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "\nOther tokens: go run ./functions/local token -sub auth0|someone -org %s -perm create:invitations,read:invitations\n", s.Org.ID)
 	_, err := io.WriteString(out, b.String()+"\nPress Ctrl-C to stop; the stack stops with it.\n")
 	return err
+}
+
+// bulkWorkers is how many batch items the local worker handles at once (BULK_WORKERS,
+// default 10, as one Lambda invocation handles a batch of ten SQS messages).
+func bulkWorkers(getenv func(string) string) (int, error) {
+	v := getenv("BULK_WORKERS")
+	if v == "" {
+		return 10, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return 0, fmt.Errorf("BULK_WORKERS %q must be an integer from 1 to 100", v)
+	}
+	return n, nil
 }
 
 // startSweeper runs one sweep every SWEEP_INTERVAL (default 1m) until ctx ends, as

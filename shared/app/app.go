@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/doormanhq/doorman/shared/auth0"
 	"github.com/doormanhq/doorman/shared/config"
@@ -20,6 +21,7 @@ import (
 	"github.com/doormanhq/doorman/shared/httpapi"
 	"github.com/doormanhq/doorman/shared/invite"
 	"github.com/doormanhq/doorman/shared/ses"
+	"github.com/doormanhq/doorman/shared/sqs"
 )
 
 // App is one assembled Doorman.
@@ -34,6 +36,8 @@ type App struct {
 	// Webhook serves POST /webhooks/auth0/logs; nil unless the configuration has a
 	// webhook token (the logstream function's).
 	Webhook http.Handler
+	// Limiter paces every Management API request of the process.
+	Limiter *auth0.Limiter
 }
 
 // Options carry what the entry point decides rather than the environment.
@@ -41,6 +45,9 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTPClient is used for Auth0; nil means go-auth0's default.
 	HTTPClient *http.Client
+	// Queue carries batch items to the worker; nil means the SQS queue at QUEUE_URL,
+	// and no batches when that is unset too.
+	Queue invite.Queue
 }
 
 // New builds the clients once (a cold start) and everything on top of them.
@@ -63,10 +70,11 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: mailer: %w", err)
 	}
+	limiter := auth0.NewLimiter(auth0.LimiterConfig{Rate: cfg.Auth0RateLimit})
 	identity, err := auth0.New(ctx, auth0.Config{
 		Domain: cfg.Auth0.Domain, ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 		Connection: cfg.Auth0.Connection, LoginClientID: cfg.Auth0.LoginClientID,
-		Logger: log, HTTPClient: opts.HTTPClient,
+		Logger: log, HTTPClient: opts.HTTPClient, Limiter: limiter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: auth0: %w", err)
@@ -79,6 +87,15 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)
 	}
+	queue := opts.Queue
+	if queue == nil && cfg.QueueURL != "" {
+		if queue, err = sqs.New(awssqs.NewFromConfig(awsCfg), cfg.QueueURL); err != nil {
+			return nil, fmt.Errorf("app: queue: %w", err)
+		}
+	}
+	if err := svc.EnableBatches(invite.BatchConfig{Store: store, Queue: queue}); err != nil {
+		return nil, fmt.Errorf("app: batches: %w", err)
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Service: svc, Idempotency: store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: log,
@@ -88,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
 	}
-	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api}
+	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api, Limiter: limiter}
 	if cfg.WebhookToken != "" {
 		acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: store})
 		if err != nil {

@@ -25,13 +25,13 @@ import (
 
 const simSecret = "doorman-bench-m2m-secret-long-enough-for-a-cursor-key"
 
-// newApp assembles Doorman in-process, as the functions do, against DynamoDB Local,
-// the local SES and an unthrottled Auth0 stand-in, on a fresh table.
-func newApp(tb testing.TB) (*app.App, *auth0sim.Sim) {
+// newTable makes a fresh table on DynamoDB Local, dropped when tb ends, and returns
+// the local endpoints, its name and the AWS configuration that reaches them.
+func newTable(tb testing.TB, prefix string) (ddb, sesURL, table string, awsCfg aws.Config) {
 	tb.Helper()
-	ddb, sesURL := localstack.DynamoEndpoint(tb), localstack.SESEndpoint(tb)
-	table := fmt.Sprintf("doorman-app-%d", time.Now().UnixNano())
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	ddb, sesURL = localstack.DynamoEndpoint(tb), localstack.SESEndpoint(tb)
+	table = fmt.Sprintf("doorman-%s-%d", prefix, time.Now().UnixNano())
+	awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -39,6 +39,16 @@ func newApp(tb testing.TB) (*app.App, *auth0sim.Sim) {
 		tb.Fatalf("create table: %v", err)
 	}
 	tb.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
+	return ddb, sesURL, table, awsCfg
+}
+
+// newApp assembles Doorman in-process, as the functions do, against DynamoDB Local,
+// the local SES and an unthrottled Auth0 stand-in, on a fresh table.
+func newApp(tb testing.TB) (*app.App, *auth0sim.Sim) {
+	tb.Helper()
+	ddb, sesURL, table, awsCfg := newTable(tb, "app")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	sim := auth0sim.NewTestServer(tb, auth0sim.Options{RateLimit: -1, ClientSecret: simSecret})
 	env := map[string]string{
 		"TABLE_NAME": table, "AWS_REGION": "us-east-1", "DYNAMODB_ENDPOINT": ddb, "SES_ENDPOINT": sesURL,

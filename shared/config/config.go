@@ -98,7 +98,24 @@ type Config struct {
 	InvitesPerHour  int
 	ApplicationName string
 	ApplicationURL  string
+
+	// QueueURL is the worker's SQS queue, where the api function sends batch items;
+	// empty turns batches off (the local run has a queue of its own).
+	QueueURL string
+	// QueueMaxReceives is the queue's maxReceiveCount: the worker records an item that
+	// still fails on that delivery as failed rather than leave it to the dead letters.
+	QueueMaxReceives int
+	// Auth0RateLimit is the first estimate of the tenant's Management API rate, in
+	// requests per second; the limiter corrects it from Auth0's X-RateLimit-* headers.
+	Auth0RateLimit float64
 }
+
+// Defaults of the bulk settings.
+const (
+	DefaultQueueMaxReceives = 5
+	DefaultAuth0RateLimit   = 2
+	maxAuth0RateLimit       = 1000
+)
 
 // SecretsClient is the part of the Secrets Manager client Load uses.
 type SecretsClient interface {
@@ -142,6 +159,13 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           per-inviter cap off
 //	APPLICATION_NAME           optional; at most 100 printable characters
 //	APPLICATION_URL            optional absolute https URL (http only on loopback)
+//	QUEUE_URL                  optional https URL of the worker's SQS queue; batches
+//	                           are refused without it
+//	QUEUE_MAX_RECEIVES         optional integer 1..100; default 5; must equal the
+//	                           queue's maxReceiveCount
+//	AUTH0_RATE_LIMIT           optional number 0.1..1000; default 2 (a free tenant):
+//	                           the first estimate of the Management API's requests
+//	                           per second, corrected from Auth0's rate-limit headers
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
 	case API, Logstream, Sweeper, Worker:
@@ -184,6 +208,10 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.ApplicationName = r.optional("APPLICATION_NAME", checkAppName)
 	c.ApplicationURL = r.optional("APPLICATION_URL", checkPublicURL)
 
+	c.QueueURL = r.optional("QUEUE_URL", checkQueueURL)
+	c.QueueMaxReceives = r.intIn("QUEUE_MAX_RECEIVES", DefaultQueueMaxReceives, 1, 100)
+	c.Auth0RateLimit = r.rate("AUTH0_RATE_LIMIT")
+
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
 	}
@@ -201,6 +229,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("redirect_allowlist_entries", c.RedirectAllowlist.Len()),
 		slog.Int("cors_origins", len(c.CORSOrigins)),
 		slog.Int("invites_per_hour", c.InvitesPerHour),
+		slog.Bool("batches", c.QueueURL != ""),
+		slog.Float64("auth0_rate_limit", c.Auth0RateLimit),
 		slog.Bool("dynamodb_endpoint_override", c.DynamoEndpoint != ""),
 		slog.Bool("ses_endpoint_override", c.SESEndpoint != ""),
 	)
@@ -378,6 +408,34 @@ func (r *reader) invitesPerHour(name string) int {
 	return n
 }
 
+// intIn reads an optional integer in [lo, hi].
+func (r *reader) intIn(name string, def, lo, hi int) int {
+	v := r.value(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, "%q must be an integer from %d to %d", v, lo, hi)
+		return def
+	}
+	return n
+}
+
+// rate reads an optional requests-per-second setting.
+func (r *reader) rate(name string) float64 {
+	v := r.value(name)
+	if v == "" {
+		return DefaultAuth0RateLimit
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 0.1 && f <= maxAuth0RateLimit) {
+		r.fail(name, "%q must be a number of requests per second from 0.1 to %d", v, maxAuth0RateLimit)
+		return DefaultAuth0RateLimit
+	}
+	return f
+}
+
 // splitList splits a comma-separated setting, dropping empty entries and space.
 func splitList(v string) []string {
 	var out []string
@@ -494,6 +552,17 @@ func checkEndpoint(v string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return errors.New("must be an http(s) URL with a host and nothing after it")
+	}
+	return nil
+}
+
+// checkQueueURL accepts an SQS queue URL: https (http only for a local endpoint) with
+// the account and queue name as its path.
+func checkQueueURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) || strings.Count(strings.Trim(u.Path, "/"), "/") != 1 {
+		return errors.New("must be an SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<queue>")
 	}
 	return nil
 }

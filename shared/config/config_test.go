@@ -104,6 +104,19 @@ func TestLoadSettings(t *testing.T) {
 			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, -1) }},
 		{"invites cap set", map[string]string{"INVITES_PER_HOUR": " 25 "}, API,
 			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, 25) }},
+		{"bulk defaults", nil, Worker,
+			func(t *testing.T, c *Config) {
+				eq(t, "QueueURL", c.QueueURL, "")
+				eq(t, "QueueMaxReceives", c.QueueMaxReceives, DefaultQueueMaxReceives)
+				eq(t, "Auth0RateLimit", c.Auth0RateLimit, float64(DefaultAuth0RateLimit))
+			}},
+		{"bulk settings", map[string]string{"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/doorman-worker",
+			"QUEUE_MAX_RECEIVES": "8", "AUTH0_RATE_LIMIT": "15.5"}, API,
+			func(t *testing.T, c *Config) {
+				eq(t, "QueueURL", c.QueueURL, "https://sqs.eu-west-1.amazonaws.com/123456789012/doorman-worker")
+				eq(t, "QueueMaxReceives", c.QueueMaxReceives, 8)
+				eq(t, "Auth0RateLimit", c.Auth0RateLimit, 15.5)
+			}},
 		{"cors origins split and trimmed", map[string]string{"CORS_ORIGINS": "https://admin.example.com, http://localhost:5173,"}, API,
 			func(t *testing.T, c *Config) {
 				eq(t, "CORSOrigins", strings.Join(c.CORSOrigins, "|"), "https://admin.example.com|http://localhost:5173")
@@ -196,6 +209,12 @@ func TestLoadRejects(t *testing.T) {
 		{"invites not a number", map[string]string{"INVITES_PER_HOUR": "many"}, API, "INVITES_PER_HOUR"},
 		{"invites negative", map[string]string{"INVITES_PER_HOUR": "-1"}, API, "INVITES_PER_HOUR"},
 		{"invites too many", map[string]string{"INVITES_PER_HOUR": "100001"}, API, "INVITES_PER_HOUR"},
+		{"queue URL without queue", map[string]string{"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/"}, API, "QUEUE_URL"},
+		{"queue URL plain http", map[string]string{"QUEUE_URL": "http://sqs.eu-west-1.amazonaws.com/1/q"}, API, "QUEUE_URL"},
+		{"max receives zero", map[string]string{"QUEUE_MAX_RECEIVES": "0"}, Worker, "QUEUE_MAX_RECEIVES"},
+		{"rate not a number", map[string]string{"AUTH0_RATE_LIMIT": "fast"}, Worker, "AUTH0_RATE_LIMIT"},
+		{"rate too low", map[string]string{"AUTH0_RATE_LIMIT": "0"}, Worker, "AUTH0_RATE_LIMIT"},
+		{"rate NaN", map[string]string{"AUTH0_RATE_LIMIT": "NaN"}, Worker, "AUTH0_RATE_LIMIT"},
 		{"application name control char", map[string]string{"APPLICATION_NAME": "Acme\nBcc: x"}, API, "APPLICATION_NAME"},
 		{"application url http", map[string]string{"APPLICATION_URL": "http://app.example.com"}, API, "APPLICATION_URL"},
 	}

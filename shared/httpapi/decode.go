@@ -13,18 +13,20 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-// errTooLarge marks a body over MaxBody; it is answered 413.
-var errTooLarge = errors.New("request body too large")
+// bodyTooLarge marks a body over its route's limit; it is answered 413.
+type bodyTooLarge struct{ limit int64 }
 
-// readBody reads the whole body up to s.maxBody.
-func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > s.maxBody {
-		return nil, errTooLarge
+func (e *bodyTooLarge) Error() string { return fmt.Sprintf("request body over %d bytes", e.limit) }
+
+// readBody reads the whole body up to limit bytes.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &bodyTooLarge{limit}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, errTooLarge
+		return nil, &bodyTooLarge{limit}
 	}
 	if err != nil {
 		return nil, invite.Wrap(invite.CodeInvalid, err, "the request body could not be read")
@@ -34,8 +36,8 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 
 // writeBodyError answers a failure of readBody or decodeStrict.
 func (s *server) writeBodyError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errTooLarge) {
-		p := problemFor(invite.Invalid("body", "the request body is larger than %d bytes", s.maxBody))
+	if tooLarge := (*bodyTooLarge)(nil); errors.As(err, &tooLarge) {
+		p := problemFor(invite.Invalid("body", "the request body is larger than %d bytes", tooLarge.limit))
 		p.Status, p.Title, p.Type = http.StatusRequestEntityTooLarge, "Content Too Large", problemBase+"body_too_large"
 		s.writeProblem(w, r, p)
 		return

@@ -45,8 +45,15 @@ type Config struct {
 	// them ("https://admin.example.com"); "*" is refused.
 	CORSOrigins []string
 	MaxBody     int64 // request body limit in bytes; 0 means DefaultMaxBody
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// MaxBatchBody is the body limit of POST /v1/invitation-batches; 0 means
+	// DefaultMaxBatchBody (5 MiB: a thousand invitations with room for metadata, under
+	// Lambda's 6 MB payload limit).
+	MaxBatchBody int64
+	// BatchesPerHour caps the batches one inviter submits per clock hour; 0 means
+	// DefaultBatchesPerHour, a negative value disables the cap.
+	BatchesPerHour int
+	Now            func() time.Time
+	Logger         *slog.Logger
 
 	// ApplicationName names the application on the invitee's page (default "the
 	// application"); Organizations names organizations there (nil shows a generic
@@ -74,6 +81,8 @@ type server struct {
 	invitesPerHour int
 	origins        map[string]bool
 	maxBody        int64
+	maxBatchBody   int64
+	batchesPerHour int
 	now            func() time.Time
 	log            *slog.Logger
 	appName        string
@@ -98,6 +107,8 @@ func New(cfg Config) (http.Handler, error) {
 		invitesPerHour: cfg.InvitesPerHour,
 		origins:        map[string]bool{},
 		maxBody:        cfg.MaxBody,
+		maxBatchBody:   cfg.MaxBatchBody,
+		batchesPerHour: cfg.BatchesPerHour,
 		now:            cfg.Now,
 		log:            cfg.Logger,
 		appName:        cfg.ApplicationName,
@@ -121,6 +132,12 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
+	}
+	if s.maxBatchBody <= 0 {
+		s.maxBatchBody = DefaultMaxBatchBody
+	}
+	if s.batchesPerHour == 0 {
+		s.batchesPerHour = DefaultBatchesPerHour
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -159,6 +176,8 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/invitations/{id}/resend", s.authed(s.idempotent(s.resend))},
 		{http.MethodPost, "/v1/invitations/{id}/tickets", s.authed(s.ticket)},
 		{http.MethodDelete, "/v1/invitations/{id}", s.authed(s.revoke)},
+		{http.MethodPost, "/v1/invitation-batches", s.authed(s.idempotentUpTo(s.maxBatchBody, s.createBatch))},
+		{http.MethodGet, "/v1/invitation-batches/{id}", s.authed(s.getBatch)},
 		{http.MethodGet, "/v1/openapi.json", http.HandlerFunc(s.openapi)},
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},

@@ -59,9 +59,12 @@ type bodyHandler func(w http.ResponseWriter, r *http.Request, a invite.Actor, bo
 // Only successful responses are kept: an error (4xx or 5xx) releases the key, so that
 // a client may fix the request or retry after an outage with the same key, as Stripe
 // and the IETF Idempotency-Key draft let it.
-func (s *server) idempotent(h bodyHandler) actorHandler {
+func (s *server) idempotent(h bodyHandler) actorHandler { return s.idempotentUpTo(s.maxBody, h) }
+
+// idempotentUpTo is idempotent with a body limit of its own.
+func (s *server) idempotentUpTo(limit int64, h bodyHandler) actorHandler {
 	return func(w http.ResponseWriter, r *http.Request, a invite.Actor) {
-		body, err := s.readBody(w, r)
+		body, err := s.readBody(w, r, limit)
 		if err != nil {
 			s.writeBodyError(w, r, err)
 			return

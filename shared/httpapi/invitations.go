@@ -28,6 +28,26 @@ type createBody struct {
 	OnConflict     string         `json:"on_conflict"`
 }
 
+// request is the create request the body asks for, with ttl already converted.
+func (b createBody) request(ttl time.Duration) invite.CreateRequest {
+	return invite.CreateRequest{
+		Email:          b.Email,
+		Name:           b.Name,
+		OrganizationID: b.OrganizationID,
+		Roles:          b.Roles,
+		Connection:     b.Connection,
+		ClientID:       b.ClientID,
+		AppMetadata:    b.AppMetadata,
+		UserMetadata:   b.UserMetadata,
+		TTL:            ttl,
+		RedirectURL:    b.RedirectURL,
+		SendEmail:      b.SendEmail == nil || *b.SendEmail,
+		Locale:         b.Locale,
+		Message:        b.Message,
+		OnConflict:     b.OnConflict,
+	}
+}
+
 // resendBody is the optional body of POST /v1/invitations/{id}/resend.
 type resendBody struct {
 	TTLSeconds *int64 `json:"ttl_seconds"`
@@ -60,22 +80,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		s.writeError(w, r, err)
 		return
 	}
-	req := invite.CreateRequest{
-		Email:          b.Email,
-		Name:           b.Name,
-		OrganizationID: b.OrganizationID,
-		Roles:          b.Roles,
-		Connection:     b.Connection,
-		ClientID:       b.ClientID,
-		AppMetadata:    b.AppMetadata,
-		UserMetadata:   b.UserMetadata,
-		TTL:            d,
-		RedirectURL:    b.RedirectURL,
-		SendEmail:      b.SendEmail == nil || *b.SendEmail,
-		Locale:         b.Locale,
-		Message:        b.Message,
-		OnConflict:     b.OnConflict,
-	}
+	req := b.request(d)
 	out, err := s.svc.Create(r.Context(), a, req)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -103,21 +108,28 @@ func (s *server) get(w http.ResponseWriter, r *http.Request, a invite.Actor) {
 // listParams are the query parameters of GET /v1/invitations.
 var listParams = map[string]bool{"status": true, "organization_id": true, "email": true, "inviter": true, "limit": true, "cursor": true}
 
-func (s *server) list(w http.ResponseWriter, r *http.Request, a invite.Actor) {
+// query parses the query string, refusing parameters not in known and any given twice.
+func query(r *http.Request, known map[string]bool) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		s.writeError(w, r, invite.Invalid("query", "is not a valid query string"))
-		return
+		return nil, invite.Invalid("query", "is not a valid query string")
 	}
 	for k, v := range q {
-		if !listParams[k] {
-			s.writeError(w, r, invite.Invalid(k, "is not a known query parameter"))
-			return
+		if !known[k] {
+			return nil, invite.Invalid(k, "is not a known query parameter")
 		}
 		if len(v) > 1 {
-			s.writeError(w, r, invite.Invalid(k, "must be given once"))
-			return
+			return nil, invite.Invalid(k, "must be given once")
 		}
+	}
+	return q, nil
+}
+
+func (s *server) list(w http.ResponseWriter, r *http.Request, a invite.Actor) {
+	q, err := query(r, listParams)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	req := invite.ListRequest{
 		OrganizationID: q.Get("organization_id"),
@@ -166,7 +178,7 @@ func (s *server) resend(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 }
 
 func (s *server) ticket(w http.ResponseWriter, r *http.Request, a invite.Actor) {
-	body, err := s.readBody(w, r)
+	body, err := s.readBody(w, r, s.maxBody)
 	if err != nil {
 		s.writeBodyError(w, r, err)
 		return

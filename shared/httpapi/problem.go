@@ -37,6 +37,8 @@ type problem struct {
 	Field      string `json:"field,omitempty"`
 	ExistingID string `json:"existing_id,omitempty"`
 	RequestID  string `json:"request_id"`
+	// Errors lists every invalid item of a refused batch.
+	Errors []*itemProblem `json:"errors,omitempty"`
 
 	retryAfter time.Duration
 }
@@ -56,6 +58,9 @@ func problemFor(err error) problem {
 		p.Detail = "internal error"
 	case e != nil:
 		p.Detail, p.Field, p.ExistingID, p.retryAfter = e.Message, e.Field, e.ExistingID, e.RetryAfter
+		for _, it := range e.Items {
+			p.Errors = append(p.Errors, toItemProblem(it))
+		}
 	}
 	if code == invite.CodeUpstream && p.retryAfter == 0 {
 		p.retryAfter = time.Second

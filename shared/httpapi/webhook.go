@@ -144,7 +144,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhook) tooLarge(w http.ResponseWriter, r *http.Request) {
 	// The connection may still carry the rest of the body: close it rather than read it.
 	w.Header().Set("Connection", "close")
-	h.srv.writeBodyError(w, r, errTooLarge)
+	h.srv.writeBodyError(w, r, &bodyTooLarge{h.maxBody})
 }
 
 // identityEvent is the domain's view of a decoded log event; index is its place

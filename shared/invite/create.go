@@ -105,6 +105,13 @@ func (s *Service) newInvitation(a Actor, req CreateRequest, now time.Time) (*Inv
 	if err != nil {
 		return nil, "", fmt.Errorf("create invitation: %w", err)
 	}
+	return s.newInvitationWithID(a, req, id, now)
+}
+
+// newInvitationWithID is newInvitation with the id given: a bulk item's invitation id
+// is chosen when the batch is accepted, so that every retry of the item writes the same
+// invitation.
+func (s *Service) newInvitationWithID(a Actor, req CreateRequest, id string, now time.Time) (*Invitation, string, error) {
 	token, err := NewToken(s.rand)
 	if err != nil {
 		return nil, "", fmt.Errorf("create invitation %s: %w", id, err)
@@ -148,7 +155,7 @@ func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *
 	var undo func(context.Context)
 	var err error
 	if org == nil {
-		undo, err = s.provisionUser(ctx, a, next)
+		undo, err = s.provisionUser(ctx, a, next, false)
 	} else {
 		undo, err = s.provisionOrgInvitation(ctx, next)
 	}
@@ -172,7 +179,11 @@ func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *
 // account that exists (and is not one Doorman created for an earlier, unfinished
 // invitation) gets the roles and the invitation is accepted right away: a password
 // reset would lock its owner out.
-func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation) (undo func(context.Context), err error) {
+//
+// When the role assignment fails, the user just created is deleted, unless resumable
+// and the failure may pass: a bulk item is retried, and the retry adopts the user
+// (FindUserByEmail finds it, flagged and never logged in) instead of creating another.
+func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation, resumable bool) (undo func(context.Context), err error) {
 	log := s.logger(ctx, inv)
 	u, err := s.identity.FindUserByEmail(ctx, inv.Email)
 	switch {
@@ -191,7 +202,9 @@ func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation) (
 		inv.Auth0UserID, inv.UserCreated = u.ID, true
 		undo = func(ctx context.Context) { s.deleteCreatedUser(ctx, inv, "provisioning failed") }
 		if err := s.assignRoles(ctx, inv); err != nil {
-			undo(ctx)
+			if !resumable || !Transient(err) {
+				undo(ctx)
+			}
 			return nil, err
 		}
 		log.InfoContext(ctx, "auth0 user created", "auth0_user_id", u.ID)
@@ -250,6 +263,7 @@ func (s *Service) orgInvitationRequest(inv *Invitation, ttl time.Duration) OrgIn
 		TTL:            ttl.Round(time.Second),
 		AppMetadata:    cloneMap(inv.AppMetadata),
 		UserMetadata:   cloneMap(inv.UserMetadata),
+		InvitationID:   inv.ID,
 	}
 }
 

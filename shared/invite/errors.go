@@ -34,7 +34,19 @@ type Error struct {
 	ExistingID string
 	// RetryAfter is how long a rate_limited caller should wait, when known.
 	RetryAfter time.Duration
-	Err        error
+	// Items are the per-item problems of a refused batch, in item order.
+	Items []ItemProblem
+	Err   error
+}
+
+// ItemProblem is what is wrong with one item of a batch (Index counts from 0), or how
+// one item ended: the client-safe parts of an *Error.
+type ItemProblem struct {
+	Index      int
+	Code       Code
+	Message    string
+	Field      string
+	ExistingID string
 }
 
 func (e *Error) Error() string {
@@ -89,3 +101,18 @@ func AsError(err error) *Error {
 
 // IsCode reports whether err carries the given code.
 func IsCode(err error, code Code) bool { return ErrorCode(err) == code }
+
+// Transient reports whether err may pass if the same work is tried again later: Auth0,
+// SES or DynamoDB unavailable or rate limiting, or a failure Doorman does not know
+// (anything that is not an *Error). Refusals (invalid_request, conflict, not_found,
+// forbidden, gone) are final.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch ErrorCode(err) {
+	case CodeUpstream, CodeRateLimited, CodeInternal:
+		return true
+	}
+	return false
+}

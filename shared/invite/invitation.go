@@ -62,6 +62,13 @@ const (
 	DeliveryPending DeliveryStatus = "pending"  // queued, not yet accepted by SES
 	DeliverySent    DeliveryStatus = "sent"
 	DeliveryFailed  DeliveryStatus = "failed" // last attempt failed; a retry may be queued
+	// DeliverySending marks a bulk item's email claimed for sending: set before the send
+	// and replaced by its outcome, so that a retried item never mails twice.
+	DeliverySending DeliveryStatus = "sending"
+	// DeliveryUnconfirmed is a claimed send whose outcome was lost (the worker stopped
+	// between the claim and recording the outcome): the email may or may not have gone
+	// out, and Doorman does not send it again by itself; an admin can resend.
+	DeliveryUnconfirmed DeliveryStatus = "unconfirmed"
 )
 
 // Delivery is what Doorman knows of the invitation email.
@@ -99,6 +106,8 @@ const (
 	EventRevoked     = "revoked"
 	EventFailed      = "failed"
 	EventReminded    = "reminder_sent"
+	// EventEmailUnconfirmed records a bulk item's send whose outcome was lost.
+	EventEmailUnconfirmed = "email_unconfirmed"
 )
 
 // Invitation is one person invited by email to the application or to an organization.

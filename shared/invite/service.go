@@ -106,6 +106,8 @@ type Service struct {
 	maxSends       int
 	userPolicy     UserPolicy
 	log            *slog.Logger
+
+	batch *batches // nil until EnableBatches
 }
 
 // NewService checks cfg and applies its defaults.

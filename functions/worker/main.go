@@ -1,0 +1,26 @@
+// Command worker is Doorman's bulk worker on AWS Lambda, fed by the SQS queue that
+// POST /v1/invitation-batches fills: it invites each item of a batch at the Auth0 rate
+// limit, and reports the items to try again as partial batch failures.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/doormanhq/doorman/shared/app"
+	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/sqs"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "worker")
+	a, err := app.FromLambdaEnvironment(context.Background(), config.Worker, log)
+	if err != nil {
+		log.Error("init failed", "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(sqs.Handler(a.Service.WorkBatchItem, a.Config.QueueMaxReceives, log))
+}

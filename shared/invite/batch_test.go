@@ -1,0 +1,319 @@
+package invite_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/crash"
+	"github.com/doormanhq/doorman/shared/inmem"
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// bulk is a fixture with batches on: the API's service submits, a worker's service
+// (optionally behind crash injection) works the queue.
+type bulk struct {
+	*fixture
+	batches *inmem.Batches
+	queue   *inmem.Queue
+	worker  *invite.Service
+	crashes *crash.Injector
+}
+
+func newBulk(t *testing.T, crashP float64) *bulk {
+	t.Helper()
+	f := newFixture(t)
+	b := &bulk{fixture: f, batches: inmem.NewBatches(),
+		queue: inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 100})}
+	if err := f.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
+		t.Fatal(err)
+	}
+	b.crashes = crash.NewInjector(crashP, 7)
+	w, err := invite.NewService(invite.Config{
+		Store:    crash.Store{Store: f.store, In: b.crashes},
+		Identity: crash.Identity{Identity: f.idp, In: b.crashes},
+		Mailer:   crash.Mailer{Mailer: f.mail, In: b.crashes},
+		Now:      f.clock.Now, Rand: inmem.NewRand([32]byte{9}),
+		PublicBaseURL: baseURL, ApplicationName: "Example App", ApplicationURL: "https://app.example.com/",
+		LoginClientID: loginCID, RedirectAllowed: allowExample,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: b.batches, In: b.crashes}, Sleep: crash.NoSleep}); err != nil {
+		t.Fatal(err)
+	}
+	b.worker = w
+	return b
+}
+
+// run works the queue until it is idle.
+func (b *bulk) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	done := make(chan struct{})
+	go func() { b.queue.Run(ctx, 4, b.worker.WorkBatchItem); close(done) }()
+	wait, stop := context.WithTimeout(b.ctx, 30*time.Second)
+	defer stop()
+	err := b.queue.WaitIdle(wait)
+	cancel()
+	<-done
+	if err != nil {
+		t.Fatalf("queue not idle after 30s: %v (stats %+v)", err, b.queue.Stats())
+	}
+}
+
+func (b *bulk) items(t *testing.T, a invite.Actor, id string) (*invite.Batch, []*invite.BatchItem) {
+	t.Helper()
+	v, err := b.svc.Batch(b.ctx, a, id, invite.MaxBatchItems, "")
+	if err != nil {
+		t.Fatalf("Batch(%s): %v", id, err)
+	}
+	return v.Batch, v.Page.Items
+}
+
+func TestSubmitBatchValidatesEveryItem(t *testing.T) {
+	b := newBulk(t, 0)
+	bad := appRequest("not-an-address")
+	dup := appRequest("ann@example.com")
+	forbidden := orgRequest("olga@example.com", orgAcme) // appAdmin lacks admin:invitations
+	reqs := []invite.CreateRequest{appRequest("ann@example.com"), bad, dup, forbidden, appRequest("bob@example.com")}
+	_, err := b.svc.SubmitBatch(b.ctx, appAdmin, reqs)
+	e := invite.AsError(err)
+	if e == nil || e.Code != invite.CodeInvalid {
+		t.Fatalf("SubmitBatch error = %v, want invalid_request", err)
+	}
+	got := map[int]invite.Code{}
+	for _, p := range e.Items {
+		got[p.Index] = p.Code
+	}
+	want := map[int]invite.Code{1: invite.CodeInvalid, 2: invite.CodeInvalid, 3: invite.CodeForbidden}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("item problems = %v, want %v", got, want)
+	}
+	if s := b.queue.Stats(); s.Sent != 0 || b.store.Len() != 0 || b.idp.Calls(inmem.OpCreateUser) != 0 {
+		t.Errorf("after a refused batch: %d queued, %d stored, %d users created; want nothing started", s.Sent, b.store.Len(), b.idp.Calls(inmem.OpCreateUser))
+	}
+}
+
+func TestSubmitBatchLooksUpEachOrganizationOnce(t *testing.T) {
+	b := newBulk(t, 0)
+	reqs := []invite.CreateRequest{orgRequest("a@example.com", orgAcme), orgRequest("b@example.com", orgAcme), orgRequest("c@example.com", "org_missing")}
+	_, err := b.svc.SubmitBatch(b.ctx, superAdmin, reqs)
+	e := invite.AsError(err)
+	if e == nil || len(e.Items) != 1 || e.Items[0].Index != 2 || e.Items[0].Field != "organization_id" {
+		t.Fatalf("SubmitBatch error = %+v, want item 2 naming organization_id", e)
+	}
+	if n := b.idp.Calls(inmem.OpOrganization); n != 2 {
+		t.Errorf("Organization calls = %d, want 2 (one per distinct organization)", n)
+	}
+}
+
+func TestBatchOutcomes(t *testing.T) {
+	b := newBulk(t, 0)
+	existing := b.create(t, appAdmin, appRequest("pending@example.com")).Invitation
+	b.idp.AddUser("member@example.com", 3)
+	noMail := appRequest("quiet@example.com")
+	noMail.SendEmail = false
+	resend := appRequest("pending@example.com")
+	resend.OnConflict = invite.OnConflictResend
+	b.clock.Advance(2 * time.Minute) // past the resend interval
+	reqs := []invite.CreateRequest{
+		appRequest("new@example.com"),
+		orgRequest("org@example.com", orgAcme),
+		appRequest("member@example.com"),
+		noMail,
+		appRequest("pending@example.com"),
+	}
+	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{resend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+
+	got, items := b.items(t, superAdmin, batch.ID)
+	if got.Status() != invite.BatchDone || got.Succeeded != 4 || got.Failed != 1 {
+		t.Fatalf("batch = %s with %d succeeded, %d failed; want done, 4, 1", got.Status(), got.Succeeded, got.Failed)
+	}
+	wantStatus := []invite.Status{invite.StatusPending, invite.StatusPending, invite.StatusAccepted, invite.StatusPending}
+	for i, want := range wantStatus {
+		inv := b.stored(t, items[i].ResultID)
+		if inv.Status != want || inv.Email != reqs[i].Email {
+			t.Errorf("item %d: invitation %s is %s for %s, want %s for %s", i, inv.ID, inv.Status, inv.Email, want, reqs[i].Email)
+		}
+	}
+	if p := items[4].Problem; items[4].Status != invite.ItemFailed || p == nil || p.Code != invite.CodeConflict || p.ExistingID != existing.ID {
+		t.Errorf("item 4 = %s %+v, want failed with conflict naming %s", items[4].Status, p, existing.ID)
+	}
+	for addr, want := range map[string]int{"new@example.com": 1, "org@example.com": 1, "member@example.com": 1, "quiet@example.com": 0} {
+		if n := len(b.mail.SentTo(addr)); n != want {
+			t.Errorf("emails to %s = %d, want %d", addr, n, want)
+		}
+	}
+	if tmpl := b.mail.SentTo("member@example.com")[0].Template; tmpl != invite.TemplateAccess {
+		t.Errorf("existing account got %s, want %s", tmpl, invite.TemplateAccess)
+	}
+
+	_, resent := b.items(t, superAdmin, second.ID)
+	if r := resent[0]; r.Status != invite.ItemSucceeded || !r.Resent || r.ResultID != existing.ID {
+		t.Errorf("resend item = %+v, want succeeded, resent, %s", r, existing.ID)
+	}
+	if n := len(b.mail.SentTo("pending@example.com")); n != 2 {
+		t.Errorf("emails to pending@example.com = %d, want 2 (the invitation and one resend)", n)
+	}
+}
+
+func TestBatchVisibility(t *testing.T) {
+	b := newBulk(t, 0)
+	app, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("a@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := b.svc.SubmitBatch(b.ctx, acmeAdmin, []invite.CreateRequest{orgRequest("b@example.com", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		a    invite.Actor
+		id   string
+		want invite.Code
+	}{
+		{"application token sees its batch", appAdmin, app.ID, ""},
+		{"organization token sees its batch", acmeAdmin, acme.ID, ""},
+		{"other organization", otherAdmin, acme.ID, invite.CodeNotFound},
+		{"organization token, application batch", acmeAdmin, app.ID, invite.CodeNotFound},
+		{"application token, organization batch", appAdmin, acme.ID, invite.CodeNotFound},
+		{"admin sees every batch", superAdmin, acme.ID, ""},
+		{"malformed id", appAdmin, "../x", invite.CodeNotFound},
+		{"no read permission", invite.Actor{Sub: "auth0|w", Permissions: []string{invite.PermCreate}}, app.ID, invite.CodeForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.svc.Batch(b.ctx, tc.a, tc.id, 10, "")
+			if got := invite.ErrorCode(err); got != tc.want {
+				t.Errorf("Batch error code = %q, want %q (%v)", got, tc.want, err)
+			}
+		})
+	}
+}
+
+func TestBatchTransientFailures(t *testing.T) {
+	t.Run("retried until Auth0 answers", func(t *testing.T) {
+		b := newBulk(t, 0)
+		b.idp.FailNext(inmem.OpCreateUser, 6, invite.CodeUpstream) // more than one delivery's attempts
+		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.run(t)
+		_, items := b.items(t, appAdmin, batch.ID)
+		if items[0].Status != invite.ItemSucceeded || b.idp.UserCount() != 1 || len(b.mail.SentTo("ann@example.com")) != 1 {
+			t.Errorf("item %s, %d users, %d emails; want succeeded, 1, 1", items[0].Status, b.idp.UserCount(), len(b.mail.SentTo("ann@example.com")))
+		}
+		if r := b.queue.Stats().Redelivered; r < 1 {
+			t.Errorf("redeliveries = %d, want at least 1 (one delivery retries 4 times)", r)
+		}
+	})
+	t.Run("failed on the last delivery", func(t *testing.T) {
+		b := newBulk(t, 0)
+		b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 2})
+		if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
+			t.Fatal(err)
+		}
+		b.idp.FailNext(inmem.OpCreateUser, 100, invite.CodeUpstream)
+		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.run(t)
+		got, items := b.items(t, appAdmin, batch.ID)
+		if got.Failed != 1 || items[0].Problem == nil || items[0].Problem.Code != invite.CodeUpstream {
+			t.Fatalf("batch failed=%d, item problem %+v; want 1, upstream_unavailable", got.Failed, items[0].Problem)
+		}
+		inv := b.stored(t, items[0].InvitationID)
+		if inv.Status != invite.StatusFailed {
+			t.Errorf("invitation is %s, want failed (its reservation released)", inv.Status)
+		}
+		if len(b.queue.Dead()) != 0 {
+			t.Errorf("dead letters = %v, want none: the last delivery records the failure", b.queue.Dead())
+		}
+	})
+}
+
+// TestBatchExactlyOnceUnderCrashes kills the worker at random call boundaries, before
+// and after calls that took effect, and checks that every item still ends once, with
+// one Auth0 user or organization invitation and at most one email per invitee.
+func TestBatchExactlyOnceUnderCrashes(t *testing.T) {
+	b := newBulk(t, 0.04)
+	const n = 300
+	reqs := make([]invite.CreateRequest, n)
+	for i := range reqs {
+		if i%3 == 0 {
+			reqs[i] = orgRequest(fmt.Sprintf("o%03d@example.com", i), orgAcme)
+		} else {
+			reqs[i] = appRequest(fmt.Sprintf("u%03d@example.com", i))
+		}
+	}
+	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+
+	got, items := b.items(t, superAdmin, batch.ID)
+	if got.Succeeded != n || got.Failed != 0 {
+		t.Fatalf("batch: %d succeeded, %d failed; want %d, 0", got.Succeeded, got.Failed, n)
+	}
+	if b.crashes.Total() < 20 {
+		t.Fatalf("only %d crashes injected; the test proves little", b.crashes.Total())
+	}
+	orgInvs := map[string]int{}
+	for _, oi := range b.idp.OrgInvitations(orgAcme) {
+		orgInvs[oi.Email]++
+	}
+	var sent, unconfirmed int
+	for i, it := range items {
+		inv := b.stored(t, it.ResultID)
+		if it.ResultID != it.InvitationID || inv.Status != invite.StatusPending {
+			t.Errorf("item %d: result %s (%s), want its own invitation %s pending", i, it.ResultID, inv.Status, it.InvitationID)
+		}
+		mails := len(b.mail.SentTo(reqs[i].Email))
+		switch inv.Delivery.Status {
+		case invite.DeliverySent:
+			sent++
+			if mails != 1 {
+				t.Errorf("item %d: delivery sent, %d emails; want 1", i, mails)
+			}
+		case invite.DeliveryUnconfirmed:
+			unconfirmed++
+			if mails > 1 {
+				t.Errorf("item %d: delivery unconfirmed, %d emails; want at most 1", i, mails)
+			}
+		default:
+			t.Errorf("item %d: delivery %s, want sent or unconfirmed", i, inv.Delivery.Status)
+		}
+		if inv.Kind == invite.KindOrganization {
+			if orgInvs[inv.Email] != 1 || inv.Auth0InvitationID == "" {
+				t.Errorf("item %d: %d Auth0 organization invitations, id %q; want exactly 1", i, orgInvs[inv.Email], inv.Auth0InvitationID)
+			}
+		} else if u, ok := b.idp.UserByEmail(inv.Email); !ok || u.ID != inv.Auth0UserID {
+			t.Errorf("item %d: Auth0 user %+v, want the invitation's %s", i, u, inv.Auth0UserID)
+		}
+	}
+	if users := b.idp.UserCount(); users != n-n/3 {
+		t.Errorf("Auth0 users = %d, want %d (one per application item)", users, n-n/3)
+	}
+	// Only a crash between claiming the email (a store update) and recording its
+	// outcome (the next one) leaves it unconfirmed.
+	c := b.crashes.Crashes()
+	if max := c["store.Update/after"] + c["mailer.Send/before"] + c["mailer.Send/after"] + c["store.Update/before"]; unconfirmed > max {
+		t.Errorf("%d unconfirmed deliveries, but only %d crashes could cause one", unconfirmed, max)
+	}
+	t.Logf("%d items, %d crashes %v, %d redeliveries; %d emails sent, %d unconfirmed", n, b.crashes.Total(), c, b.queue.Stats().Redelivered, sent, unconfirmed)
+}
