@@ -102,6 +102,9 @@ type fixture struct {
 	clock   *inmem.Clock
 	logs    *bytes.Buffer
 	handler http.Handler
+	svc     *invite.Service
+	queue   *inmem.Queue // where the service queues batch items; see work
+	working bool         // the batch worker runs
 }
 
 func allowExample(u string) bool { return strings.HasPrefix(u, "https://app.example.com/") }
@@ -136,6 +139,17 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
+	f.svc = svc
+	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
+	err = svc.EnableBatches(invite.BatchConfig{
+		Store: inmem.NewBatches(),
+		Queue: f.queue,
+		// Retries within a delivery wait for nothing in tests.
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		t.Fatalf("EnableBatches: %v", err)
+	}
 	cfg := httpapi.Config{
 		Service:         svc,
 		Idempotency:     f.idem,
@@ -154,6 +168,31 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		t.Fatalf("New: %v", err)
 	}
 	return f
+}
+
+// work runs the batch worker on the fixture's queue until every queued item has been
+// handled; the worker stops when the test ends.
+func (f *fixture) work() {
+	t := f.t
+	t.Helper()
+	if !f.working {
+		f.working = true
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			f.queue.Run(ctx, 4, f.svc.WorkBatchItem)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-stopped
+		})
+	}
+	wait, cancelWait := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelWait()
+	if err := f.queue.WaitIdle(wait); err != nil {
+		t.Fatalf("batch worker: queue not idle: %v (stats %+v)", err, f.queue.Stats())
+	}
 }
 
 // lockedWriter serializes concurrent log writes into one buffer.
