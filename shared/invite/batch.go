@@ -2,6 +2,7 @@ package invite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -240,10 +241,73 @@ func (s *Service) SubmitBatch(ctx context.Context, a Actor, reqs []CreateRequest
 		return nil, fmt.Errorf("submit batch %s: %w", id, err)
 	}
 	if err := s.batch.queue.Enqueue(ctx, refs); err != nil {
-		return nil, fmt.Errorf("submit batch %s: queue its items: %w", id, err)
+		// Items the queue did not take would stay queued forever: they end failed
+		// instead, so that the batch finishes and says which to submit again.
+		lost := refs
+		var nq *NotQueuedError
+		if errors.As(err, &nq) {
+			lost = nq.Refs
+		}
+		s.log.ErrorContext(ctx, "batch items not queued", "batch_id", id, "items", len(lost), "error", err)
+		if ferr := s.failUnqueued(ctx, items, lost); ferr != nil {
+			return nil, fmt.Errorf("submit batch %s: queue its items: %w (and record them failed: %w)", id, err, ferr)
+		}
+		if fresh, err := s.batch.store.GetBatch(ctx, id); err == nil {
+			b = fresh
+		}
 	}
 	s.log.InfoContext(ctx, "batch submitted", "batch_id", id, "items", len(items), "inviter", a.Sub)
 	return b, nil
+}
+
+// NotQueuedError is a Queue's error when it queued some items but not Refs.
+type NotQueuedError struct {
+	Refs []ItemRef
+	Err  error
+}
+
+func (e *NotQueuedError) Error() string {
+	return fmt.Sprintf("%d items not queued: %v", len(e.Refs), e.Err)
+}
+
+func (e *NotQueuedError) Unwrap() error { return e.Err }
+
+// failUnqueued records the items that never reached the queue as failed.
+func (s *Service) failUnqueued(ctx context.Context, items []*BatchItem, lost []ItemRef) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, 8)
+	)
+	now := s.now().UTC()
+	for _, ref := range lost {
+		if ref.Index < 0 || ref.Index >= len(items) {
+			continue
+		}
+		done := *items[ref.Index]
+		done.Status, done.FinishedAt = ItemFailed, now
+		done.Problem = &ItemProblem{Index: ref.Index, Code: CodeUpstream, Message: "the item could not be queued; submit it again"}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// conflict: a worker got the item (the queue took it after all) and finished it.
+			if err := s.batch.store.FinishBatchItem(ctx, &done); err != nil && !IsCode(err, CodeConflict) {
+				mu.Lock()
+				first = cmpOr(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // validateBatch checks each request as Create would, and refuses a second invitation

@@ -317,3 +317,50 @@ func TestBatchExactlyOnceUnderCrashes(t *testing.T) {
 	}
 	t.Logf("%d items, %d crashes %v, %d redeliveries; %d emails sent, %d unconfirmed", n, b.crashes.Total(), c, b.queue.Stats().Redelivered, sent, unconfirmed)
 }
+
+// halfQueue takes the even items and refuses the odd ones, as SQS may in an incident.
+type halfQueue struct{ *inmem.Queue }
+
+func (q halfQueue) Enqueue(ctx context.Context, refs []invite.ItemRef) error {
+	var taken, refused []invite.ItemRef
+	for _, r := range refs {
+		if r.Index%2 == 0 {
+			taken = append(taken, r)
+		} else {
+			refused = append(refused, r)
+		}
+	}
+	if err := q.Queue.Enqueue(ctx, taken); err != nil {
+		return err
+	}
+	return &invite.NotQueuedError{Refs: refused, Err: invite.Errorf(invite.CodeUpstream, "the queue is unavailable")}
+}
+
+func TestSubmitBatchItemsNotQueued(t *testing.T) {
+	b := newBulk(t, 0)
+	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: halfQueue{b.queue}}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []invite.CreateRequest{appRequest("a@example.com"), appRequest("b@example.com"), appRequest("c@example.com"), appRequest("d@example.com")}
+	batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, reqs)
+	if err != nil {
+		t.Fatalf("SubmitBatch: %v", err)
+	}
+	if batch.Failed != 2 {
+		t.Errorf("batch answered with %d failed, want the 2 items the queue refused", batch.Failed)
+	}
+	b.run(t)
+	got, items := b.items(t, appAdmin, batch.ID)
+	if got.Status() != invite.BatchDone || got.Succeeded != 2 || got.Failed != 2 {
+		t.Fatalf("batch %s, %d succeeded, %d failed; want done, 2, 2", got.Status(), got.Succeeded, got.Failed)
+	}
+	for i, it := range items {
+		wantFailed := i%2 == 1
+		if (it.Status == invite.ItemFailed) != wantFailed || wantFailed && it.Problem.Code != invite.CodeUpstream {
+			t.Errorf("item %d: %s %+v, want failed=%v (upstream_unavailable)", i, it.Status, it.Problem, wantFailed)
+		}
+		if n := len(b.mail.SentTo(reqs[i].Email)); n != map[bool]int{true: 0, false: 1}[wantFailed] {
+			t.Errorf("item %d: %d emails", i, n)
+		}
+	}
+}

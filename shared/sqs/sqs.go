@@ -56,10 +56,11 @@ func New(client api, url string) (*Queue, error) {
 // entries SQS refuses for a reason of its own are sent again.
 func (q *Queue) Enqueue(ctx context.Context, refs []invite.ItemRef) error {
 	var (
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, sendParallel)
-		errMu sync.Mutex
-		first error
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, sendParallel)
+		errMu  sync.Mutex
+		first  error
+		failed []invite.ItemRef
 	)
 	for start := 0; start < len(refs); start += sendBatch {
 		chunk := refs[start:min(start+sendBatch, len(refs))]
@@ -68,20 +69,21 @@ func (q *Queue) Enqueue(ctx context.Context, refs []invite.ItemRef) error {
 			defer func() { <-sem }()
 			if err := q.send(ctx, chunk); err != nil {
 				errMu.Lock()
-				first = cmpErr(first, err)
+				if first == nil {
+					first = err
+				}
+				failed = append(failed, chunk...)
 				errMu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return first
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
+	if first != nil {
+		// A chunk that failed may have had some entries taken: they are reported
+		// too, and a worker finding such an item failed already does nothing.
+		return &invite.NotQueuedError{Refs: failed, Err: first}
 	}
-	return b
+	return nil
 }
 
 func (q *Queue) send(ctx context.Context, refs []invite.ItemRef) error {
