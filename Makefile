@@ -57,7 +57,8 @@ FUNCTIONS := api logstream sweeper worker
 # CDK_CONTEXT (README, "Deploying").
 SYNTH_CONTEXT := -c auth0Domain=example.eu.auth0.com -c auth0Audience=https://doorman.example.com \
 	-c auth0ClientId=example-m2m-client -c auth0ClientSecret=doorman/auth0-client-secret \
-	-c auth0LoginClientId=example-login-client -c mailFrom=no-reply@example.com
+	-c auth0LoginClientId=example-login-client -c mailFrom=no-reply@example.com \
+	-c corsOrigins=https://app.example.com -c redirectAllowlist=https://app.example.com/welcome
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 
 build: ## cross-compile every function for Lambda (linux/arm64) into dist/<name>/bootstrap

@@ -39,6 +39,10 @@ const (
 	ctxAlarmTopicArn      = "alarmTopicArn"
 	ctxAPI5xxPercent      = "api5xxPercent"
 	ctxQueueAgeMinutes    = "queueAgeMinutes"
+	ctxApplicationName    = "applicationName"
+	ctxApplicationURL     = "applicationUrl"
+	ctxInvitesPerHour     = "invitesPerHour"
+	ctxAuth0RateLimit     = "auth0RateLimit"
 )
 
 // Defaults of the optional settings.
@@ -89,6 +93,13 @@ type Config struct {
 	Tracing       bool
 	LogRetention  awslogs.RetentionDays
 
+	// Passed to the functions as given and checked by their own loader (shared/config)
+	// when the stack is built; empty leaves the functions' default.
+	ApplicationName string // APPLICATION_NAME: the application's name in emails
+	ApplicationURL  string // APPLICATION_URL: where "you now have access" emails point
+	InvitesPerHour  string // INVITES_PER_HOUR: the per-inviter cap (100; 0 turns it off)
+	Auth0RateLimit  string // AUTH0_RATE_LIMIT: Management API requests per second (2, a free tenant)
+
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
 	API5xxPercent float64 // alarm when this share of API responses are 5xx
@@ -123,6 +134,10 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		ThrottleRate:       r.number(ctxThrottleRate, defaultThrottleRate),
 		ThrottleBurst:      int(r.number(ctxThrottleBurst, defaultThrottleBurst)),
 		Tracing:            r.boolean(ctxTracing),
+		ApplicationName:    r.str(ctxApplicationName, ""),
+		ApplicationURL:     r.str(ctxApplicationURL, ""),
+		InvitesPerHour:     r.str(ctxInvitesPerHour, ""),
+		Auth0RateLimit:     r.str(ctxAuth0RateLimit, ""),
 		AlarmEmail:         r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),
@@ -141,7 +156,12 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 	return c, nil
 }
 
-var stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,30}$`)
+var (
+	stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,30}$`)
+	// secretARN is a complete secret ARN: Secrets Manager appends "-" and six
+	// characters to the name, and the stack grants exactly that ARN.
+	secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+)
 
 func (c Config) validate() error {
 	var problems []string
@@ -158,6 +178,10 @@ func (c Config) validate() error {
 	}
 	if c.SESIdentity == "" && mailDomain(c.MailFrom) != "" {
 		add("%s is required", ctxSESIdentity) // a Config built in code, not from the context
+	}
+	if strings.HasPrefix(c.Auth0ClientSecret, "arn:") && !secretARN.MatchString(c.Auth0ClientSecret) {
+		add("%s %q must be the secret's complete ARN (ending in the six characters Secrets Manager adds) or its name",
+			ctxAuth0ClientSecret, c.Auth0ClientSecret)
 	}
 	if !stageName.MatchString(c.Stage) {
 		add("%s %q must be a letter then up to 30 letters, digits or dashes", ctxStage, c.Stage)

@@ -112,6 +112,10 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"set alarmEmail or alarmTopicArn, not both"}},
 		{"bad stage", mapContext{ctxStage: "prod_1"}, nil, []string{`stage "prod_1"`}},
 		{"zero throttle", mapContext{ctxThrottleRate: "0"}, nil, []string{"throttleRate and throttleBurst must be positive"}},
+		{"secret ARN without its suffix", mapContext{ctxAuth0ClientSecret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:doorman/auth0"}, nil,
+			[]string{"auth0ClientSecret", "must be the secret's complete ARN"}},
+		{"secret ARN of another service", mapContext{ctxAuth0ClientSecret: "arn:aws:ssm:eu-west-1:123456789012:parameter/doorman-AbCdEf"}, nil,
+			[]string{"must be the secret's complete ARN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

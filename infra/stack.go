@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,8 +40,10 @@ type DoormanStackProps struct {
 	Config Config
 }
 
-// Public paths, shared with the outputs that tell the operator what to enter in Auth0.
+// Route paths, shared with the outputs that tell the operator what to enter in Auth0.
 const (
+	apiPath     = "/v1/{proxy+}"
+	openAPIPath = "/v1/openapi.json"
 	webhookPath = "/webhooks/auth0/logs"
 	landingPath = "/i/{token}"
 )
@@ -194,14 +197,32 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 		"REDIRECT_ALLOWLIST":        jsii.String(strings.Join(cfg.RedirectAllowlist, ",")),
 		"CORS_ORIGINS":              jsii.String(strings.Join(cfg.CORSOrigins, ",")),
 	}
-	b := &builder{stack: stack, cfg: cfg, removal: removal, env: env}
+	for name, v := range map[string]string{
+		"APPLICATION_NAME": cfg.ApplicationName, "APPLICATION_URL": cfg.ApplicationURL,
+		"INVITES_PER_HOUR": cfg.InvitesPerHour, "AUTH0_RATE_LIMIT": cfg.Auth0RateLimit,
+	} {
+		if v != "" {
+			env[name] = jsii.String(v)
+		}
+	}
+	b := &builder{stack: stack, cfg: cfg, removal: removal, env: env, envs: map[string]map[string]*string{}}
 
+	// The api function queues the items of a bulk request; the worker receives them
+	// through its event source, and records an item as failed on its last receive,
+	// which it learns from QUEUE_MAX_RECEIVES. Only the api function is told the
+	// queue's URL, and only it may send.
 	apiFn := b.function(apiFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
 	logstreamFn := b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": webhookToken.SecretArn()})
-	sweeperFn := b.function(sweeperFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
-	workerFn := b.function(workerFunction, nil)
+	sweeperFn := b.function(sweeperFunction, nil)
+	workerFn := b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
+	if err := checkEnvironments(b.envs, stack.Region()); err != nil {
+		return nil, err
+	}
 
-	// Permissions, each function only what it calls.
+	// Permissions, each function only what it calls. Every function reaches the table
+	// through the same store and Auth0 through the same client; email is sent by every
+	// function that issues or reissues a link (the log stream reissues an organization
+	// invitation after a failed accept, the sweeper sends reminders and retries).
 	tableResources := []*string{table.TableArn()}
 	for _, name := range indexNames(schema) {
 		tableResources = append(tableResources, jsii.String(*table.TableArn()+"/index/"+name))
@@ -219,12 +240,16 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 		fn.AddToRolePolicy(tableStatement(tableResources))
 		auth0Secret.GrantRead(fn, nil)
 	}
-	for _, fn := range []awslambda.Function{apiFn, sweeperFn, workerFn} {
+	for _, fn := range []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn} {
 		fn.AddToRolePolicy(sendEmail)
 	}
-	for _, fn := range []awslambda.Function{apiFn, sweeperFn} {
-		queue.GrantSendMessages(fn)
-	}
+	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
+	// add GetQueueAttributes and GetQueueUrl, which the api function never calls.
+	apiFn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("QueueBulkItems"),
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: &[]*string{queue.QueueArn()},
+	}))
 	webhookToken.GrantRead(logstreamFn, nil)
 	workerFn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
@@ -253,17 +278,26 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	output("WebhookUrl", webhookURL, "The Auth0 log-stream webhook")
 	output("WebhookTokenSecretArn", *webhookToken.SecretArn(), "Secret holding the webhook token (read it with: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text)")
 	output("TableName", *table.TableName(), "The DynamoDB table")
-	output("WorkerQueueUrl", *queue.QueueUrl(), "The worker's queue (bulk invitations, retries)")
+	output("WorkerQueueUrl", *queue.QueueUrl(), "The worker's queue (the items of bulk invitation requests)")
 	output("Auth0LogStreamEndpoint", webhookURL,
 		"Auth0 > Monitoring > Streams > Custom Webhook: Payload URL")
 	output("Auth0LogStreamAuthorization", "Bearer <SecretString of WebhookTokenSecretArn>",
 		"Auth0 log stream: Authorization Token, entered exactly as 'Bearer ' followed by the secret's value; Content Type application/json; any Content Format")
-	callbacks := strings.Join(cfg.RedirectAllowlist, ",")
-	if callbacks == "" {
-		callbacks = "(none: set redirectAllowlist)"
+	// After the landing page's Continue, Auth0 sends the invitee on to one of two
+	// places: an application invitation's password-change ticket returns to its
+	// redirect_url (which must be on the allow-list) or, without one, offers the login
+	// application's Application Login URI; an organization invitation's URL is that
+	// same Application Login URI. The page there starts the login with itself as the
+	// redirect_uri, which Auth0 accepts only from the application's Allowed Callback URLs.
+	output("Auth0LoginApplication", cfg.Auth0LoginClientID,
+		"Auth0 > Applications > the application with this Client ID: set Application Login URI to the https route of your app "+
+			"that starts a login (organization invitees arrive there, and it is offered after an invitee sets a password); "+
+			"add Auth0AllowedCallbackUrls to its Allowed Callback URLs")
+	if len(cfg.RedirectAllowlist) > 0 {
+		output("Auth0AllowedCallbackUrls", strings.Join(cfg.RedirectAllowlist, ", "),
+			"Auth0 > Applications > Auth0LoginApplication > Allowed Callback URLs: add these, the redirect_url values invitees land on "+
+				"after accepting (redirectAllowlist). Auth0 compares whole URLs (without the query): a redirect_url below one of them needs its own entry")
 	}
-	output("Auth0AllowedCallbackUrls", callbacks,
-		"Auth0 > Applications > the login application (auth0LoginClientId): Allowed Callback URLs, where invitees land after accepting (the redirect allow-list)")
 	output("Auth0JwtIssuer", "https://"+cfg.Auth0Domain+"/", "Issuer the API's JWT authorizer accepts (audience: "+cfg.Auth0Audience+")")
 	return stack, nil
 }
@@ -273,7 +307,8 @@ type builder struct {
 	stack   awscdk.Stack
 	cfg     Config
 	removal awscdk.RemovalPolicy
-	env     map[string]*string
+	env     map[string]*string            // every function's
+	envs    map[string]map[string]*string // each function's whole environment, by name
 }
 
 func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Function {
@@ -300,6 +335,7 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 	for k, v := range extraEnv {
 		env[k] = v
 	}
+	b.envs[f.name] = env
 	tracing := awslambda.Tracing_DISABLED
 	if b.cfg.Tracing {
 		tracing = awslambda.Tracing_ACTIVE
@@ -333,11 +369,13 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 
 // tableActions are the IAM actions behind the calls the store makes (the api interface
 // in shared/dynamo; a test keeps the two in step). TransactWriteItems is authorized as
-// the item actions it carries. Scan and table administration are left out: Doorman
-// never scans, and the table is the stack's to change.
+// the item actions it carries; BatchWriteItem (the items of a bulk request) as itself.
+// Scan and table administration are left out: Doorman never scans, and the table is
+// the stack's to change.
 var tableActions = []string{
 	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+	"dynamodb:BatchWriteItem",
 }
 
 // tableStatement grants tableActions on the table and its indexes.
@@ -349,6 +387,10 @@ func tableStatement(resources []*string) awsiam.PolicyStatement {
 	})
 }
 
+// corsOptions answers the SPAs' CORS at API Gateway, which then ignores the CORS
+// headers the function sets; the values are the ones shared/httpapi answers with
+// locally (a test keeps the two in step). OPTIONS is not among the methods: no route
+// serves it, API Gateway answers every preflight itself.
 func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	if len(origins) == 0 {
 		return nil
@@ -356,39 +398,53 @@ func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
-			awsapigatewayv2.CorsHttpMethod_DELETE, awsapigatewayv2.CorsHttpMethod_OPTIONS,
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_DELETE,
 		},
 		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
-		ExposeHeaders: jsii.Strings("Location", "Retry-After"),
-		MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+		ExposeHeaders: jsii.Strings("X-Request-Id", "Retry-After", "Location", "Idempotent-Replayed"),
+		MaxAge:        awscdk.Duration_Minutes(jsii.Number(10)),
 	}
 }
 
+// routes names every method it routes: there is no ANY route and no $default route.
+// With CORS configured, API Gateway answers a preflight OPTIONS request itself when no
+// route matches it (see "Configure CORS for HTTP APIs"), so preflights never meet the
+// JWT authorizer (a browser sends them without the token) and never invoke the
+// function. An ANY or OPTIONS route under /v1 would change both; a test forbids them.
 func (b *builder) routes(api awsapigatewayv2.HttpApi, apiFn, logstreamFn awslambda.Function) {
 	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn, nil)
 	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
 		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
+	// Every /v1 operation, present and future (invitations, invitation batches), is
+	// behind the authorizer through the greedy route; the function checks the claims.
 	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path: jsii.String("/v1/{proxy+}"),
+		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
 			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
 		},
 		Integration: apiIntegration,
 		Authorizer:  jwt,
 	})
-	landing := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path:        jsii.String(landingPath),
-		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST},
-		Integration: apiIntegration,
-		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
-	})
-	for _, r := range *landing {
-		suppressNag(r, "AwsSolutions-APIG4",
-			"The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
-				"in the path is the credential; the function checks it against its stored hash.")
+	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
+		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &methods,
+			Integration: apiIntegration,
+			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+		})
+		for _, r := range *routes {
+			suppressNag(r, "AwsSolutions-APIG4", reason)
+		}
 	}
+	// A path without variables outranks the greedy /v1 route, so this one operation
+	// is public while everything else under /v1 stays behind the authorizer.
+	public(openAPIPath, "The OpenAPI document describes the API's operations and schemas and holds no data; "+
+		"clients and code generators fetch it without a token, and the function serves only the embedded document here.",
+		awsapigatewayv2.HttpMethod_GET)
+	public(landingPath, "The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
+		"in the path is the credential; the function checks it against its stored hash.",
+		awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
 	webhook := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},

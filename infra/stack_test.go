@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,7 +27,7 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		{"AWS::ApiGatewayV2::Route", 6},
+		{"AWS::ApiGatewayV2::Route", 7}, // /v1 (GET, POST, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
@@ -178,8 +179,8 @@ func TestFunctions(t *testing.T) {
 	}{
 		{apiFunction, []string{"QUEUE_URL"}},
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
-		{sweeperFunction, []string{"QUEUE_URL"}},
-		{workerFunction, nil},
+		{sweeperFunction, nil},
+		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {
@@ -301,6 +302,7 @@ func TestHTTPAPI(t *testing.T) {
 		{"GET /v1/{proxy+}", "JWT"},
 		{"POST /v1/{proxy+}", "JWT"},
 		{"DELETE /v1/{proxy+}", "JWT"},
+		{"GET /v1/openapi.json", "NONE"},
 		{"GET /i/{token}", "NONE"},
 		{"POST /i/{token}", "NONE"},
 		{"POST /webhooks/auth0/logs", "NONE"},
@@ -396,6 +398,17 @@ func TestWorkerQueue(t *testing.T) {
 	if got := redrive["maxReceiveCount"]; got != float64(queueMaxReceives) {
 		t.Errorf("max receive count: got %v, want %d", got, queueMaxReceives)
 	}
+	// The worker records an item as failed on its last receive, which it learns from
+	// QUEUE_MAX_RECEIVES: it must be the queue's count, or items are never recorded
+	// (too high) or given up early (too low).
+	vars := worker.props["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if got, want := vars["QUEUE_MAX_RECEIVES"], fmt.Sprint(redrive["maxReceiveCount"]); got != want {
+		t.Errorf("QUEUE_MAX_RECEIVES: got %v, want the queue's maxReceiveCount %s", got, want)
+	}
+	api := s.one(t, "AWS::Lambda::Function", "ApiFunction").props["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if ref(api["QUEUE_URL"]) != queue.id {
+		t.Errorf("api QUEUE_URL: got %s, want the worker queue", str(api["QUEUE_URL"]))
+	}
 	for _, q := range []resource{queue, dlq} {
 		if got := q.props["SqsManagedSseEnabled"]; got != true {
 			t.Errorf("%s encryption: got %v, want SQS managed", q.id, got)
@@ -474,8 +487,8 @@ func TestSES(t *testing.T) {
 			}
 		}
 	}
-	if sends != 3 { // api, sweeper, worker
-		t.Errorf("ses:SendEmail statements: got %d, want 3", sends)
+	if sends != 4 { // api; logstream (reissues); sweeper (reminders, retries); worker
+		t.Errorf("ses:SendEmail statements: got %d, want 4", sends)
 	}
 }
 
@@ -490,15 +503,18 @@ func TestPermissionsPerFunction(t *testing.T) {
 	}{
 		{apiFunction,
 			[]string{"dynamodb:Query", "dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
-			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "dynamodb:Scan"}},
+			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "dynamodb:Scan"}},
 		{logstreamFunction,
-			[]string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
-			[]string{"ses:SendEmail", "sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
+			// An fi event reissues an organization invitation and emails the new link.
+			[]string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
+			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
 		{sweeperFunction,
-			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
-			[]string{"sqs:ReceiveMessage", "dynamodb:Scan"}},
+			// Retries and reminders are found on the table's due and reminder indexes.
+			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
+			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
 		{workerFunction,
-			[]string{"dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:ReceiveMessage", "sqs:DeleteMessage"},
+			[]string{"dynamodb:PutItem", "dynamodb:Query", "secretsmanager:GetSecretValue", "ses:SendEmail",
+				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
 			[]string{"sqs:SendMessage", "dynamodb:Scan"}},
 	}
 	for _, tt := range tests {
@@ -533,6 +549,24 @@ func TestPermissionsPerFunction(t *testing.T) {
 				t.Errorf("%s reads the webhook token", st.role)
 			}
 		}
+	}
+	// Only the api sends, and only to the worker's queue (never straight to the DLQ).
+	queue := s.one(t, "AWS::SQS::Queue", "WorkerQueue").id
+	var sends int
+	for _, st := range statements(s) {
+		if !slices.Contains(st.actions, "sqs:SendMessage") {
+			continue
+		}
+		sends++
+		if !strings.HasPrefix(st.role, "ApiFunction") {
+			t.Errorf("%s may send to a queue", st.role)
+		}
+		if len(st.resources) != 1 || !strings.Contains(st.resources[0], `"`+queue+`"`) {
+			t.Errorf("%s: sqs:SendMessage on %v, want only %s", st.policy, st.resources, queue)
+		}
+	}
+	if sends != 1 {
+		t.Errorf("sqs:SendMessage statements: got %d, want 1 (the api's)", sends)
 	}
 }
 
@@ -612,21 +646,68 @@ func TestOutputs(t *testing.T) {
 	s := defaultStack(t)
 	outputs, _ := s.json["Outputs"].(map[string]any)
 	for _, name := range []string{"ApiUrl", "PublicBaseUrl", "WebhookUrl", "WebhookTokenSecretArn", "TableName",
-		"Auth0LogStreamEndpoint", "Auth0LogStreamAuthorization", "Auth0AllowedCallbackUrls", "Auth0JwtIssuer"} {
+		"Auth0LogStreamEndpoint", "Auth0LogStreamAuthorization", "Auth0LoginApplication", "Auth0AllowedCallbackUrls", "Auth0JwtIssuer"} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("output %s missing; outputs: %v", name, keys(outputs))
 		}
 	}
 	value := func(name string) string { return str(outputs[name].(map[string]any)["Value"]) }
+	description := func(name string) string { return outputs[name].(map[string]any)["Description"].(string) }
 	if got := value("WebhookUrl"); !strings.Contains(got, webhookPath) {
 		t.Errorf("WebhookUrl: got %s, want it to end in %s", got, webhookPath)
 	}
 	if got := value("Auth0LogStreamAuthorization"); !strings.HasPrefix(got, `"Bearer `) {
 		t.Errorf("Auth0LogStreamAuthorization: got %s, want the Bearer form", got)
 	}
-	if got := value("Auth0AllowedCallbackUrls"); got != `"https://app.example.com/welcome"` {
-		t.Errorf("Auth0AllowedCallbackUrls: got %s, want the redirect allow-list", got)
+	if got := value("Auth0JwtIssuer"); got != `"https://example.eu.auth0.com/"` {
+		t.Errorf("Auth0JwtIssuer: got %s, want https://example.eu.auth0.com/", got)
 	}
+	// The application invitees sign in to, and the two settings of it the landing
+	// page's Continue depends on.
+	if got := value("Auth0LoginApplication"); got != `"login-client-id"` {
+		t.Errorf("Auth0LoginApplication: got %s, want the login client id", got)
+	}
+	for _, want := range []string{"Application Login URI", "Allowed Callback URLs", "Auth0AllowedCallbackUrls"} {
+		if got := description("Auth0LoginApplication"); !strings.Contains(got, want) {
+			t.Errorf("Auth0LoginApplication description: got %q, want it to name %s", got, want)
+		}
+	}
+	if got := description("Auth0AllowedCallbackUrls"); !strings.Contains(got, "Allowed Callback URLs") {
+		t.Errorf("Auth0AllowedCallbackUrls description: got %q, want it to name the Auth0 field", got)
+	}
+	for _, o := range outputs {
+		if d := o.(map[string]any)["Description"].(string); len(d) > 1024 {
+			t.Errorf("description of %d characters, CloudFormation takes 1024: %q", len(d), d)
+		}
+	}
+
+	tests := []struct {
+		name, allowlist string
+		want            string // "" for no output
+	}{
+		{"one prefix", "https://app.example.com/welcome", `"https://app.example.com/welcome"`},
+		{"origins and prefixes, in Auth0's comma-separated form", "https://app.example.com, https://admin.example.com/invited",
+			`"https://app.example.com, https://admin.example.com/invited"`},
+		{"none: redirect_url is refused, nothing to add", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run("Auth0AllowedCallbackUrls/"+tt.name, func(t *testing.T) {
+			s := s
+			if tt.allowlist != baseContext()[ctxRedirectAllowlist] {
+				s = synthesize(t, testConfig(t, mapContext{ctxRedirectAllowlist: tt.allowlist}))
+			}
+			out, ok := s.json["Outputs"].(map[string]any)["Auth0AllowedCallbackUrls"].(map[string]any)
+			switch {
+			case tt.want == "" && ok:
+				t.Errorf("got %s, want no output", str(out["Value"]))
+			case tt.want != "" && !ok:
+				t.Errorf("got no output, want %s", tt.want)
+			case ok && str(out["Value"]) != tt.want:
+				t.Errorf("got %s, want %s", str(out["Value"]), tt.want)
+			}
+		})
+	}
+
 	// A custom domain replaces the execute-api URL wherever Auth0 or invitees see it.
 	custom := synthesize(t, testConfig(t, mapContext{ctxPublicBaseURL: "https://invite.example.com"}))
 	outputs, _ = custom.json["Outputs"].(map[string]any)
@@ -718,6 +799,72 @@ func TestMissingAssets(t *testing.T) {
 	}
 	if err := CheckAssets(testAssets(t)); err != nil {
 		t.Errorf("complete assets: got %v, want no error", err)
+	}
+}
+
+// TestOptionalFunctionSettings: settings the functions default are passed only when
+// given, to every function.
+func TestOptionalFunctionSettings(t *testing.T) {
+	set := map[string]struct{ key, value string }{
+		"APPLICATION_NAME": {ctxApplicationName, "Acme Console"},
+		"APPLICATION_URL":  {ctxApplicationURL, "https://app.example.com"},
+		"INVITES_PER_HOUR": {ctxInvitesPerHour, "0"},
+		"AUTH0_RATE_LIMIT": {ctxAuth0RateLimit, "15"},
+	}
+	ctx := mapContext{}
+	for _, s := range set {
+		ctx[s.key] = s.value
+	}
+	withSettings := synthesize(t, testConfig(t, ctx))
+	for _, fn := range functions {
+		id := exportName(fn.name) + "Function"
+		given := withSettings.one(t, "AWS::Lambda::Function", id).props["Environment"].(map[string]any)["Variables"].(map[string]any)
+		unset := defaultStack(t).one(t, "AWS::Lambda::Function", id).props["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for name, s := range set {
+			if got := given[name]; got != s.value {
+				t.Errorf("%s %s: got %v, want %s", fn.name, name, got, s.value)
+			}
+			if got, ok := unset[name]; ok {
+				t.Errorf("%s %s without %s: got %v, want it unset (the function's default)", fn.name, name, s.key, got)
+			}
+		}
+	}
+}
+
+// TestFunctionsWouldRefuse: the stack runs the functions' own loader on each
+// function's environment; a setting a function would refuse at every cold start stops
+// the synth, naming the variable and the context key.
+func TestFunctionsWouldRefuse(t *testing.T) {
+	tests := []struct {
+		name string
+		set  mapContext
+		want []string
+	}{
+		{"redirect wildcard", mapContext{ctxRedirectAllowlist: "https://*.example.com"},
+			[]string{"REDIRECT_ALLOWLIST (context redirectAllowlist):", "has a wildcard"}},
+		{"redirect over http", mapContext{ctxRedirectAllowlist: "https://ok.example.com,http://app.example.com/welcome"},
+			[]string{"REDIRECT_ALLOWLIST (context redirectAllowlist):", "http://app.example.com/welcome"}},
+		{"redirect with a query", mapContext{ctxRedirectAllowlist: "https://app.example.com/welcome?x=1"},
+			[]string{"must have no credentials, query or fragment"}},
+		{"application URL over http", mapContext{ctxApplicationURL: "http://app.example.com"},
+			[]string{"APPLICATION_URL (context applicationUrl):"}},
+		{"rate limit out of range", mapContext{ctxAuth0RateLimit: "5000"},
+			[]string{"AUTH0_RATE_LIMIT (context auth0RateLimit):"}},
+		{"cap not a number", mapContext{ctxInvitesPerHour: "many"},
+			[]string{"INVITES_PER_HOUR (context invitesPerHour):"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewDoormanStack(newApp(t), "Doorman-test", &DoormanStackProps{Config: testConfig(t, tt.set)})
+			if err == nil {
+				t.Fatalf("got no error, want one containing %q", tt.want)
+			}
+			for _, w := range append([]string{"would refuse to start"}, tt.want...) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to contain %q", err, w)
+				}
+			}
+		})
 	}
 }
 
