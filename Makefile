@@ -10,7 +10,7 @@ export TABLE_NAME ?= doorman-local
 STACK := ./.ci/stack.sh
 GO ?= go
 
-.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps build synth deploy sizes
+.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps build synth deploy sizes invoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ test: ## run every test against the local stack (stack tests may not skip)
 	REQUIRE_LOCAL_STACK=1 $(GO) test -count=1 ./... || status=$$?; \
 	[ "$$was_up" = 2 ] || $(STACK) down; \
 	exit $$status
+
+# Keeps the stack running afterwards, so that what the function did can be looked at.
+invoke: ## run one function's bootstrap on an event: make invoke FN=worker EVENT=events/sqs/worker.json
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=api|logstream|sweeper|worker EVENT=events/…"; exit 1; }
+	@$(STACK) up
+	@eval "$$($(STACK) env)"; $(GO) run ./functions/local invoke $(FN) $(EVENT)
 
 test-unit: ## run the tests that need no stack (stack tests skip, saying why)
 	@$(GO) test ./...

@@ -258,3 +258,57 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestInvoke runs `local invoke` (what `make invoke` runs) for a fixture of each kind:
+// the function's real bootstrap answers the event with the local stack behind it.
+func TestInvoke(t *testing.T) {
+	ddb := localstack.DynamoEndpoint(t)
+	sesURL := localstack.SESEndpoint(t)
+	bin := filepath.Join(t.TempDir(), "local")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	table := "doorman-invoke-test-" + time.Now().Format("150405.000000000")
+	cases := []struct {
+		fn, event string
+		want      func(t *testing.T, answer map[string]any)
+	}{
+		{"api", "apigw/create-application.json", func(t *testing.T, a map[string]any) {
+			if a["statusCode"] != float64(http.StatusCreated) {
+				t.Errorf("statusCode = %v, want 201 (the placeholders replaced by the stand-in's role)", a["statusCode"])
+			}
+		}},
+		{"logstream", "apigw/webhook-logs.json", func(t *testing.T, a map[string]any) {
+			if a["statusCode"] != float64(http.StatusOK) {
+				t.Errorf("statusCode = %v, want 200 (the webhook token put in)", a["statusCode"])
+			}
+		}},
+		{"sweeper", "scheduled/sweeper.json", func(t *testing.T, a map[string]any) {
+			if a["Complete"] != true {
+				t.Errorf("sweep result %v, want Complete", a)
+			}
+		}},
+		{"worker", "sqs/worker.json", func(t *testing.T, a map[string]any) {
+			if f, ok := a["batchItemFailures"].([]any); !ok || len(f) != 0 {
+				t.Errorf("answer %v, want no batch item failures (the items' batch is not in the table: nothing to do)", a)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.fn, func(t *testing.T) {
+			cmd := exec.Command(bin, "invoke", tc.fn, filepath.Join("..", "..", "events", tc.event))
+			cmd.Env = append(os.Environ(), "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+sesURL, "AUTH0_DOMAIN=", "TABLE_NAME="+table)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("invoke %s: %v\n%s", tc.fn, err, stderr.String())
+			}
+			var answer map[string]any
+			if err := json.Unmarshal(out, &answer); err != nil {
+				t.Fatalf("answer %q: %v", out, err)
+			}
+			tc.want(t, answer)
+		})
+	}
+}

@@ -7,6 +7,8 @@
 //	go run ./functions/local serve          run until Ctrl-C; `make dev` runs it
 //	go run ./functions/local token [flags]  mint an access token from a running serve
 //	go run ./functions/local create-table   create the table (idempotent); `make stack-up` runs it
+//	go run ./functions/local invoke FN EVENT run one function's bootstrap on an event file;
+//	                                        `make invoke FN=… EVENT=…` runs it
 package main
 
 import (
@@ -30,7 +32,7 @@ func main() {
 
 func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: local serve | token [flags] | create-table")
+		return fmt.Errorf("usage: local serve | token [flags] | create-table | invoke <function> <event.json>")
 	}
 	switch args[0] {
 	case "create-table":
@@ -39,7 +41,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return serve(ctx, os.Getenv, os.Stdout, log)
 	case "token":
 		return mintToken(ctx, os.Getenv, args[1:], os.Stdout)
+	case "invoke":
+		return invoke(ctx, os.Getenv, args[1:], os.Stdout, os.Stderr, log)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, token or create-table)", args[0])
+		return fmt.Errorf("unknown command %q (want serve, token, create-table or invoke)", args[0])
 	}
 }
