@@ -43,6 +43,8 @@ const (
 	ctxApplicationURL     = "applicationUrl"
 	ctxInvitesPerHour     = "invitesPerHour"
 	ctxAuth0RateLimit     = "auth0RateLimit"
+	ctxReminderBefore     = "reminderBefore"
+	ctxExpiredUserPolicy  = "expiredUserPolicy"
 )
 
 // Defaults of the optional settings.
@@ -99,6 +101,8 @@ type Config struct {
 	ApplicationURL  string // APPLICATION_URL: where "you now have access" emails point
 	InvitesPerHour  string // INVITES_PER_HOUR: the per-inviter cap (100; 0 turns it off)
 	Auth0RateLimit  string // AUTH0_RATE_LIMIT: Management API requests per second (2, a free tenant)
+	ReminderBefore  string // REMINDER_BEFORE: the reminder's lead before expiry (48h; off)
+	UserPolicy      string // EXPIRED_USER_POLICY: unclaimed users Doorman created (delete, block, keep)
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -138,6 +142,8 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		ApplicationURL:     r.str(ctxApplicationURL, ""),
 		InvitesPerHour:     r.str(ctxInvitesPerHour, ""),
 		Auth0RateLimit:     r.str(ctxAuth0RateLimit, ""),
+		ReminderBefore:     r.str(ctxReminderBefore, ""),
+		UserPolicy:         r.str(ctxExpiredUserPolicy, ""),
 		AlarmEmail:         r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),

@@ -76,6 +76,7 @@ func withContextKeys(msg string) string {
 		"REDIRECT_ALLOWLIST": ctxRedirectAllowlist, "CORS_ORIGINS": ctxCORSOrigins,
 		"APPLICATION_NAME": ctxApplicationName, "APPLICATION_URL": ctxApplicationURL,
 		"INVITES_PER_HOUR": ctxInvitesPerHour, "AUTH0_RATE_LIMIT": ctxAuth0RateLimit,
+		"REMINDER_BEFORE": ctxReminderBefore, "EXPIRED_USER_POLICY": ctxExpiredUserPolicy,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

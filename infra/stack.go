@@ -200,6 +200,7 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	for name, v := range map[string]string{
 		"APPLICATION_NAME": cfg.ApplicationName, "APPLICATION_URL": cfg.ApplicationURL,
 		"INVITES_PER_HOUR": cfg.InvitesPerHour, "AUTH0_RATE_LIMIT": cfg.Auth0RateLimit,
+		"REMINDER_BEFORE": cfg.ReminderBefore, "EXPIRED_USER_POLICY": cfg.UserPolicy,
 	} {
 		if v != "" {
 			env[name] = jsii.String(v)

@@ -806,10 +806,12 @@ func TestMissingAssets(t *testing.T) {
 // given, to every function.
 func TestOptionalFunctionSettings(t *testing.T) {
 	set := map[string]struct{ key, value string }{
-		"APPLICATION_NAME": {ctxApplicationName, "Acme Console"},
-		"APPLICATION_URL":  {ctxApplicationURL, "https://app.example.com"},
-		"INVITES_PER_HOUR": {ctxInvitesPerHour, "0"},
-		"AUTH0_RATE_LIMIT": {ctxAuth0RateLimit, "15"},
+		"APPLICATION_NAME":    {ctxApplicationName, "Acme Console"},
+		"APPLICATION_URL":     {ctxApplicationURL, "https://app.example.com"},
+		"INVITES_PER_HOUR":    {ctxInvitesPerHour, "0"},
+		"AUTH0_RATE_LIMIT":    {ctxAuth0RateLimit, "15"},
+		"REMINDER_BEFORE":     {ctxReminderBefore, "24h"},
+		"EXPIRED_USER_POLICY": {ctxExpiredUserPolicy, "block"},
 	}
 	ctx := mapContext{}
 	for _, s := range set {
@@ -852,6 +854,10 @@ func TestFunctionsWouldRefuse(t *testing.T) {
 			[]string{"AUTH0_RATE_LIMIT (context auth0RateLimit):"}},
 		{"cap not a number", mapContext{ctxInvitesPerHour: "many"},
 			[]string{"INVITES_PER_HOUR (context invitesPerHour):"}},
+		{"reminder lead not a duration", mapContext{ctxReminderBefore: "two days"},
+			[]string{"REMINDER_BEFORE (context reminderBefore):"}},
+		{"unknown user policy", mapContext{ctxExpiredUserPolicy: "archive"},
+			[]string{"EXPIRED_USER_POLICY (context expiredUserPolicy):"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -226,6 +226,7 @@ func startSweeper(ctx context.Context, getenv func(string) string, a *app.App, l
 	}
 	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
 		Service: a.Service, Store: a.Store, Logger: log, Margin: min(invite.DefaultSweepMargin, interval/6),
+		ReminderBefore: a.Config.ReminderBefore,
 	})
 	if err != nil {
 		return err

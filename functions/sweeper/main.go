@@ -25,7 +25,7 @@ func main() {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
-	sweeper, err := invite.NewSweeper(invite.SweeperConfig{Service: a.Service, Store: a.Store, Logger: log})
+	sweeper, err := invite.NewSweeper(invite.SweeperConfig{Service: a.Service, Store: a.Store, Logger: log, ReminderBefore: a.Config.ReminderBefore})
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)

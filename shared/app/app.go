@@ -83,6 +83,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		Store: store, Identity: identity, Mailer: mailer,
 		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, ApplicationURL: cfg.ApplicationURL,
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
+		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)

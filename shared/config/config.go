@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -108,6 +109,14 @@ type Config struct {
 	// Auth0RateLimit is the first estimate of the tenant's Management API rate, in
 	// requests per second; the limiter corrects it from Auth0's X-RateLimit-* headers.
 	Auth0RateLimit float64
+
+	// ReminderBefore is how long before expiry the sweeper sends the reminder: 0 for
+	// the default (48h), negative for none.
+	ReminderBefore time.Duration
+	// ExpiredUserPolicy is what expiry and revocation do with an Auth0 user Doorman
+	// created and nobody claimed: "delete", "block" or "keep"; "" for the default
+	// (delete).
+	ExpiredUserPolicy string
 }
 
 // Defaults of the bulk settings.
@@ -166,6 +175,10 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	AUTH0_RATE_LIMIT           optional number 0.1..1000; default 2 (a free tenant):
 //	                           the first estimate of the Management API's requests
 //	                           per second, corrected from Auth0's rate-limit headers
+//	REMINDER_BEFORE            optional duration 1h..720h (e.g. 48h, the default), or
+//	                           "off": when the reminder goes out before expiry
+//	EXPIRED_USER_POLICY        optional delete (default), block or keep: the fate of an
+//	                           unclaimed Auth0 user Doorman created
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
 	case API, Logstream, Sweeper, Worker:
@@ -211,6 +224,8 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.QueueURL = r.optional("QUEUE_URL", checkQueueURL)
 	c.QueueMaxReceives = r.intIn("QUEUE_MAX_RECEIVES", DefaultQueueMaxReceives, 1, 100)
 	c.Auth0RateLimit = r.rate("AUTH0_RATE_LIMIT")
+	c.ReminderBefore = r.reminderBefore("REMINDER_BEFORE")
+	c.ExpiredUserPolicy = r.optional("EXPIRED_USER_POLICY", checkUserPolicy)
 
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
@@ -420,6 +435,31 @@ func (r *reader) intIn(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// reminderBefore reads an optional reminder lead: a duration, or "off" (-1).
+func (r *reader) reminderBefore(name string) time.Duration {
+	v := r.value(name)
+	switch {
+	case v == "":
+		return 0
+	case strings.EqualFold(v, "off"):
+		return -1
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Hour || d > 720*time.Hour {
+		r.fail(name, "%q must be a duration from 1h to 720h (such as 48h), or off", v)
+		return 0
+	}
+	return d
+}
+
+func checkUserPolicy(v string) error {
+	switch v {
+	case "delete", "block", "keep":
+		return nil
+	}
+	return errors.New("must be delete, block or keep")
 }
 
 // rate reads an optional requests-per-second setting.

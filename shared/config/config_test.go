@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -104,6 +105,13 @@ func TestLoadSettings(t *testing.T) {
 			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, -1) }},
 		{"invites cap set", map[string]string{"INVITES_PER_HOUR": " 25 "}, API,
 			func(t *testing.T, c *Config) { eq(t, "InvitesPerHour", c.InvitesPerHour, 25) }},
+		{"sweeper settings", map[string]string{"REMINDER_BEFORE": "24h", "EXPIRED_USER_POLICY": "block"}, Sweeper,
+			func(t *testing.T, c *Config) {
+				eq(t, "ReminderBefore", c.ReminderBefore, 24*time.Hour)
+				eq(t, "ExpiredUserPolicy", c.ExpiredUserPolicy, "block")
+			}},
+		{"reminders off", map[string]string{"REMINDER_BEFORE": "OFF"}, Sweeper,
+			func(t *testing.T, c *Config) { eq(t, "ReminderBefore", c.ReminderBefore, -1) }},
 		{"bulk defaults", nil, Worker,
 			func(t *testing.T, c *Config) {
 				eq(t, "QueueURL", c.QueueURL, "")
@@ -215,6 +223,9 @@ func TestLoadRejects(t *testing.T) {
 		{"rate not a number", map[string]string{"AUTH0_RATE_LIMIT": "fast"}, Worker, "AUTH0_RATE_LIMIT"},
 		{"rate too low", map[string]string{"AUTH0_RATE_LIMIT": "0"}, Worker, "AUTH0_RATE_LIMIT"},
 		{"rate NaN", map[string]string{"AUTH0_RATE_LIMIT": "NaN"}, Worker, "AUTH0_RATE_LIMIT"},
+		{"reminder not a duration", map[string]string{"REMINDER_BEFORE": "two days"}, Sweeper, "REMINDER_BEFORE"},
+		{"reminder too short", map[string]string{"REMINDER_BEFORE": "10m"}, Sweeper, "REMINDER_BEFORE"},
+		{"unknown user policy", map[string]string{"EXPIRED_USER_POLICY": "archive"}, Sweeper, "EXPIRED_USER_POLICY"},
 		{"application name control char", map[string]string{"APPLICATION_NAME": "Acme\nBcc: x"}, API, "APPLICATION_NAME"},
 		{"application url http", map[string]string{"APPLICATION_URL": "http://app.example.com"}, API, "APPLICATION_URL"},
 	}
