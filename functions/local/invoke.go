@@ -43,20 +43,8 @@ func invoke(ctx context.Context, getenv func(string) string, args []string, out,
 		return err
 	}
 	defer ln.Close()
-	base := "http://" + ln.Addr().String()
-	l, err := localEnv(getenv, base)
+	l, cfg, _, err := prepare(ctx, getenv, "http://"+ln.Addr().String(), config.Function(fn))
 	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(ctx, l.getenv, nil, config.Function(fn))
-	if err != nil {
-		return err
-	}
-	awsCfg, err := localAWS(ctx, cfg.Region)
-	if err != nil {
-		return err
-	}
-	if err := ensureTable(ctx, awsCfg, cfg.DynamoEndpoint, cfg.TableName); err != nil {
 		return err
 	}
 	// The fixtures name placeholders where a live value belongs (events/README.md).
@@ -64,7 +52,7 @@ func invoke(ctx context.Context, getenv func(string) string, args []string, out,
 	if l.UseSim {
 		sim := auth0sim.New(auth0sim.Options{ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log, RateLimit: -1})
-		sim.SetBaseURL(base)
+		sim.SetBaseURL("http://" + ln.Addr().String())
 		s := seedSim(sim)
 		placeholders = append(placeholders, "rol_EXAMPLEmember000", s.Member.ID, "org_EXAMPLEacme00000", s.Org.ID)
 		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
@@ -34,20 +36,9 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	}
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
-	l, err := localEnv(getenv, base)
-	if err != nil {
-		return err
-	}
 	// One process serves what the api and logstream functions serve in AWS.
-	cfg, err := config.Load(ctx, l.getenv, nil, config.Logstream)
+	l, cfg, awsCfg, err := prepare(ctx, getenv, base, config.Logstream)
 	if err != nil {
-		return err
-	}
-	awsCfg, err := localAWS(ctx, cfg.Region)
-	if err != nil {
-		return err
-	}
-	if err := ensureTable(ctx, awsCfg, cfg.DynamoEndpoint, cfg.TableName); err != nil {
 		return err
 	}
 
@@ -116,6 +107,27 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 }
 
 const webhookPath = "/webhooks/auth0/logs"
+
+// prepare reads fn's settings, the local defaults layered under the environment, and
+// makes sure the table exists. base is the local server's URL.
+func prepare(ctx context.Context, getenv func(string) string, base string, fn config.Function) (local, *config.Config, aws.Config, error) {
+	l, err := localEnv(getenv, base)
+	if err != nil {
+		return local{}, nil, aws.Config{}, err
+	}
+	cfg, err := config.Load(ctx, l.getenv, nil, fn)
+	if err != nil {
+		return local{}, nil, aws.Config{}, err
+	}
+	awsCfg, err := localAWS(ctx, cfg.Region)
+	if err != nil {
+		return local{}, nil, aws.Config{}, err
+	}
+	if err := ensureTable(ctx, awsCfg, cfg.DynamoEndpoint, cfg.TableName); err != nil {
+		return local{}, nil, aws.Config{}, err
+	}
+	return l, cfg, awsCfg, nil
+}
 
 // handler boxes an http.Handler for atomic.Pointer.
 type handler struct{ h http.Handler }

@@ -16,30 +16,16 @@ import (
 	"time"
 
 	"github.com/doormanhq/doorman/shared/auth0sim"
+	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // fakeClock is a clock whose After moves it forward at once, so that a single
 // goroutine can run minutes of pacing in no time.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock struct{ *inmem.Clock }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return &fakeClock{inmem.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))}
 }
 
 func (c *fakeClock) After(d time.Duration) <-chan time.Time {
