@@ -120,19 +120,8 @@ func rendered(v any) []string {
 func storeCalls(t *testing.T) []string {
 	t.Helper()
 	const dir, iface = "../shared/dynamo", "api"
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var calls []string
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", path, err)
-		}
+	for _, file := range parseSources(t, dir) {
 		ast.Inspect(file, func(n ast.Node) bool {
 			spec, ok := n.(*ast.TypeSpec)
 			if !ok || spec.Name.Name != iface {
@@ -187,4 +176,25 @@ func TestTableActionsFollowTheStore(t *testing.T) {
 			t.Errorf("the functions are granted %s, which the store never calls for", a)
 		}
 	}
+}
+
+// parseSources parses the Go files of dir, tests left out.
+func parseSources(t *testing.T, dir string) []*ast.File {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatalf("parse %s: %v", path, err)
+		}
+		files = append(files, file)
+	}
+	return files
 }

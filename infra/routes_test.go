@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,19 +225,8 @@ type handlerRoute struct {
 // literal returned by (*server).routes, {http.MethodX, "pattern", handler}.
 func handlerRoutes(t *testing.T) []handlerRoute {
 	t.Helper()
-	files, err := filepath.Glob("../shared/httpapi/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []handlerRoute
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", path, err)
-		}
+	for _, file := range parseSources(t, "../shared/httpapi") {
 		for _, d := range file.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Name.Name != "routes" || fn.Recv == nil || fn.Body == nil {
@@ -256,7 +244,7 @@ func handlerRoutes(t *testing.T) []handlerRoute {
 				}
 				p, err := strconv.Unquote(pattern.Value)
 				if err != nil {
-					t.Fatalf("%s: pattern %s: %v", path, pattern.Value, err)
+					t.Fatalf("shared/httpapi routes: pattern %s: %v", pattern.Value, err)
 				}
 				out = append(out, handlerRoute{
 					method:  strings.ToUpper(strings.TrimPrefix(method.Sel.Name, "Method")),

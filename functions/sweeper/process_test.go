@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/dynamo"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -26,12 +24,8 @@ func TestSweepProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	// Seed an application invitation an hour past its expiry. The store's cursor key
-	// is irrelevant here: no cursor crosses between the test and the function.
-	store, err := dynamo.New(stack.DB, stack.Table, dynamo.Options{CursorKey: []byte(strings.Repeat("k", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Seed an application invitation an hour past its expiry.
+	store := stack.Store(t)
 	now := time.Now()
 	user := sim.AddUser(auth0sim.User{Email: "late@example.com", AppMetadata: map[string]any{"needsInvitation": true}})
 	inv := &invite.Invitation{

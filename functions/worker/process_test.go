@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
-	"github.com/doormanhq/doorman/shared/dynamo"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -27,10 +26,7 @@ func TestWorkerProcess(t *testing.T) {
 	sim := stack.Sim
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	store, err := dynamo.New(stack.DB, stack.Table, dynamo.Options{CursorKey: []byte(strings.Repeat("k", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := stack.Store(t)
 	const batchID = "01KAXPZ7Q0BATCHTEST0000001"
 	role := sim.CreateRole("member", "Can use the application")
 	admin := invite.Actor{Sub: "auth0|admin", Name: "Admin", Permissions: []string{invite.PermCreate}}

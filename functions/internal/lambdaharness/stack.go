@@ -73,3 +73,15 @@ func (s *Stack) StartFunction(tb testing.TB, dir, name string) *Runtime {
 	tb.Cleanup(rt.Stop)
 	return rt
 }
+
+// Store is the Doorman store on the stack's table, for seeding and checking what a
+// function did. Its cursor key is fixed: no cursor crosses between a test and a
+// function.
+func (s *Stack) Store(tb testing.TB) *dynamo.Store {
+	tb.Helper()
+	store, err := dynamo.New(s.DB, s.Table, dynamo.Options{CursorKey: []byte("lambdaharness-cursor-key-32-bytes")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store
+}
