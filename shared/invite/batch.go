@@ -1,6 +1,7 @@
 package invite
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -294,20 +295,13 @@ func (s *Service) failUnqueued(ctx context.Context, items []*BatchItem, lost []I
 			// conflict: a worker got the item (the queue took it after all) and finished it.
 			if err := s.batch.store.FinishBatchItem(ctx, &done); err != nil && !IsCode(err, CodeConflict) {
 				mu.Lock()
-				first = cmpOr(first, err)
+				first = cmp.Or(first, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	return first
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // validateBatch checks each request as Create would, and refuses a second invitation
@@ -723,12 +717,10 @@ func (s *Service) provisionItem(ctx context.Context, a Actor, inv *Invitation, o
 		if Transient(err) {
 			return nil, err
 		}
-		s.fail(ctx, a, inv, err)
-		failed, gerr := s.store.Get(ctx, inv.ID)
-		if gerr != nil {
-			return nil, err
+		if failed := s.fail(ctx, a, inv, err); failed != nil {
+			return failed, nil
 		}
-		return failed, nil
+		return nil, err
 	}
 	if err := s.save(ctx, inv, next); err != nil {
 		return nil, err

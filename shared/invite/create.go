@@ -268,17 +268,20 @@ func (s *Service) orgInvitationRequest(inv *Invitation, ttl time.Duration) OrgIn
 }
 
 // fail stores inv (as read) as failed with a readable reason, which releases its
-// reservation. A failure to store it is logged: the caller's error is what matters.
-func (s *Service) fail(ctx context.Context, a Actor, inv *Invitation, cause error) {
+// reservation, and returns it as stored. A failure to store it is logged and nil
+// returned: the caller's error is what matters.
+func (s *Service) fail(ctx context.Context, a Actor, inv *Invitation, cause error) *Invitation {
 	reason := "Auth0 refused: " + safeMessage(cause)
-	_, err := s.apply(ctx, inv, func(n *Invitation) error {
+	failed, err := s.apply(ctx, inv, func(n *Invitation) error {
 		return n.transition(StatusFailed, s.now(), a.Sub, reason)
 	})
 	log := s.logger(ctx, inv)
 	log.WarnContext(ctx, "invitation failed", "reason", reason, "error", cause)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot store failed invitation", "error", err)
+		return nil
 	}
+	return failed
 }
 
 func (s *Service) deleteCreatedUser(ctx context.Context, inv *Invitation, why string) {
