@@ -403,14 +403,18 @@ func (s *Service) organization(ctx context.Context, orgID string) (*Organization
 }
 
 // itemProblem is the client-safe part of err for item i. An error that is not
-// Doorman's own says only its code.
+// Doorman's own, or an internal one (whose message may name tables or hosts), says
+// only its code, as a 500's problem does.
 func itemProblem(i int, err error) ItemProblem {
 	p := ItemProblem{Index: i, Code: ErrorCode(err)}
-	if e := AsError(err); e != nil {
+	if e := AsError(err); e != nil && p.Code != CodeInternal {
 		p.Message, p.Field, p.ExistingID = e.Message, e.Field, e.ExistingID
 	}
 	if p.Message == "" {
 		p.Message = string(p.Code)
+		if p.Code == CodeInternal {
+			p.Message = "internal error"
+		}
 	}
 	return p
 }

@@ -364,3 +364,24 @@ func TestSubmitBatchItemsNotQueued(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchItemProblemHidesInternalDetail: an item that ends on an internal error
+// says so without the cause's words, as a 500 does.
+func TestBatchItemProblemHidesInternalDetail(t *testing.T) {
+	b := newBulk(t, 0)
+	b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 1})
+	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
+		t.Fatal(err)
+	}
+	b.idp.FailNext(inmem.OpCreateUser, 10, invite.CodeInternal)
+	batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+	_, items := b.items(t, appAdmin, batch.ID)
+	p := items[0].Problem
+	if items[0].Status != invite.ItemFailed || p == nil || p.Code != invite.CodeInternal || p.Message != "internal error" {
+		t.Errorf("item %s, problem %+v; want failed, internal, \"internal error\"", items[0].Status, p)
+	}
+}
