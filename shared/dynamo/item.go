@@ -256,6 +256,9 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	}
 	setN(m, "cleanup_attempts", inv.CleanupAttempts)
 	setT(m, "next_cleanup_at", inv.NextCleanupAt)
+	if inv.Resumable {
+		m["resumable"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	setS(m, "token_hash", inv.TokenHash)
 
 	d := make(map[string]types.AttributeValue, 7)
@@ -411,6 +414,7 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		CleanupPending:     d.b("cleanup_pending"),
 		CleanupAttempts:    d.n("cleanup_attempts"),
 		NextCleanupAt:      d.t("next_cleanup_at"),
+		Resumable:          d.b("resumable"),
 		TokenHash:          d.s("token_hash"),
 		Version:            d.n(attrVersion),
 	}

@@ -53,6 +53,7 @@ func fullInvitation(now time.Time) *invite.Invitation {
 		CleanupPending:     true,
 		CleanupAttempts:    3,
 		NextCleanupAt:      now.Add(4 * time.Minute),
+		Resumable:          true,
 		TokenHash:          strings.Repeat("ab", 32),
 		Delivery: invite.Delivery{
 			Status:        invite.DeliverySent,

@@ -629,6 +629,7 @@ func (s *Service) createItemInvitation(ctx context.Context, item *BatchItem) (*I
 		return nil, err
 	}
 	inv.History[len(inv.History)-1].Detail = fmt.Sprintf("batch %s item %d", item.BatchID, item.Index)
+	inv.Resumable = true
 	if err := s.store.Create(ctx, inv); err != nil {
 		return nil, err
 	}
@@ -708,14 +709,19 @@ func provisioned(inv *Invitation) bool {
 
 // provisionItem is provision for a bulk item: a failure that may pass leaves the
 // invitation pending for the next attempt (which finds what Auth0 already has); a
-// refusal fails it.
+// refusal fails it. When the invitation changed meanwhile (another delivery, a
+// revoke), what this attempt created is undone unless the stored invitation can
+// still take it, and the caller reads the invitation again (conflict).
 func (s *Service) provisionItem(ctx context.Context, a Actor, inv *Invitation, org *Organization, resumed bool) (*Invitation, error) {
 	next := inv.Clone()
-	var err error
+	var (
+		undo func(context.Context)
+		err  error
+	)
 	if org == nil {
-		_, err = s.provisionUser(ctx, a, next, true)
+		undo, err = s.provisionUser(ctx, a, next, true)
 	} else {
-		err = s.provisionOrgItem(ctx, next, resumed)
+		undo, err = s.provisionOrgItem(ctx, next, resumed)
 	}
 	if err != nil {
 		if Transient(err) {
@@ -726,30 +732,48 @@ func (s *Service) provisionItem(ctx context.Context, a Actor, inv *Invitation, o
 		}
 		return nil, err
 	}
-	if err := s.save(ctx, inv, next); err != nil {
+	err = s.save(ctx, inv, next)
+	if IsCode(err, CodeConflict) && undo != nil {
+		fresh, gerr := s.store.Get(ctx, inv.ID)
+		if gerr == nil && (fresh.Status != StatusPending || provisioned(fresh) && !sameAuth0Side(fresh, next)) {
+			// Nothing stored will ever name what this attempt created: remove it. A
+			// pending, unprovisioned invitation adopts it on the retry instead.
+			undo(ctx)
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return next, nil
 }
 
+// sameAuth0Side reports whether two copies of an invitation name the same Auth0 user
+// or organization invitation.
+func sameAuth0Side(a, b *Invitation) bool {
+	if a.Kind == KindOrganization {
+		return a.Auth0InvitationID == b.Auth0InvitationID
+	}
+	return a.Auth0UserID == b.Auth0UserID
+}
+
 // provisionOrgItem adopts the Auth0 organization invitation an earlier attempt created
-// (it carries this invitation's id) or creates one. The lookup costs Auth0 calls, so it
-// is made only when an earlier attempt may have got that far.
-func (s *Service) provisionOrgItem(ctx context.Context, inv *Invitation, resumed bool) error {
+// (it carries this invitation's id) or creates one, returning how to undo a creation.
+// The lookup costs Auth0 calls, so it is made only when an earlier attempt may have
+// got that far.
+func (s *Service) provisionOrgItem(ctx context.Context, inv *Invitation, resumed bool) (undo func(context.Context), err error) {
 	if resumed {
 		found, err := s.identity.FindOrgInvitations(ctx, inv.OrganizationID, inv.Email)
 		if err != nil {
-			return fmt.Errorf("find Auth0 organization invitation: %w", err)
+			return nil, fmt.Errorf("find Auth0 organization invitation: %w", err)
 		}
 		for _, oi := range found {
 			if oi.InvitationID == inv.ID {
 				inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, oi.URL
-				return nil
+				return nil, nil
 			}
 		}
 	}
-	_, err := s.provisionOrgInvitation(ctx, inv)
-	return err
+	return s.provisionOrgInvitation(ctx, inv)
 }
 
 // deliverOnce claims the invitation's email with a fresh link token, then sends it

@@ -3,6 +3,9 @@ package invite_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +33,17 @@ func newBulk(t *testing.T, crashP float64) *bulk {
 		t.Fatal(err)
 	}
 	b.crashes = crash.NewInjector(crashP, 7)
+	b.setWorkerIdentity(t, f.idp)
+	return b
+}
+
+// setWorkerIdentity gives the worker another Identity (behind the crash injection).
+func (b *bulk) setWorkerIdentity(t *testing.T, idp invite.Identity) {
+	t.Helper()
+	f := b.fixture
 	w, err := invite.NewService(invite.Config{
 		Store:    crash.Store{Store: f.store, In: b.crashes},
-		Identity: crash.Identity{Identity: f.idp, In: b.crashes},
+		Identity: crash.Identity{Identity: idp, In: b.crashes},
 		Mailer:   crash.Mailer{Mailer: f.mail, In: b.crashes},
 		Now:      f.clock.Now, Rand: inmem.NewRand([32]byte{9}),
 		PublicBaseURL: baseURL, ApplicationName: "Example App", ApplicationURL: "https://app.example.com/",
@@ -45,7 +56,6 @@ func newBulk(t *testing.T, crashP float64) *bulk {
 		t.Fatal(err)
 	}
 	b.worker = w
-	return b
 }
 
 // run works the queue until it is idle.
@@ -383,5 +393,173 @@ func TestBatchItemProblemHidesInternalDetail(t *testing.T) {
 	p := items[0].Problem
 	if items[0].Status != invite.ItemFailed || p == nil || p.Code != invite.CodeInternal || p.Message != "internal error" {
 		t.Errorf("item %s, problem %+v; want failed, internal, \"internal error\"", items[0].Status, p)
+	}
+}
+
+// lossyIdentity is Auth0 answering badly: while down, creations take effect but their
+// answers are lost, role assignments fail, and lookups fail but for the first of each
+// address; before is called ahead of each creation.
+type lossyIdentity struct {
+	invite.Identity
+	down   atomic.Bool
+	before func()
+	looked sync.Map
+}
+
+func (l *lossyIdentity) AssignRoles(ctx context.Context, userID string, roles []string) error {
+	if l.down.Load() {
+		return l.unavailable()
+	}
+	return l.Identity.AssignRoles(ctx, userID, roles)
+}
+
+func (l *lossyIdentity) unavailable() error {
+	return &invite.Error{Code: invite.CodeUpstream, Message: "Auth0 is unavailable"}
+}
+
+func (l *lossyIdentity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.User, error) {
+	if l.before != nil {
+		l.before()
+	}
+	u, err := l.Identity.CreateUser(ctx, nu)
+	if err == nil && l.down.Load() {
+		return nil, l.unavailable()
+	}
+	return u, err
+}
+
+func (l *lossyIdentity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
+	if l.before != nil {
+		l.before()
+	}
+	oi, err := l.Identity.CreateOrgInvitation(ctx, req)
+	if err == nil && l.down.Load() {
+		return nil, l.unavailable()
+	}
+	return oi, err
+}
+
+func (l *lossyIdentity) FindUserByEmail(ctx context.Context, email string) (*invite.User, error) {
+	if _, again := l.looked.LoadOrStore(email, true); again && l.down.Load() {
+		return nil, l.unavailable()
+	}
+	return l.Identity.FindUserByEmail(ctx, email)
+}
+
+func (l *lossyIdentity) FindOrgInvitations(ctx context.Context, orgID, email string) ([]*invite.OrgInvitation, error) {
+	if l.down.Load() {
+		return nil, l.unavailable()
+	}
+	return l.Identity.FindOrgInvitations(ctx, orgID, email)
+}
+
+// TestBatchUnrecordedAuth0SideCleanedUp: Auth0 created the user and the organization
+// invitation but the answers were lost, and it stayed down until the items' last
+// delivery. The failed invitations are marked for cleanup, which finds in Auth0 what
+// carries their ids once it answers again, and leaves alone what carries another's.
+func TestBatchUnrecordedAuth0SideCleanedUp(t *testing.T) {
+	b := newBulk(t, 0)
+	b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 2})
+	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.idp.CreateUser(b.ctx, invite.NewUser{Email: "zed@example.com", InvitationID: "inv_other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossy := &lossyIdentity{Identity: b.idp}
+	lossy.down.Store(true)
+	b.setWorkerIdentity(t, lossy)
+
+	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{
+		appRequest("ann@example.com"), orgRequest("olga@example.com", orgAcme), appRequest("zed@example.com"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+	got, items := b.items(t, superAdmin, batch.ID)
+	if got.Failed != 3 {
+		t.Fatalf("batch failed=%d succeeded=%d, want all 3 failed while Auth0 is down", got.Failed, got.Succeeded)
+	}
+	ann, ok := b.idp.UserByEmail("ann@example.com")
+	if !ok || len(b.idp.OrgInvitations(orgAcme)) != 1 {
+		t.Fatalf("before the cleanup: ann in Auth0 %v, %d organization invitations; want the lost creations there", ok, len(b.idp.OrgInvitations(orgAcme)))
+	}
+	for _, it := range items {
+		inv := b.stored(t, it.InvitationID)
+		if inv.Status != invite.StatusFailed || !inv.CleanupPending || inv.Auth0UserID != "" || inv.Auth0InvitationID != "" {
+			t.Fatalf("item %d: invitation %s, cleanup pending %v, user %q, org invitation %q; want failed, pending, nothing recorded",
+				it.Index, inv.Status, inv.CleanupPending, inv.Auth0UserID, inv.Auth0InvitationID)
+		}
+	}
+
+	lossy.down.Store(false)
+	for _, it := range items {
+		inv, err := b.svc.RetryCleanup(b.ctx, it.InvitationID)
+		if err != nil || inv.CleanupPending {
+			t.Fatalf("item %d: RetryCleanup = %v, pending %v; want done", it.Index, err, inv != nil && inv.CleanupPending)
+		}
+	}
+	if _, ok := b.idp.User(ann.ID); ok {
+		t.Errorf("the user Auth0 created for item 0 is still there")
+	}
+	if n := len(b.idp.OrgInvitations(orgAcme)); n != 0 {
+		t.Errorf("%d organization invitations left, want the one created for item 1 deleted", n)
+	}
+	if _, ok := b.idp.User(other.ID); !ok {
+		t.Errorf("the user of another invitation was deleted; it carries inv_other, not item 2's id")
+	}
+	if h := b.stored(t, items[0].InvitationID).History; h[len(h)-1].Event != invite.EventCleanupDone || !strings.Contains(h[len(h)-1].Detail, "unrecorded Auth0 user "+ann.ID) {
+		t.Errorf("item 0's last history entry = %+v, want cleanup_done naming the user", h[len(h)-1])
+	}
+}
+
+// TestBatchProvisioningLostToARevoke: the invitation is revoked while the worker
+// creates its Auth0 side. The worker's write loses, and what it created is removed,
+// since nothing stored will ever name it.
+func TestBatchProvisioningLostToARevoke(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		req  invite.CreateRequest
+	}{
+		{"user", appRequest("ann@example.com")},
+		{"organization invitation", orgRequest("olga@example.com", orgAcme)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBulk(t, 0)
+			batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{tt.req})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, items := b.items(t, superAdmin, batch.ID)
+			id := items[0].InvitationID
+			lossy := &lossyIdentity{Identity: b.idp}
+			var revoked atomic.Bool
+			lossy.before = func() {
+				if revoked.CompareAndSwap(false, true) {
+					if _, err := b.svc.Revoke(b.ctx, superAdmin, id); err != nil {
+						t.Errorf("Revoke: %v", err)
+					}
+				}
+			}
+			b.setWorkerIdentity(t, lossy)
+			b.run(t)
+			if !revoked.Load() {
+				t.Fatal("the worker never created anything in Auth0: the test proves nothing")
+			}
+			if inv := b.stored(t, id); inv.Status != invite.StatusRevoked {
+				t.Errorf("invitation %s, want revoked", inv.Status)
+			}
+			if _, ok := b.idp.UserByEmail("ann@example.com"); ok {
+				t.Errorf("the user created under the revoke is still in Auth0")
+			}
+			if n := len(b.idp.OrgInvitations(orgAcme)); n != 0 {
+				t.Errorf("%d organization invitations left, want the one created under the revoke deleted", n)
+			}
+			if n := len(b.mail.SentTo(tt.req.Email)); n != 0 {
+				t.Errorf("%d emails to a revoked invitee, want none", n)
+			}
+		})
 	}
 }

@@ -153,6 +153,11 @@ type Invitation struct {
 	CleanupPending  bool
 	CleanupAttempts int
 	NextCleanupAt   time.Time
+	// Resumable marks an invitation whose Auth0 work is retried across processes (a
+	// bulk item): an attempt may have created the Auth0 user or organization
+	// invitation and died before storing its id. Ended before its Auth0 side is
+	// recorded, it is cleaned up by looking in Auth0 for what carries its id.
+	Resumable bool
 
 	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
 	// stored. Resend replaces it.

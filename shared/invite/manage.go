@@ -3,6 +3,7 @@ package invite
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -320,6 +321,8 @@ func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string
 func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
 	log := s.logger(ctx, inv)
 	switch {
+	case inv.Resumable && !provisioned(inv):
+		return s.retireUnrecorded(ctx, inv, policy)
 	case inv.Kind == KindOrganization && inv.Auth0InvitationID != "":
 		what := fmt.Sprintf("delete Auth0 organization invitation %s of organization %s", inv.Auth0InvitationID, inv.OrganizationID)
 		if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID); err != nil {
@@ -341,6 +344,54 @@ func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy
 		return what, nil
 	}
 	return "", nil
+}
+
+// retireUnrecorded looks in Auth0 for what an interrupted attempt may have created for
+// the invitation without storing its id: the organization invitation or the flagged,
+// never-used user carrying the invitation's id. What it finds is retired as a
+// recorded one would be; anything carrying another id is left alone.
+func (s *Service) retireUnrecorded(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
+	log := s.logger(ctx, inv)
+	if inv.Kind == KindOrganization {
+		found, err := s.identity.FindOrgInvitations(ctx, inv.OrganizationID, inv.Email)
+		if err != nil {
+			return "look for an unrecorded Auth0 organization invitation", err
+		}
+		var done []string
+		for _, oi := range found {
+			if oi.InvitationID != inv.ID {
+				continue
+			}
+			if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, oi.ID); err != nil {
+				return "delete unrecorded Auth0 organization invitation " + oi.ID, err
+			}
+			log.InfoContext(ctx, "unrecorded auth0 organization invitation deleted", "auth0_invitation_id", oi.ID)
+			done = append(done, fmt.Sprintf("delete unrecorded Auth0 organization invitation %s of organization %s", oi.ID, inv.OrganizationID))
+		}
+		return strings.Join(done, "; "), nil
+	}
+	u, err := s.identity.FindUserByEmail(ctx, inv.Email)
+	if IsCode(err, CodeNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "look for an unrecorded Auth0 user", err
+	}
+	flagged, _ := u.AppMetadata["needsInvitation"].(bool)
+	if id, _ := u.AppMetadata["invitationId"].(string); !flagged || id != inv.ID {
+		return "", nil
+	}
+	what := fmt.Sprintf("%s unrecorded Auth0 user %s", policy, u.ID)
+	kept, err := s.retireUser(ctx, u.ID, policy)
+	switch {
+	case err != nil:
+		return what, err
+	case kept:
+		log.InfoContext(ctx, "unrecorded auth0 user kept", "auth0_user_id", u.ID, "policy", policy)
+	default:
+		log.InfoContext(ctx, "unrecorded auth0 user retired", "auth0_user_id", u.ID, "policy", policy)
+	}
+	return what, nil
 }
 
 // retireUser applies policy to a user Doorman created; kept is true when the user is

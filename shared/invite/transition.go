@@ -47,8 +47,12 @@ func (inv *Invitation) transition(to Status, at time.Time, actor, detail string)
 }
 
 // leavesAuth0Artefact reports whether ending the invitation leaves something in Auth0
-// for Doorman to remove: the organization invitation, or the user Doorman created.
+// for Doorman to remove: the organization invitation, or the user Doorman created, or
+// for a resumable invitation whose Auth0 side is not recorded, possibly either.
 func (inv *Invitation) leavesAuth0Artefact() bool {
+	if inv.Resumable && !provisioned(inv) {
+		return true
+	}
 	switch inv.Kind {
 	case KindOrganization:
 		return inv.Auth0InvitationID != ""
