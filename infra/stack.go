@@ -208,13 +208,14 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	}
 	b := &builder{stack: stack, cfg: cfg, removal: removal, env: env, envs: map[string]map[string]*string{}}
 
-	// The api function queues the items of a bulk request; the worker receives them
-	// through its event source, and records an item as failed on its last receive,
-	// which it learns from QUEUE_MAX_RECEIVES. Only the api function is told the
-	// queue's URL, and only it may send.
+	// The api function queues the items of a bulk request, and the sweeper queues
+	// again those of a batch whose api request stopped before queueing them all; the
+	// worker receives them through its event source, and records an item as failed on
+	// its last receive, which it learns from QUEUE_MAX_RECEIVES. Only the api and
+	// sweeper functions are told the queue's URL, and only they may send.
 	apiFn := b.function(apiFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
 	logstreamFn := b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": webhookToken.SecretArn()})
-	sweeperFn := b.function(sweeperFunction, nil)
+	sweeperFn := b.function(sweeperFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
 	workerFn := b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
 	if err := checkEnvironments(b.envs, stack.Region()); err != nil {
 		return nil, err
@@ -246,11 +247,13 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	}
 	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
 	// add GetQueueAttributes and GetQueueUrl, which the api function never calls.
-	apiFn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	queueItems := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("QueueBulkItems"),
 		Actions:   jsii.Strings("sqs:SendMessage"),
 		Resources: &[]*string{queue.QueueArn()},
-	}))
+	})
+	apiFn.AddToRolePolicy(queueItems)
+	sweeperFn.AddToRolePolicy(queueItems)
 	webhookToken.GrantRead(logstreamFn, nil)
 	workerFn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),

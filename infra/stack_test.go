@@ -179,7 +179,7 @@ func TestFunctions(t *testing.T) {
 	}{
 		{apiFunction, []string{"QUEUE_URL"}},
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
-		{sweeperFunction, nil},
+		{sweeperFunction, []string{"QUEUE_URL"}},         // it requeues batches their api request left
 		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
 	}
 	for _, tt := range tests {
@@ -405,9 +405,11 @@ func TestWorkerQueue(t *testing.T) {
 	if got, want := vars["QUEUE_MAX_RECEIVES"], fmt.Sprint(redrive["maxReceiveCount"]); got != want {
 		t.Errorf("QUEUE_MAX_RECEIVES: got %v, want the queue's maxReceiveCount %s", got, want)
 	}
-	api := s.one(t, "AWS::Lambda::Function", "ApiFunction").props["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if ref(api["QUEUE_URL"]) != queue.id {
-		t.Errorf("api QUEUE_URL: got %s, want the worker queue", str(api["QUEUE_URL"]))
+	for _, name := range []string{"Api", "Sweeper"} {
+		vars := s.one(t, "AWS::Lambda::Function", name+"Function").props["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if ref(vars["QUEUE_URL"]) != queue.id {
+			t.Errorf("%s QUEUE_URL: got %s, want the worker queue", name, str(vars["QUEUE_URL"]))
+		}
 	}
 	for _, q := range []resource{queue, dlq} {
 		if got := q.props["SqsManagedSseEnabled"]; got != true {
@@ -509,9 +511,10 @@ func TestPermissionsPerFunction(t *testing.T) {
 			[]string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
 			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
 		{sweeperFunction,
-			// Retries and reminders are found on the table's due and reminder indexes.
-			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
-			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
+			// Retries and reminders are found on the table's due and reminder indexes;
+			// a batch its api request left unqueued is queued again.
+			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "dynamodb:Scan"}},
 		{workerFunction,
 			[]string{"dynamodb:PutItem", "dynamodb:Query", "secretsmanager:GetSecretValue", "ses:SendEmail",
 				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
@@ -550,23 +553,25 @@ func TestPermissionsPerFunction(t *testing.T) {
 			}
 		}
 	}
-	// Only the api sends, and only to the worker's queue (never straight to the DLQ).
+	// Only the api and the sweeper send, and only to the worker's queue (never
+	// straight to the DLQ).
 	queue := s.one(t, "AWS::SQS::Queue", "WorkerQueue").id
-	var sends int
+	senders := map[string]bool{}
 	for _, st := range statements(s) {
 		if !slices.Contains(st.actions, "sqs:SendMessage") {
 			continue
 		}
-		sends++
-		if !strings.HasPrefix(st.role, "ApiFunction") {
+		fn, _, _ := strings.Cut(st.role, "Function")
+		senders[fn] = true
+		if fn != "Api" && fn != "Sweeper" {
 			t.Errorf("%s may send to a queue", st.role)
 		}
 		if len(st.resources) != 1 || !strings.Contains(st.resources[0], `"`+queue+`"`) {
 			t.Errorf("%s: sqs:SendMessage on %v, want only %s", st.policy, st.resources, queue)
 		}
 	}
-	if sends != 1 {
-		t.Errorf("sqs:SendMessage statements: got %d, want 1 (the api's)", sends)
+	if !senders["Api"] || !senders["Sweeper"] {
+		t.Errorf("functions that may send: %v, want Api and Sweeper", senders)
 	}
 }
 

@@ -168,8 +168,8 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           per-inviter cap off
 //	APPLICATION_NAME           optional; at most 100 printable characters
 //	APPLICATION_URL            optional absolute https URL (http only on loopback)
-//	QUEUE_URL                  optional https URL of the worker's SQS queue; batches
-//	                           are refused without it
+//	QUEUE_URL                  optional https URL of the worker's SQS queue; without
+//	                           it batches are refused and the sweeper requeues none
 //	QUEUE_MAX_RECEIVES         optional integer 1..100; default 5; must equal the
 //	                           queue's maxReceiveCount
 //	AUTH0_RATE_LIMIT           optional number 0.1..1000; default 2 (a free tenant):

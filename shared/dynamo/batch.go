@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -196,24 +195,30 @@ func decodeBatchItem(m map[string]types.AttributeValue) (*invite.BatchItem, erro
 	return it, nil
 }
 
-// CreateBatch writes the head item (on condition that the id is new) and then the
-// items, 25 to a BatchWriteItem, retrying unprocessed ones.
+// Batches not yet marked queued are listed in one partition, sorted by creation:
+// a batch is written there once and deleted once, so the partition stays small.
+const pkUnqueued = "BATCHES#UNQUEUED"
+
+func unqueuedKey(b *invite.Batch) map[string]types.AttributeValue {
+	return key(pkUnqueued, fmtTime(b.CreatedAt)+"#"+b.ID)
+}
+
+// CreateBatch writes the items, 25 to a BatchWriteItem, retrying unprocessed ones, and
+// then, in one transaction, the head item (on condition that the id is new) and the
+// batch's entry in the unqueued list. Until the head exists the batch is invisible;
+// items of a batch whose head was never written expire with their TTL.
 func (s *Store) CreateBatch(ctx context.Context, b *invite.Batch, items []*invite.BatchItem) error {
 	op := "create batch " + b.ID
 	head, err := batchItem(b)
 	if err != nil {
 		return fmt.Errorf("dynamo: %s: %w", op, err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: head,
-		ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: notExists,
-	})
-	var taken *types.ConditionalCheckFailedException
-	if errors.As(err, &taken) {
-		return fmt.Errorf("dynamo: %s: %w", op, withCause(invite.Errorf(invite.CodeConflict, "batch %s exists", b.ID), err))
-	}
-	if err != nil {
-		return s.fail(op, err)
+	exists := invite.Errorf(invite.CodeConflict, "batch %s exists", b.ID)
+	// Ids are random; the check keeps a clash from overwriting another batch's items.
+	if _, err := s.GetBatch(ctx, b.ID); err == nil {
+		return fmt.Errorf("dynamo: %s: %w", op, exists)
+	} else if !invite.IsCode(err, invite.CodeNotFound) {
+		return err
 	}
 	ttl := b.ExpiresAt.Unix()
 	for start := 0; start < len(items); start += maxBatchWrite {
@@ -230,7 +235,57 @@ func (s *Store) CreateBatch(ctx context.Context, b *invite.Batch, items []*invit
 			return err
 		}
 	}
+	marker := unqueuedKey(b)
+	setS(marker, attrID, b.ID)
+	setT(marker, "created_at", b.CreatedAt)
+	marker[attrTTL] = num(ttl)
+	return s.transact(ctx, op, []txItem{
+		{
+			write: types.TransactWriteItem{Put: &types.Put{
+				TableName: &s.table, Item: head,
+				ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: notExists,
+			}},
+			conflict: func(types.CancellationReason) *invite.Error { return exists },
+		},
+		{write: types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: marker}}},
+	})
+}
+
+// MarkBatchQueued deletes the batch's entry in the unqueued list.
+func (s *Store) MarkBatchQueued(ctx context.Context, b *invite.Batch) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: unqueuedKey(b)})
+	if err != nil {
+		return s.fail("mark batch queued "+b.ID, err)
+	}
 	return nil
+}
+
+// UnqueuedBatches queries the unqueued list up to before, strongly consistent.
+func (s *Store) UnqueuedBatches(ctx context.Context, before time.Time, limit int) ([]*invite.Batch, error) {
+	op := "list unqueued batches"
+	if limit <= 0 || limit > maxPageSize {
+		return nil, fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("limit", "must be between 1 and %d", maxPageSize))
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("#pk = :pk AND #sk < :before"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkUnqueued), ":before": str(fmtTime(before))},
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	batches := make([]*invite.Batch, 0, len(out.Items))
+	for _, m := range out.Items {
+		d := &decoder{m: m}
+		batches = append(batches, &invite.Batch{ID: d.s(attrID), CreatedAt: d.t("created_at")})
+		if d.err != nil {
+			return nil, fmt.Errorf("dynamo: %s: %w", op, d.err)
+		}
+	}
+	return batches, nil
 }
 
 func (s *Store) batchWrite(ctx context.Context, op string, reqs []types.WriteRequest) error {

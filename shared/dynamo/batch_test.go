@@ -192,3 +192,68 @@ func TestClaimResendOnce(t *testing.T) {
 	}
 	wantCode(t, f.store.ClaimResend(ctx, invite.ItemRef{BatchID: "B1", Index: 9}, "INVOLD"), invite.CodeConflict)
 }
+
+// TestUnqueuedBatches: a batch is listed from its creation until it is marked queued,
+// oldest first and only when created before the given time; a batch whose id is taken
+// leaves neither items nor a listing behind.
+func TestUnqueuedBatches(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	older, olderItems := newBatch(f, "B1", 3)
+	f.clock.Advance(time.Second)
+	newer, newerItems := newBatch(f, "B2", 2)
+	for _, c := range []struct {
+		b     *invite.Batch
+		items []*invite.BatchItem
+	}{{newer, newerItems}, {older, olderItems}} {
+		if err := f.store.CreateBatch(ctx, c.b, c.items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(before time.Time, limit int) []string {
+		t.Helper()
+		list, err := f.store.UnqueuedBatches(ctx, before, limit)
+		if err != nil {
+			t.Fatalf("UnqueuedBatches: %v", err)
+		}
+		var out []string
+		for _, b := range list {
+			out = append(out, b.ID)
+			if want := map[string]time.Time{"B1": older.CreatedAt, "B2": newer.CreatedAt}[b.ID]; !b.CreatedAt.Equal(want) {
+				t.Errorf("batch %s created %v, want %v", b.ID, b.CreatedAt, want)
+			}
+		}
+		return out
+	}
+	later := f.clock.Now().Add(time.Minute)
+	if got := ids(later, 100); !reflect.DeepEqual(got, []string{"B1", "B2"}) {
+		t.Errorf("unqueued = %v, want [B1 B2], oldest first", got)
+	}
+	if got := ids(later, 1); !reflect.DeepEqual(got, []string{"B1"}) {
+		t.Errorf("unqueued, limit 1 = %v, want [B1]", got)
+	}
+	if got := ids(newer.CreatedAt, 100); !reflect.DeepEqual(got, []string{"B1"}) {
+		t.Errorf("unqueued before B2's creation = %v, want [B1]", got)
+	}
+	_, err := f.store.UnqueuedBatches(ctx, later, 101)
+	wantCode(t, err, invite.CodeInvalid)
+
+	for range 2 { // marking twice is not an error
+		if err := f.store.MarkBatchQueued(ctx, older); err != nil {
+			t.Fatalf("MarkBatchQueued: %v", err)
+		}
+	}
+	if got := ids(later, 100); !reflect.DeepEqual(got, []string{"B2"}) {
+		t.Errorf("unqueued after marking B1 = %v, want [B2]", got)
+	}
+
+	// A clash with a taken id is refused before anything is written.
+	clash, clashItems := newBatch(f, "B1", 5)
+	wantCode(t, f.store.CreateBatch(ctx, clash, clashItems), invite.CodeConflict)
+	if _, err := f.store.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 4}); !invite.IsCode(err, invite.CodeNotFound) {
+		t.Errorf("item 4 of the clashing batch: %v, want not_found (nothing written)", err)
+	}
+	if got := ids(later, 100); !reflect.DeepEqual(got, []string{"B2"}) {
+		t.Errorf("unqueued after the clash = %v, want [B2]", got)
+	}
+}

@@ -1,8 +1,10 @@
 package inmem
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -13,16 +15,17 @@ import (
 // Batches is an in-memory invite.BatchStore with the DynamoDB store's conditions: an
 // item's outcome is recorded and counted once, a resend is claimed once.
 type Batches struct {
-	mu      sync.Mutex
-	batches map[string]*invite.Batch
-	items   map[string][]*invite.BatchItem
+	mu       sync.Mutex
+	batches  map[string]*invite.Batch
+	items    map[string][]*invite.BatchItem
+	unqueued map[string]bool
 }
 
 var _ invite.BatchStore = (*Batches)(nil)
 
 // NewBatches returns an empty batch store.
 func NewBatches() *Batches {
-	return &Batches{batches: map[string]*invite.Batch{}, items: map[string][]*invite.BatchItem{}}
+	return &Batches{batches: map[string]*invite.Batch{}, items: map[string][]*invite.BatchItem{}, unqueued: map[string]bool{}}
 }
 
 func copyItem(it *invite.BatchItem) *invite.BatchItem {
@@ -50,7 +53,34 @@ func (s *Batches) CreateBatch(_ context.Context, b *invite.Batch, items []*invit
 		stored[i] = copyItem(it)
 	}
 	s.items[b.ID] = stored
+	s.unqueued[b.ID] = true
 	return nil
+}
+
+// MarkBatchQueued implements invite.BatchStore.
+func (s *Batches) MarkBatchQueued(_ context.Context, b *invite.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.unqueued, b.ID)
+	return nil
+}
+
+// UnqueuedBatches implements invite.BatchStore.
+func (s *Batches) UnqueuedBatches(_ context.Context, before time.Time, limit int) ([]*invite.Batch, error) {
+	if limit <= 0 || limit > 100 {
+		return nil, invite.Invalid("limit", "must be between 1 and 100")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*invite.Batch
+	for id := range s.unqueued {
+		if b := s.batches[id]; b.CreatedAt.Before(before) {
+			c := *b
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *invite.Batch) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	return out[:min(limit, len(out))], nil
 }
 
 // GetBatch implements invite.BatchStore.

@@ -98,8 +98,16 @@ type BatchItemPage struct {
 
 // BatchStore keeps batches and their items. Errors as Store's.
 type BatchStore interface {
-	// CreateBatch writes the batch and its items; conflict when the id is taken.
+	// CreateBatch writes the batch and its items; conflict when the id is taken. A
+	// reader sees the batch only once all its items are written, and from then on
+	// UnqueuedBatches lists it until MarkBatchQueued.
 	CreateBatch(ctx context.Context, b *Batch, items []*BatchItem) error
+	// MarkBatchQueued records that the batch's items have all reached the queue or
+	// ended; marking a batch twice is not an error.
+	MarkBatchQueued(ctx context.Context, b *Batch) error
+	// UnqueuedBatches returns up to limit (1..100) batches created before t and not
+	// marked queued, oldest first, with their ID and CreatedAt.
+	UnqueuedBatches(ctx context.Context, before time.Time, limit int) ([]*Batch, error)
 	// GetBatch returns a batch with its counts; not_found when none.
 	GetBatch(ctx context.Context, id string) (*Batch, error)
 	// GetBatchItem returns one item; not_found when none.
@@ -257,8 +265,75 @@ func (s *Service) SubmitBatch(ctx context.Context, a Actor, reqs []CreateRequest
 			b = fresh
 		}
 	}
+	if err := s.batch.store.MarkBatchQueued(ctx, b); err != nil {
+		// The sweeper queues the batch's queued items again; working them twice is
+		// harmless.
+		s.log.WarnContext(ctx, "batch not marked queued", "batch_id", id, "error", err)
+	}
 	s.log.InfoContext(ctx, "batch submitted", "batch_id", id, "items", len(items), "inviter", a.Sub)
 	return b, nil
+}
+
+// BatchQueueGrace is how long a batch may stay unmarked by its submitter (the API
+// request that stores and queues it) before RequeueBatches takes it over; it is well
+// beyond any request's deadline.
+const BatchQueueGrace = 5 * time.Minute
+
+// RequeueBatches finishes queueing the batches whose submitter stored them and then
+// stopped (it died, or its deadline passed) before marking them queued: every item
+// still queued is sent again (a second message for an item that did reach the queue
+// is harmless, since working an item is idempotent) and the batch is marked. Only
+// batches older than BatchQueueGrace are taken. It returns how many batches it
+// requeued; a batch whose items the queue refused stays for the next call.
+func (s *Service) RequeueBatches(ctx context.Context) (int, error) {
+	if s.batch == nil || s.batch.queue == nil {
+		return 0, nil
+	}
+	stale, err := s.batch.store.UnqueuedBatches(ctx, s.now().Add(-BatchQueueGrace), 100)
+	if err != nil {
+		return 0, fmt.Errorf("requeue batches: %w", err)
+	}
+	done := 0
+	var first error
+	for _, b := range stale {
+		if err := s.requeueBatch(ctx, b); err != nil {
+			s.log.ErrorContext(ctx, "batch not requeued", "batch_id", b.ID, "error", err)
+			first = cmp.Or(first, err)
+			continue
+		}
+		done++
+	}
+	return done, first
+}
+
+func (s *Service) requeueBatch(ctx context.Context, b *Batch) error {
+	var refs []ItemRef
+	cursor := ""
+	for {
+		page, err := s.batch.store.BatchItems(ctx, b.ID, MaxBatchItems, cursor)
+		if err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			if it.Status == ItemQueued {
+				refs = append(refs, ItemRef{BatchID: b.ID, Index: it.Index})
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(refs) > 0 {
+		if err := s.batch.queue.Enqueue(ctx, refs); err != nil {
+			return err
+		}
+	}
+	if err := s.batch.store.MarkBatchQueued(ctx, b); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "batch requeued", "batch_id", b.ID, "items", len(refs))
+	return nil
 }
 
 // NotQueuedError is a Queue's error when it queued some items but not Refs.

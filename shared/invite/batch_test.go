@@ -563,3 +563,65 @@ func TestBatchProvisioningLostToARevoke(t *testing.T) {
 		})
 	}
 }
+
+// dyingQueue is a submitter that dies while it queues a batch's items.
+type dyingQueue struct{}
+
+func (dyingQueue) Enqueue(context.Context, []invite.ItemRef) error {
+	panic("the API process died while queueing")
+}
+
+// TestSweeperRequeuesBatchesItsSubmitterLeft: the API stored a batch and died before
+// queueing its items. The sweeper leaves it to its submitter for BatchQueueGrace, then
+// queues its items again; the worker invites them; a batch queued normally is never
+// sent twice.
+func TestSweeperRequeuesBatchesItsSubmitterLeft(t *testing.T) {
+	b := newBulk(t, 0)
+	normal, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+
+	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: dyingQueue{}}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("SubmitBatch returned; the queue was to die under it")
+			}
+		}()
+		_, _ = b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("bob@example.com"), appRequest("cy@example.com")})
+	}()
+	// The sweeper is another process, with the queue.
+	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
+		t.Fatal(err)
+	}
+	sweeper := b.newSweeper(t)
+	sent := b.queue.Stats().Sent
+
+	if res := b.sweep(t, sweeper); res.BatchesRequeued != 0 || b.queue.Stats().Sent != sent {
+		t.Fatalf("within the grace: %d batches requeued, %d messages sent; want none", res.BatchesRequeued, b.queue.Stats().Sent-sent)
+	}
+	b.clock.Advance(invite.BatchQueueGrace + time.Second)
+	if res := b.sweep(t, sweeper); res.BatchesRequeued != 1 || b.queue.Stats().Sent != sent+2 {
+		t.Fatalf("after the grace: %d batches requeued, %d messages sent; want 1 batch, its 2 items", res.BatchesRequeued, b.queue.Stats().Sent-sent)
+	}
+	b.run(t)
+	if res := b.sweep(t, sweeper); res.BatchesRequeued != 0 {
+		t.Errorf("a second sweep requeued %d batches, want 0 (marked queued)", res.BatchesRequeued)
+	}
+	list, err := b.batches.UnqueuedBatches(b.ctx, b.clock.Now().Add(time.Hour), 100)
+	if err != nil || len(list) != 0 {
+		t.Errorf("unqueued batches = %v (%v), want none", list, err)
+	}
+	for _, who := range []string{"bob@example.com", "cy@example.com"} {
+		if n := len(b.mail.SentTo(who)); n != 1 {
+			t.Errorf("%d emails to %s, want 1", n, who)
+		}
+	}
+	if n := len(b.mail.SentTo("ann@example.com")); n != 1 {
+		t.Errorf("%d emails to ann@example.com (batch %s, queued normally), want 1", n, normal.ID)
+	}
+}

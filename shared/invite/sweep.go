@@ -125,6 +125,7 @@ type SweepResult struct {
 	Reminded        int
 	RemindersFailed int // reminder claimed, email failed and queued for a retry
 	RemindersSkip   int // created with less than the reminder lead left
+	BatchesRequeued int // batches whose submitter stopped before queueing them all
 	Deferred        int
 	Conflicts       int
 	Errors          int
@@ -137,9 +138,9 @@ type SweepResult struct {
 // errBudget stops a run at its time budget.
 var errBudget = errors.New("sweep: time budget spent")
 
-// Run sweeps once: expiries, then due retries, then reminders. It stops before
-// deadline minus the margin (a zero deadline means none) and leaves the rest for the
-// next run. Failures of single invitations are logged and counted, not returned; the
+// Run sweeps once: expiries, then due retries, then reminders, then batches their
+// submitter left unqueued (RequeueBatches). It stops before deadline minus the margin
+// (a zero deadline means none) and leaves the rest for the next run. Failures of single invitations are logged and counted, not returned; the
 // error is the store's, when a page cannot be read.
 func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, error) {
 	r := &sweepRun{Sweeper: s, gate: &auth0Gate{Identity: s.svc.identity}}
@@ -169,9 +170,20 @@ func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, err
 			return s.store.RemindBefore(ctx, now.Add(s.lead), s.pageSize, c)
 		}, r.remind)
 	}
+	if err == nil {
+		if err = r.budget(ctx); err == nil {
+			// A batch that cannot be requeued now is retried by the next run; it does
+			// not stop this one.
+			n, rerr := s.svc.RequeueBatches(ctx)
+			r.res.BatchesRequeued = n
+			if rerr != nil {
+				r.res.Errors++
+			}
+		}
+	}
 	r.res.RateLimited = r.gate.paused.Load()
 	r.res.Complete = err == nil
-	log := s.log.With("expired", r.res.Expired, "accepted", r.res.Accepted, "reminded", r.res.Reminded,
+	log := s.log.With("expired", r.res.Expired, "accepted", r.res.Accepted, "reminded", r.res.Reminded, "batches_requeued", r.res.BatchesRequeued,
 		"deferred", r.res.Deferred, "rate_limited", r.res.RateLimited, "complete", r.res.Complete)
 	if errors.Is(err, errBudget) {
 		log.InfoContext(ctx, "sweep stopped at its time budget; the next run continues")
