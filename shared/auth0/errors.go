@@ -24,6 +24,12 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 	cause := fmt.Errorf("auth0: %s: %w", op, err)
 	log := id.log.With(append([]any{"op", op}, attrs...)...)
 
+	if info, _ := ctx.Value(callKey{}).(*callInfo); info != nil {
+		if wait, ok := info.gaveUp(); ok {
+			log.WarnContext(ctx, "auth0: rate limited past the call's deadline", "retry_after", wait)
+			return &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: wait, Err: cause}
+		}
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		log.WarnContext(ctx, "auth0: call did not finish in time", "err", err)
 		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 did not answer in time")
@@ -97,14 +103,18 @@ func missingScope(msg string) string {
 	return strings.TrimSuffix(strings.TrimSpace(scopes), ".")
 }
 
-// retryAfter is how long Auth0 asked to wait in its last answer: Retry-After, or else
-// X-RateLimit-Reset (a unix time).
+// retryAfter is how long Auth0 asked to wait in its last answer.
 func (id *Identity) retryAfter(ctx context.Context) time.Duration {
 	info, _ := ctx.Value(callKey{}).(*callInfo)
 	if info == nil {
 		return 0
 	}
-	h := info.header()
+	return waitIn(info.header(), id.now())
+}
+
+// waitIn reads how long a 429 asks to wait: Retry-After, or else X-RateLimit-Reset (a
+// unix time); 0 when h says neither.
+func waitIn(h http.Header, now time.Time) time.Duration {
 	if h == nil {
 		return 0
 	}
@@ -113,12 +123,12 @@ func (id *Identity) retryAfter(ctx context.Context) time.Duration {
 			return time.Duration(secs) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(id.now()), 0)
+			return max(t.Sub(now), 0)
 		}
 	}
 	if v := h.Get("X-RateLimit-Reset"); v != "" {
 		if unix, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return max(time.Unix(unix, 0).Sub(id.now()), 0)
+			return max(time.Unix(unix, 0).Sub(now), 0)
 		}
 	}
 	return 0
@@ -126,10 +136,14 @@ func (id *Identity) retryAfter(ctx context.Context) time.Duration {
 
 type callKey struct{}
 
-// callInfo keeps the headers of an operation's last Management API response.
+// callInfo keeps the headers of an operation's last Management API response, and
+// ends the operation early (stop) when the rate limit will not let it finish before
+// its deadline.
 type callInfo struct {
-	mu   sync.Mutex
-	last http.Header
+	mu        sync.Mutex
+	last      http.Header
+	stop      context.CancelFunc
+	throttled time.Duration // the wait that outlasted the deadline; 0 when none
 }
 
 func (c *callInfo) header() http.Header {
@@ -138,16 +152,55 @@ func (c *callInfo) header() http.Header {
 	return c.last
 }
 
+// giveUp ends the operation as rate limited for wait: go-auth0 would otherwise wait
+// out its retries' delays to the deadline and report only that.
+func (c *callInfo) giveUp(wait time.Duration) {
+	c.mu.Lock()
+	c.throttled = max(c.throttled, wait)
+	c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+}
+
+// gaveUp returns the wait that ended the operation, if the rate limit did.
+func (c *callInfo) gaveUp() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.throttled, c.throttled > 0
+}
+
 // observer sits under go-auth0's retries and token transport, so it sees every
-// attempt's response, and records it in the operation's callInfo.
-type observer struct{ base http.RoundTripper }
+// attempt's response, and records it in the operation's callInfo. A 429 asking to
+// wait past the operation's deadline, or the limiter's refusal for the same reason,
+// ends the operation as rate limited at once.
+type observer struct {
+	base http.RoundTripper
+	now  func() time.Time
+}
 
 func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := o.base.RoundTrip(req)
-	if info, ok := req.Context().Value(callKey{}).(*callInfo); ok && resp != nil {
-		info.mu.Lock()
-		info.last = resp.Header.Clone()
-		info.mu.Unlock()
+	info, ok := req.Context().Value(callKey{}).(*callInfo)
+	if !ok {
+		return resp, err
+	}
+	var werr *WaitError
+	if errors.As(err, &werr) {
+		info.giveUp(werr.Wait)
+	}
+	if resp == nil {
+		return resp, err
+	}
+	info.mu.Lock()
+	info.last = resp.Header.Clone()
+	info.mu.Unlock()
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if deadline, ok := req.Context().Deadline(); ok {
+			if wait := waitIn(resp.Header, o.now()); wait > time.Until(deadline) {
+				info.giveUp(wait)
+			}
+		}
 	}
 	return resp, err
 }

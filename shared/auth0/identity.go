@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Identity, error) {
 		mgmtTransport = cfg.Limiter.Transport(transport)
 	}
 	opts = append(opts,
-		management.WithClient(&http.Client{Transport: observer{mgmtTransport}, Timeout: base.Timeout}),
+		management.WithClient(&http.Client{Transport: observer{base: mgmtTransport, now: cfg.Now}, Timeout: base.Timeout}),
 		management.WithRetryStrategy(management.RetryStrategy{
 			MaxRetries: cfg.RetryMaxAttempts - 1,
 			Statuses:   []int{http.StatusTooManyRequests},
@@ -527,10 +527,11 @@ func (id *Identity) Organization(ctx context.Context, orgID string) (*invite.Org
 }
 
 // call bounds an operation by the configured timeout and attaches the record of its
-// last response, from which a 429's wait is read.
+// last response, from which a 429's wait is read, and the means to end it early when
+// the rate limit outlasts the timeout.
 func (id *Identity) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, id.cfg.Timeout)
-	return context.WithValue(ctx, callKey{}, &callInfo{}), cancel
+	return context.WithValue(ctx, callKey{}, &callInfo{stop: cancel}), cancel
 }
 
 func toUser(u *management.User) *invite.User {

@@ -2,6 +2,7 @@ package auth0
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -174,8 +175,17 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 	}
 }
 
+// WaitError is the Limiter's refusal of a request whose context would end before the
+// request may be sent: Wait is how long it would have waited. Nothing was sent.
+type WaitError struct{ Wait time.Duration }
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("auth0: the Management API rate limit admits no request for %v, past the call's deadline", e.Wait.Round(time.Millisecond))
+}
+
 // Wait blocks until a Management API request may be sent, or ctx ends (its error is
-// returned and nothing is spent). Every Wait that returns nil must be followed by one
+// returned and nothing is spent); a wait that would outlast ctx's deadline is refused
+// at once with a *WaitError. Every Wait that returns nil must be followed by one
 // Observe, with the answer or nil.
 func (l *Limiter) Wait(ctx context.Context) error {
 	_, err := l.admit(ctx)
@@ -268,6 +278,9 @@ func (l *Limiter) admit(ctx context.Context) (uint64, error) {
 		}
 		wake := l.wake
 		l.mu.Unlock()
+		if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) {
+			return 0, &WaitError{Wait: wait}
+		}
 		select {
 		case <-l.after(max(wait, time.Millisecond)):
 		case <-wake:

@@ -304,14 +304,16 @@ func TestLimiterWaitEndsWithContext(t *testing.T) {
 	}
 	l.Observe(answer(http.StatusTooManyRequests, 10, 0, time.Now().Add(30*time.Second), "30"))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// A wait past the deadline is refused at once, saying how long it would be.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := l.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("got %v, want the context's deadline", err)
+	var werr *WaitError
+	if err := l.Wait(ctx); !errors.As(err, &werr) || werr.Wait < 29*time.Second || werr.Wait > 30*time.Second {
+		t.Errorf("got %v, want a *WaitError of about 30s", err)
 	}
 	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %v, want about 50ms", took)
+		t.Errorf("took %v, want no wait at all", took)
 	}
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -509,4 +511,39 @@ func TestIdentityPacedByTheLimiter(t *testing.T) {
 	}
 	_, err := e.id.GetUser(context.Background(), "auth0|nobody")
 	wantCode(t, err, invite.CodeNotFound)
+}
+
+// TestRateLimitPastTheDeadline: when Auth0 asks to wait longer than the operation has
+// left, or the limiter would, the operation ends at once as rate_limited with the
+// wait, instead of sleeping to its deadline and reporting Auth0 unavailable.
+func TestRateLimitPastTheDeadline(t *testing.T) {
+	limiter := NewLimiter(LimiterConfig{Rate: 10})
+	e := newEnv(t, options{config: func(c *Config) { c.Limiter, c.Timeout = limiter, 3*time.Second }})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	e.sim.InjectFault("GET", "/api/v2/users/{id}", auth0sim.Fault{Status: http.StatusTooManyRequests, Count: 1, RetryAfter: 30})
+
+	for _, step := range []struct {
+		name      string
+		wantCalls int
+	}{
+		{"Auth0's 429 asks for 30s", 1},
+		{"the limiter holds requests for those 30s", 1}, // nothing sent
+	} {
+		start := time.Now()
+		_, err := e.id.GetUser(context.Background(), u.ID)
+		took := time.Since(start)
+		ie := wantCode(t, err, invite.CodeRateLimited)
+		if ie.RetryAfter < 29*time.Second || ie.RetryAfter > 30*time.Second {
+			t.Errorf("%s: RetryAfter %v, want about 30s", step.name, ie.RetryAfter)
+		}
+		if took > time.Second {
+			t.Errorf("%s: took %v, want the refusal at once (the timeout is 3s)", step.name, took)
+		}
+		if got := e.sim.Calls("GET", "/api/v2/users/{id}"); got != step.wantCalls {
+			t.Errorf("%s: %d requests reached Auth0, want %d", step.name, got, step.wantCalls)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "rate limited past the call's deadline") {
+		t.Errorf("logs lack the warning: %s", e.logs.String())
+	}
 }

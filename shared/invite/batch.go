@@ -565,7 +565,11 @@ func (s *Service) WorkBatchItem(ctx context.Context, ref ItemRef, last bool) err
 		if err == nil || !Transient(err) || attempt >= s.batch.attempts || ctx.Err() != nil {
 			break
 		}
-		if werr := s.batch.sleep(ctx, s.jitter(s.batch.backoff<<(attempt-1))); werr != nil {
+		wait := s.jitter(s.batch.backoff << (attempt - 1))
+		if e := AsError(err); e != nil && e.RetryAfter > wait {
+			wait = e.RetryAfter // Auth0 said how long; sooner would be refused again
+		}
+		if werr := s.batch.sleep(ctx, wait); werr != nil {
 			break
 		}
 	}

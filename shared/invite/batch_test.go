@@ -22,6 +22,9 @@ type bulk struct {
 	queue   *inmem.Queue
 	worker  *invite.Service
 	crashes *crash.Injector
+	// sleep is the worker's wait between attempts; crash.NoSleep unless a test sets it
+	// before setWorkerIdentity.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func newBulk(t *testing.T, crashP float64) *bulk {
@@ -33,6 +36,7 @@ func newBulk(t *testing.T, crashP float64) *bulk {
 		t.Fatal(err)
 	}
 	b.crashes = crash.NewInjector(crashP, 7)
+	b.sleep = crash.NoSleep
 	b.setWorkerIdentity(t, f.idp)
 	return b
 }
@@ -52,7 +56,7 @@ func (b *bulk) setWorkerIdentity(t *testing.T, idp invite.Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: b.batches, In: b.crashes}, Sleep: crash.NoSleep}); err != nil {
+	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: b.batches, In: b.crashes}, Sleep: b.sleep}); err != nil {
 		t.Fatal(err)
 	}
 	b.worker = w
@@ -228,6 +232,26 @@ func TestBatchTransientFailures(t *testing.T) {
 		}
 		if r := b.queue.Stats().Redelivered; r < 1 {
 			t.Errorf("redeliveries = %d, want at least 1 (one delivery retries 4 times)", r)
+		}
+	})
+	t.Run("waits as long as Auth0 asks", func(t *testing.T) {
+		b := newBulk(t, 0)
+		var waits []time.Duration
+		b.sleep = func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			return ctx.Err()
+		}
+		b.setWorkerIdentity(t, &limitedOnce{Identity: b.idp, wait: 7 * time.Second})
+		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.run(t)
+		if _, items := b.items(t, appAdmin, batch.ID); items[0].Status != invite.ItemSucceeded {
+			t.Errorf("item %s, want succeeded", items[0].Status)
+		}
+		if len(waits) != 1 || waits[0] != 7*time.Second {
+			t.Errorf("waits between attempts %v, want [7s] (the Retry-After, longer than the backoff)", waits)
 		}
 	})
 	t.Run("failed on the last delivery", func(t *testing.T) {
@@ -624,4 +648,18 @@ func TestSweeperRequeuesBatchesItsSubmitterLeft(t *testing.T) {
 	if n := len(b.mail.SentTo("ann@example.com")); n != 1 {
 		t.Errorf("%d emails to ann@example.com (batch %s, queued normally), want 1", n, normal.ID)
 	}
+}
+
+// limitedOnce answers the first CreateUser as Auth0 rate limiting for wait.
+type limitedOnce struct {
+	invite.Identity
+	wait time.Duration
+	done atomic.Bool
+}
+
+func (l *limitedOnce) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.User, error) {
+	if l.done.CompareAndSwap(false, true) {
+		return nil, &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: l.wait}
+	}
+	return l.Identity.CreateUser(ctx, nu)
 }
