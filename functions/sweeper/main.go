@@ -1,7 +1,7 @@
 // Command sweeper is Doorman's expiry sweeper on AWS Lambda, run by an EventBridge
 // schedule: it expires pending invitations whose time has passed (after reconciling
-// them with Auth0), retries the work left due and sends the reminders, within the
-// invocation's time budget.
+// them with Auth0), retries the work left due, sends the reminders and queues again
+// the batches an api request left unqueued, within the invocation's time budget.
 package main
 
 import (
