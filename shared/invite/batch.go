@@ -577,9 +577,24 @@ func (s *Service) WorkBatchItem(ctx context.Context, ref ItemRef, last bool) err
 		return err
 	}
 	if err != nil {
-		res = &itemResult{problem: s.abandonItem(ctx, item, err)}
+		// The delivery's time may be spent, which is why the item failed: its outcome
+		// is still recorded, on a short deadline of its own, or the batch never ends.
+		rctx, cancel := recordContext(ctx)
+		defer cancel()
+		return s.finishItem(rctx, item, &itemResult{problem: s.abandonItem(rctx, item, err)})
 	}
 	return s.finishItem(ctx, item, res)
+}
+
+// recordTimeout bounds the writes that record an item's failure after its context
+// ended; it is shorter than the time the queue handler keeps to answer.
+const recordTimeout = 2 * time.Second
+
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 }
 
 // jitter draws a wait uniformly from [d/2, d], so that workers that failed together

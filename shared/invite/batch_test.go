@@ -1,6 +1,7 @@
 package invite_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,9 +23,10 @@ type bulk struct {
 	queue   *inmem.Queue
 	worker  *invite.Service
 	crashes *crash.Injector
-	// sleep is the worker's wait between attempts; crash.NoSleep unless a test sets it
-	// before setWorkerIdentity.
-	sleep func(ctx context.Context, d time.Duration) error
+	// sleep is the worker's wait between attempts, and workerBatches its batch store
+	// (default b.batches); a test sets them before setWorkerIdentity.
+	sleep         func(ctx context.Context, d time.Duration) error
+	workerBatches invite.BatchStore
 }
 
 func newBulk(t *testing.T, crashP float64) *bulk {
@@ -56,7 +58,7 @@ func (b *bulk) setWorkerIdentity(t *testing.T, idp invite.Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: b.batches, In: b.crashes}, Sleep: b.sleep}); err != nil {
+	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: cmp.Or[invite.BatchStore](b.workerBatches, b.batches), In: b.crashes}, Sleep: b.sleep}); err != nil {
 		t.Fatal(err)
 	}
 	b.worker = w
@@ -252,6 +254,24 @@ func TestBatchTransientFailures(t *testing.T) {
 		}
 		if len(waits) != 1 || waits[0] != 7*time.Second {
 			t.Errorf("waits between attempts %v, want [7s] (the Retry-After, longer than the backoff)", waits)
+		}
+	})
+	t.Run("recorded on the last delivery after its time ran out", func(t *testing.T) {
+		b := newBulk(t, 0)
+		b.workerBatches = ctxBatches{b.batches}
+		b.setWorkerIdentity(t, b.idp)
+		b.idp.FailNext(inmem.OpCreateUser, 100, invite.CodeUpstream)
+		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spent, cancel := context.WithCancel(b.ctx)
+		cancel()
+		if err := b.worker.WorkBatchItem(spent, invite.ItemRef{BatchID: batch.ID, Index: 0}, true); err != nil {
+			t.Fatalf("WorkBatchItem on the last delivery, its context ended: %v, want the failure recorded", err)
+		}
+		if got, _ := b.items(t, appAdmin, batch.ID); got.Failed != 1 {
+			t.Errorf("batch failed=%d, want 1: the item's outcome recorded", got.Failed)
 		}
 	})
 	t.Run("failed on the last delivery", func(t *testing.T) {
@@ -662,4 +682,14 @@ func (l *limitedOnce) CreateUser(ctx context.Context, nu invite.NewUser) (*invit
 		return nil, &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: l.wait}
 	}
 	return l.Identity.CreateUser(ctx, nu)
+}
+
+// ctxBatches refuses writes once their context has ended, as the DynamoDB store does.
+type ctxBatches struct{ invite.BatchStore }
+
+func (c ctxBatches) FinishBatchItem(ctx context.Context, item *invite.BatchItem) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.BatchStore.FinishBatchItem(ctx, item)
 }

@@ -130,6 +130,9 @@ func (q *Queue) send(ctx context.Context, refs []invite.ItemRef) error {
 	}
 }
 
+// ReplyMargin is the time Handler keeps, before the invocation's deadline, to answer.
+const ReplyMargin = 3 * time.Second
+
 // Work handles one item; last is true on the message's final delivery. The worker
 // passes invite.Service.WorkBatchItem.
 type Work func(ctx context.Context, ref invite.ItemRef, last bool) error
@@ -139,6 +142,10 @@ type Work func(ctx context.Context, ref invite.ItemRef, last bool) error
 // deletes the others and delivers only those again. maxReceives is the queue's
 // maxReceiveCount: a record received that many times is its last delivery. A record
 // whose body is not an item reference can never succeed: it is logged and dropped.
+//
+// The records' work ends ReplyMargin before the invocation's deadline, so that the
+// handler always answers: a handler killed at its timeout answers nothing, and SQS
+// delivers every record of the event again, the finished ones too.
 func Handler(work Work, maxReceives int, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var (
@@ -146,6 +153,11 @@ func Handler(work Work, maxReceives int, log *slog.Logger) func(context.Context,
 			resp = events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 			wg   sync.WaitGroup
 		)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 2*ReplyMargin {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-ReplyMargin))
+			defer cancel()
+		}
 		for _, rec := range ev.Records {
 			wg.Go(func() {
 				ref, err := decode(rec.Body)

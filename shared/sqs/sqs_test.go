@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -380,5 +381,32 @@ func TestHandlerOnSampleEvent(t *testing.T) {
 	want := map[invite.ItemRef]bool{{BatchID: batchID, Index: 0}: false, {BatchID: batchID, Index: 1}: true}
 	if fmt.Sprint(w.calls) != fmt.Sprint(want) {
 		t.Errorf("work called with %v, want %v (the malformed third record dropped)", w.calls, want)
+	}
+}
+
+// TestHandlerAnswersBeforeTheDeadline: work that would run to the invocation's
+// deadline is stopped ReplyMargin before it, and the handler answers with that record
+// failed and the finished one done, rather than being killed with no answer.
+func TestHandlerAnswersBeforeTheDeadline(t *testing.T) {
+	work := func(ctx context.Context, ref invite.ItemRef, _ bool) error {
+		if ref.Index == 0 {
+			return nil
+		}
+		<-ctx.Done() // an Auth0 call that does not come back
+		return ctx.Err()
+	}
+	h := sqs.Handler(work, 5, slog.New(slog.DiscardHandler))
+	deadline := time.Now().Add(2*sqs.ReplyMargin + 500*time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	resp, err := h(ctx, events.SQSEvent{Records: []events.SQSMessage{record("m-0", body(0), "1"), record("m-1", body(1), "1")}})
+	if err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	if left := time.Until(deadline); left < sqs.ReplyMargin-time.Second {
+		t.Errorf("handler answered %v before the deadline, want about %v", left, sqs.ReplyMargin)
+	}
+	if got := failures(resp); !slices.Equal(got, []string{"m-1"}) {
+		t.Errorf("batch item failures = %v, want [m-1]", got)
 	}
 }
