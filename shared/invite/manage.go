@@ -319,29 +319,13 @@ func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string
 // retire makes one attempt at removing what inv left in Auth0 and says what it did,
 // for the history; "" when there is nothing to remove.
 func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
-	log := s.logger(ctx, inv)
 	switch {
 	case inv.Resumable && !provisioned(inv):
 		return s.retireUnrecorded(ctx, inv, policy)
 	case inv.Kind == KindOrganization && inv.Auth0InvitationID != "":
-		what := fmt.Sprintf("delete Auth0 organization invitation %s of organization %s", inv.Auth0InvitationID, inv.OrganizationID)
-		if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID); err != nil {
-			return what, err
-		}
-		log.InfoContext(ctx, "auth0 organization invitation deleted", "auth0_invitation_id", inv.Auth0InvitationID)
-		return what, nil
+		return s.retireOrgInvitation(ctx, inv, inv.Auth0InvitationID, "")
 	case inv.Kind == KindApplication && inv.UserCreated && inv.Auth0UserID != "":
-		what := fmt.Sprintf("%s Auth0 user %s", policy, inv.Auth0UserID)
-		kept, err := s.retireUser(ctx, inv.Auth0UserID, policy)
-		switch {
-		case err != nil:
-			return what, err
-		case kept:
-			log.InfoContext(ctx, "auth0 user kept", "policy", policy)
-		default:
-			log.InfoContext(ctx, "auth0 user retired", "policy", policy)
-		}
-		return what, nil
+		return s.retireCreatedUser(ctx, inv, inv.Auth0UserID, policy, "")
 	}
 	return "", nil
 }
@@ -351,7 +335,7 @@ func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy
 // never-used user carrying the invitation's id. What it finds is retired as a
 // recorded one would be; anything carrying another id is left alone.
 func (s *Service) retireUnrecorded(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
-	log := s.logger(ctx, inv)
+	const how = "unrecorded "
 	if inv.Kind == KindOrganization {
 		found, err := s.identity.FindOrgInvitations(ctx, inv.OrganizationID, inv.Email)
 		if err != nil {
@@ -362,11 +346,11 @@ func (s *Service) retireUnrecorded(ctx context.Context, inv *Invitation, policy 
 			if oi.InvitationID != inv.ID {
 				continue
 			}
-			if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, oi.ID); err != nil {
-				return "delete unrecorded Auth0 organization invitation " + oi.ID, err
+			what, err := s.retireOrgInvitation(ctx, inv, oi.ID, how)
+			if err != nil {
+				return what, err
 			}
-			log.InfoContext(ctx, "unrecorded auth0 organization invitation deleted", "auth0_invitation_id", oi.ID)
-			done = append(done, fmt.Sprintf("delete unrecorded Auth0 organization invitation %s of organization %s", oi.ID, inv.OrganizationID))
+			done = append(done, what)
 		}
 		return strings.Join(done, "; "), nil
 	}
@@ -381,15 +365,36 @@ func (s *Service) retireUnrecorded(ctx context.Context, inv *Invitation, policy 
 	if id, _ := u.AppMetadata["invitationId"].(string); !flagged || id != inv.ID {
 		return "", nil
 	}
-	what := fmt.Sprintf("%s unrecorded Auth0 user %s", policy, u.ID)
-	kept, err := s.retireUser(ctx, u.ID, policy)
+	return s.retireCreatedUser(ctx, inv, u.ID, policy, how)
+}
+
+// retireOrgInvitation deletes one of the invitation's Auth0 organization invitations
+// and says so for the history; how qualifies it there ("unrecorded ").
+func (s *Service) retireOrgInvitation(ctx context.Context, inv *Invitation, id, how string) (string, error) {
+	what := fmt.Sprintf("delete %sAuth0 organization invitation %s of organization %s", how, id, inv.OrganizationID)
+	if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, id); err != nil {
+		return what, err
+	}
+	s.logger(ctx, inv).InfoContext(ctx, "auth0 organization invitation deleted", "auth0_invitation_id", id)
+	return what, nil
+}
+
+// retireCreatedUser applies policy to a user Doorman created for the invitation and
+// says so for the history; how qualifies it there ("unrecorded ").
+func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID string, policy UserPolicy, how string) (string, error) {
+	what := fmt.Sprintf("%s %sAuth0 user %s", policy, how, userID)
+	kept, err := s.retireUser(ctx, userID, policy)
+	log := s.logger(ctx, inv)
+	if userID != inv.Auth0UserID {
+		log = log.With("auth0_user_id", userID)
+	}
 	switch {
 	case err != nil:
 		return what, err
 	case kept:
-		log.InfoContext(ctx, "unrecorded auth0 user kept", "auth0_user_id", u.ID, "policy", policy)
+		log.InfoContext(ctx, "auth0 user kept", "policy", policy)
 	default:
-		log.InfoContext(ctx, "unrecorded auth0 user retired", "auth0_user_id", u.ID, "policy", policy)
+		log.InfoContext(ctx, "auth0 user retired", "policy", policy)
 	}
 	return what, nil
 }
