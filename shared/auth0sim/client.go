@@ -38,12 +38,8 @@ func (p PatientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = max(wait, time.Until(time.Unix(reset, 0)))
 		}
 		resp.Body.Close()
-		t := time.NewTimer(wait)
-		select {
-		case <-req.Context().Done():
-			t.Stop()
-			return nil, req.Context().Err()
-		case <-t.C:
+		if err := ctxSleep(req.Context(), wait); err != nil {
+			return nil, err
 		}
 		next := req.Clone(req.Context())
 		if req.GetBody != nil {

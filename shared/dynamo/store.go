@@ -110,14 +110,7 @@ func jitteredBackoff(attempt int) time.Duration {
 }
 
 func (s *Store) sleep(ctx context.Context, attempt int) error {
-	t := time.NewTimer(s.opts.Backoff(attempt))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return invite.Sleep(ctx, s.opts.Backoff(attempt))
 }
 
 // ttlFor returns the TTL (epoch seconds) of an invitation's items: none while pending

@@ -189,13 +189,15 @@ func (s *Service) EnableBatches(cfg BatchConfig) error {
 		b.backoff = 500 * time.Millisecond
 	}
 	if b.sleep == nil {
-		b.sleep = sleepCtx
+		b.sleep = Sleep
 	}
 	s.batch = b
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (its error); BatchConfig's default Sleep, and the
+// adapters' wait between retries.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

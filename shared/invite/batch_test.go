@@ -80,6 +80,16 @@ func (b *bulk) run(t *testing.T) {
 	}
 }
 
+// submit submits reqs as a as one batch and fails the test when they are refused.
+func (b *bulk) submit(t *testing.T, a invite.Actor, reqs ...invite.CreateRequest) *invite.Batch {
+	t.Helper()
+	batch, err := b.svc.SubmitBatch(b.ctx, a, reqs)
+	if err != nil {
+		t.Fatalf("SubmitBatch: %v", err)
+	}
+	return batch
+}
+
 func (b *bulk) items(t *testing.T, a invite.Actor, id string) (*invite.Batch, []*invite.BatchItem) {
 	t.Helper()
 	v, err := b.svc.Batch(b.ctx, a, id, invite.MaxBatchItems, "")
@@ -142,14 +152,8 @@ func TestBatchOutcomes(t *testing.T) {
 		noMail,
 		appRequest("pending@example.com"),
 	}
-	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{resend})
-	if err != nil {
-		t.Fatal(err)
-	}
+	batch := b.submit(t, superAdmin, reqs...)
+	second := b.submit(t, superAdmin, resend)
 	b.run(t)
 
 	got, items := b.items(t, superAdmin, batch.ID)
@@ -186,14 +190,8 @@ func TestBatchOutcomes(t *testing.T) {
 
 func TestBatchVisibility(t *testing.T) {
 	b := newBulk(t, 0)
-	app, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("a@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acme, err := b.svc.SubmitBatch(b.ctx, acmeAdmin, []invite.CreateRequest{orgRequest("b@example.com", "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := b.submit(t, appAdmin, appRequest("a@example.com"))
+	acme := b.submit(t, acmeAdmin, orgRequest("b@example.com", ""))
 	cases := []struct {
 		name string
 		a    invite.Actor
@@ -223,10 +221,7 @@ func TestBatchTransientFailures(t *testing.T) {
 	t.Run("retried until Auth0 answers", func(t *testing.T) {
 		b := newBulk(t, 0)
 		b.idp.FailNext(inmem.OpCreateUser, 6, invite.CodeUpstream) // more than one delivery's attempts
-		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 		b.run(t)
 		_, items := b.items(t, appAdmin, batch.ID)
 		if items[0].Status != invite.ItemSucceeded || b.idp.UserCount() != 1 || len(b.mail.SentTo("ann@example.com")) != 1 {
@@ -244,10 +239,7 @@ func TestBatchTransientFailures(t *testing.T) {
 			return ctx.Err()
 		}
 		b.setWorkerIdentity(t, &limitedOnce{Identity: b.idp, wait: 7 * time.Second})
-		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 		b.run(t)
 		if _, items := b.items(t, appAdmin, batch.ID); items[0].Status != invite.ItemSucceeded {
 			t.Errorf("item %s, want succeeded", items[0].Status)
@@ -261,10 +253,7 @@ func TestBatchTransientFailures(t *testing.T) {
 		b.workerBatches = ctxBatches{b.batches}
 		b.setWorkerIdentity(t, b.idp)
 		b.idp.FailNext(inmem.OpCreateUser, 100, invite.CodeUpstream)
-		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 		spent, cancel := context.WithCancel(b.ctx)
 		cancel()
 		if err := b.worker.WorkBatchItem(spent, invite.ItemRef{BatchID: batch.ID, Index: 0}, true); err != nil {
@@ -281,10 +270,7 @@ func TestBatchTransientFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.idp.FailNext(inmem.OpCreateUser, 100, invite.CodeUpstream)
-		batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 		b.run(t)
 		got, items := b.items(t, appAdmin, batch.ID)
 		if got.Failed != 1 || items[0].Problem == nil || items[0].Problem.Code != invite.CodeUpstream {
@@ -314,10 +300,7 @@ func TestBatchExactlyOnceUnderCrashes(t *testing.T) {
 			reqs[i] = appRequest(fmt.Sprintf("u%03d@example.com", i))
 		}
 	}
-	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	batch := b.submit(t, superAdmin, reqs...)
 	b.run(t)
 
 	got, items := b.items(t, superAdmin, batch.ID)
@@ -396,10 +379,7 @@ func TestSubmitBatchItemsNotQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := []invite.CreateRequest{appRequest("a@example.com"), appRequest("b@example.com"), appRequest("c@example.com"), appRequest("d@example.com")}
-	batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, reqs)
-	if err != nil {
-		t.Fatalf("SubmitBatch: %v", err)
-	}
+	batch := b.submit(t, appAdmin, reqs...)
 	if batch.Failed != 2 {
 		t.Errorf("batch answered with %d failed, want the 2 items the queue refused", batch.Failed)
 	}
@@ -428,10 +408,7 @@ func TestBatchItemProblemHidesInternalDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.idp.FailNext(inmem.OpCreateUser, 10, invite.CodeInternal)
-	batch, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 	b.run(t)
 	_, items := b.items(t, appAdmin, batch.ID)
 	p := items[0].Problem
@@ -515,12 +492,7 @@ func TestBatchUnrecordedAuth0SideCleanedUp(t *testing.T) {
 	lossy.down.Store(true)
 	b.setWorkerIdentity(t, lossy)
 
-	batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{
-		appRequest("ann@example.com"), orgRequest("olga@example.com", orgAcme), appRequest("zed@example.com"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	batch := b.submit(t, superAdmin, appRequest("ann@example.com"), orgRequest("olga@example.com", orgAcme), appRequest("zed@example.com"))
 	b.run(t)
 	got, items := b.items(t, superAdmin, batch.ID)
 	if got.Failed != 3 {
@@ -572,10 +544,7 @@ func TestBatchProvisioningLostToARevoke(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBulk(t, 0)
-			batch, err := b.svc.SubmitBatch(b.ctx, superAdmin, []invite.CreateRequest{tt.req})
-			if err != nil {
-				t.Fatal(err)
-			}
+			batch := b.submit(t, superAdmin, tt.req)
 			_, items := b.items(t, superAdmin, batch.ID)
 			id := items[0].InvitationID
 			lossy := &lossyIdentity{Identity: b.idp}
@@ -621,10 +590,7 @@ func (dyingQueue) Enqueue(context.Context, []invite.ItemRef) error {
 // sent twice.
 func TestSweeperRequeuesBatchesItsSubmitterLeft(t *testing.T) {
 	b := newBulk(t, 0)
-	normal, err := b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("ann@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	normal := b.submit(t, appAdmin, appRequest("ann@example.com"))
 	b.run(t)
 
 	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: dyingQueue{}}); err != nil {

@@ -120,12 +120,8 @@ func (q *Queue) send(ctx context.Context, refs []invite.ItemRef) error {
 			}
 		}
 		entries = retry
-		t := time.NewTimer(q.backoff(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("sqs: send: %w", invite.Wrap(invite.CodeUpstream, ctx.Err(), "the queue did not answer in time"))
-		case <-t.C:
+		if err := invite.Sleep(ctx, q.backoff(attempt)); err != nil {
+			return fmt.Errorf("sqs: send: %w", invite.Wrap(invite.CodeUpstream, err, "the queue did not answer in time"))
 		}
 	}
 }
