@@ -69,7 +69,11 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	// final delivery after QUEUE_MAX_RECEIVES.
 	queue := inmem.NewQueue(inmem.QueueOptions{Visibility: 5 * time.Second, MaxReceives: cfg.QueueMaxReceives,
 		Logger: func(msg string, args ...any) { log.Warn(msg, args...) }})
-	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue})
+	interval, err := sweepInterval(getenv)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue, SweepMargin: min(invite.DefaultSweepMargin, interval/6)})
 	if err != nil {
 		return err
 	}
@@ -87,9 +91,7 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	mux.Handle(webhookPath, a.Webhook)
 	rt.api.Store(&handler{h: mux})
 
-	if err := startSweeper(ctx, getenv, a, log); err != nil {
-		return err
-	}
+	startSweeper(ctx, interval, a.Sweeper, log)
 
 	if err := banner(out, base, cfg, l, rt.sim, seeded); err != nil {
 		return err
@@ -225,24 +227,22 @@ func bulkWorkers(getenv func(string) string) (int, error) {
 	return n, nil
 }
 
-// startSweeper runs one sweep every SWEEP_INTERVAL (default 1m) until ctx ends, as
-// the EventBridge schedule does in AWS.
-func startSweeper(ctx context.Context, getenv func(string) string, a *app.App, log *slog.Logger) error {
-	interval := time.Minute
-	if v := getenv("SWEEP_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("SWEEP_INTERVAL %q must be a positive duration such as 30s", v)
-		}
-		interval = d
+// sweepInterval is SWEEP_INTERVAL (default 1m): how often the local run sweeps.
+func sweepInterval(getenv func(string) string) (time.Duration, error) {
+	v := getenv("SWEEP_INTERVAL")
+	if v == "" {
+		return time.Minute, nil
 	}
-	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
-		Service: a.Service, Store: a.Store, Logger: log, Margin: min(invite.DefaultSweepMargin, interval/6),
-		ReminderBefore: a.Config.ReminderBefore,
-	})
-	if err != nil {
-		return err
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("SWEEP_INTERVAL %q must be a positive duration such as 30s", v)
 	}
+	return d, nil
+}
+
+// startSweeper runs one sweep every interval until ctx ends, as the EventBridge
+// schedule does in AWS.
+func startSweeper(ctx context.Context, interval time.Duration, sweeper *invite.Sweeper, log *slog.Logger) {
 	go func() {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
@@ -258,5 +258,4 @@ func startSweeper(ctx context.Context, getenv func(string) string, a *app.App, l
 			}
 		}
 	}()
-	return nil
 }

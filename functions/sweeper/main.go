@@ -25,14 +25,9 @@ func main() {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
-	sweeper, err := invite.NewSweeper(invite.SweeperConfig{Service: a.Service, Store: a.Store, Logger: log, ReminderBefore: a.Config.ReminderBefore})
-	if err != nil {
-		log.Error("init failed", "err", err.Error())
-		os.Exit(1)
-	}
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (invite.SweepResult, error) {
 		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
 		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget", time.Until(deadline).Round(time.Second))
-		return sweeper.Run(ctx, deadline)
+		return a.Sweeper.Run(ctx, deadline)
 	})
 }

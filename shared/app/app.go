@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,6 +32,9 @@ type App struct {
 	Identity *auth0.Identity
 	Mailer   *ses.Mailer
 	Service  *invite.Service
+	// Acceptor applies Auth0's log events; Sweeper expires, retries and reminds.
+	Acceptor *invite.Acceptor
+	Sweeper  *invite.Sweeper
 	// API serves /v1 and the invitee's /i/{token} pages.
 	API http.Handler
 	// Webhook serves POST /webhooks/auth0/logs; nil unless the configuration has a
@@ -48,6 +52,9 @@ type Options struct {
 	// Queue carries batch items to the worker; nil means the SQS queue at QUEUE_URL,
 	// and no batches when that is unset too.
 	Queue invite.Queue
+	// SweepMargin is what a sweep keeps free before its deadline; 0 means
+	// invite.DefaultSweepMargin.
+	SweepMargin time.Duration
 }
 
 // New builds the clients once (a cold start) and everything on top of them.
@@ -79,8 +86,14 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: auth0: %w", err)
 	}
+	queue := opts.Queue
+	if queue == nil && cfg.QueueURL != "" {
+		if queue, err = sqs.New(awssqs.NewFromConfig(awsCfg), cfg.QueueURL); err != nil {
+			return nil, fmt.Errorf("app: queue: %w", err)
+		}
+	}
 	svc, err := invite.NewService(invite.Config{
-		Store: store, Identity: identity, Mailer: mailer,
+		Store: store, Batches: store, Queue: queue, Identity: identity, Mailer: mailer,
 		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, ApplicationURL: cfg.ApplicationURL,
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
 		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy),
@@ -88,14 +101,15 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)
 	}
-	queue := opts.Queue
-	if queue == nil && cfg.QueueURL != "" {
-		if queue, err = sqs.New(awssqs.NewFromConfig(awsCfg), cfg.QueueURL); err != nil {
-			return nil, fmt.Errorf("app: queue: %w", err)
-		}
+	acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: store})
+	if err != nil {
+		return nil, fmt.Errorf("app: acceptor: %w", err)
 	}
-	if err := svc.EnableBatches(invite.BatchConfig{Store: store, Queue: queue}); err != nil {
-		return nil, fmt.Errorf("app: batches: %w", err)
+	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
+		Service: svc, Store: store, Logger: log, ReminderBefore: cfg.ReminderBefore, Margin: opts.SweepMargin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: sweeper: %w", err)
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Service: svc, Idempotency: store, Counter: counter,
@@ -106,12 +120,9 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
 	}
-	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, API: api, Limiter: limiter}
+	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc,
+		Acceptor: acceptor, Sweeper: sweeper, API: api, Limiter: limiter}
 	if cfg.WebhookToken != "" {
-		acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: store})
-		if err != nil {
-			return nil, fmt.Errorf("app: acceptor: %w", err)
-		}
 		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Logger: log}); err != nil {
 			return nil, fmt.Errorf("app: webhook: %w", err)
 		}

@@ -87,14 +87,12 @@ func newBulkRun(tb testing.TB, o bulkOptions) *bulkRun {
 	r.crashes = crash.NewInjector(o.crashP, 11)
 	r.worker, err = invite.NewService(invite.Config{
 		Store:         crash.Store{Store: r.api.Store, In: r.crashes},
+		Batches:       crash.BatchStore{BatchStore: r.api.Store, In: r.crashes},
 		Identity:      crash.Identity{Identity: r.api.Identity, In: r.crashes},
 		Mailer:        crash.Mailer{Mailer: r.api.Mailer, In: r.crashes},
 		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, LoginClientID: cfg.Auth0.LoginClientID,
 	})
 	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := r.worker.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: r.api.Store, In: r.crashes}}); err != nil {
 		tb.Fatal(err)
 	}
 	return r

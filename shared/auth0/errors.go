@@ -24,6 +24,9 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 	cause := fmt.Errorf("auth0: %s: %w", op, err)
 	log := id.log.With(append([]any{"op", op}, attrs...)...)
 
+	if errors.Is(err, invite.ErrPaused) {
+		return &invite.Error{Code: invite.CodeRateLimited, Message: invite.ErrPaused.Message, Err: cause}
+	}
 	if info, _ := ctx.Value(callKey{}).(*callInfo); info != nil {
 		if wait, ok := info.gaveUp(); ok {
 			log.WarnContext(ctx, "auth0: rate limited past the call's deadline", "retry_after", wait)
@@ -180,6 +183,14 @@ type observer struct {
 }
 
 func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	pause := invite.PauseOf(req.Context())
+	if pause.Paused() {
+		// The unit of work this call belongs to stopped asking Auth0 after a 429.
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, invite.ErrPaused
+	}
 	resp, err := o.base.RoundTrip(req)
 	info, ok := req.Context().Value(callKey{}).(*callInfo)
 	if !ok {
@@ -196,6 +207,13 @@ func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	info.last = resp.Header.Clone()
 	info.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
+		if pause != nil {
+			// Under a Pause the first 429 ends the operation, and every later call of
+			// its unit of work, at once: no retry waits.
+			pause.Stop()
+			info.giveUp(max(waitIn(resp.Header, o.now()), time.Millisecond))
+			return resp, err
+		}
 		if deadline, ok := req.Context().Deadline(); ok {
 			if wait := waitIn(resp.Header, o.now()); wait > time.Until(deadline) {
 				info.giveUp(wait)

@@ -104,7 +104,7 @@ func TestSweepRetriesCleanupOnDynamo(t *testing.T) {
 			inv.ExpiresAt = f.clock.Now().Add(-time.Minute)
 			f.create(t, inv)
 			svc, err := invite.NewService(invite.Config{
-				Store: f.store, Identity: idp, Mailer: inmem.NewMailer(),
+				Store: f.store, Batches: f.store, Identity: idp, Mailer: inmem.NewMailer(),
 				Now: f.clock.Now, PublicBaseURL: "https://doorman.example.com",
 			})
 			if err != nil {

@@ -148,7 +148,7 @@ func TestWebhookBatchRequests(t *testing.T) {
 	f.create(t, inv)
 
 	svc, err := invite.NewService(invite.Config{
-		Store: f.store, Identity: inmem.NewIdentity(f.clock.Now), Mailer: inmem.NewMailer(),
+		Store: f.store, Batches: f.store, Identity: inmem.NewIdentity(f.clock.Now), Mailer: inmem.NewMailer(),
 		Now: f.clock.Now, PublicBaseURL: "https://doorman.example.com",
 	})
 	if err != nil {

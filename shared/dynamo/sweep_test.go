@@ -112,7 +112,7 @@ func TestSweepOnDynamo(t *testing.T) {
 
 	mail := inmem.NewMailer()
 	svc, err := invite.NewService(invite.Config{
-		Store: f.store, Identity: inmem.NewIdentity(f.clock.Now), Mailer: mail,
+		Store: f.store, Batches: f.store, Identity: inmem.NewIdentity(f.clock.Now), Mailer: mail,
 		Now: f.clock.Now, PublicBaseURL: "https://doorman.example.com",
 	})
 	if err != nil {
@@ -223,7 +223,7 @@ func BenchmarkSweep(b *testing.B) {
 			b.Fatalf("seed: %v", err)
 		}
 		svc, err := invite.NewService(invite.Config{
-			Store: store, Identity: inmem.NewIdentity(clk.Now), Mailer: inmem.NewMailer(),
+			Store: store, Batches: store, Identity: inmem.NewIdentity(clk.Now), Mailer: inmem.NewMailer(),
 			Now: clk.Now, PublicBaseURL: "https://doorman.example.com",
 		})
 		if err != nil {
@@ -311,7 +311,7 @@ func BenchmarkSweepAuth0(b *testing.B) {
 					b.Fatal(err)
 				}
 				svc, err := invite.NewService(invite.Config{
-					Store: store, Identity: idp, Mailer: inmem.NewMailer(), PublicBaseURL: "https://doorman.example.com",
+					Store: store, Batches: store, Identity: idp, Mailer: inmem.NewMailer(), PublicBaseURL: "https://doorman.example.com",
 				})
 				if err != nil {
 					b.Fatal(err)

@@ -124,8 +124,13 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 	f.idp.AddRoles("rol_viewer", "rol_editor")
 	f.idp.AddOrganization(invite.Organization{ID: orgAcme, Name: "acme", DisplayName: "Acme Corp"})
 	f.idp.AddOrganization(invite.Organization{ID: orgOther, Name: "other", DisplayName: "Other Ltd"})
+	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
 	svc, err := invite.NewService(invite.Config{
-		Store:           f.store,
+		Store:   f.store,
+		Batches: inmem.NewBatches(),
+		Queue:   f.queue,
+		// Retries within a delivery wait for nothing in tests.
+		Sleep:           func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Identity:        f.idp,
 		Mailer:          f.mail,
 		Now:             f.clock.Now,
@@ -140,16 +145,6 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		t.Fatalf("NewService: %v", err)
 	}
 	f.svc = svc
-	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
-	err = svc.EnableBatches(invite.BatchConfig{
-		Store: inmem.NewBatches(),
-		Queue: f.queue,
-		// Retries within a delivery wait for nothing in tests.
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		t.Fatalf("EnableBatches: %v", err)
-	}
 	cfg := httpapi.Config{
 		Service:         svc,
 		Idempotency:     f.idem,

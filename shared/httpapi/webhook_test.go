@@ -97,7 +97,7 @@ func newWorld(t testing.TB, events invite.EventStore) *whWorld {
 	w.idp.AddRoles("rol_viewer")
 	w.idp.AddOrganization(invite.Organization{ID: fxOrg, Name: "acme-corp", DisplayName: "Acme Corp"})
 	svc, err := invite.NewService(invite.Config{
-		Store: w.store, Identity: w.idp, Mailer: w.mail, Now: clk.Now,
+		Store: w.store, Batches: inmem.NewBatches(), Identity: w.idp, Mailer: w.mail, Now: clk.Now,
 		Rand:          &whRand{r: rand.NewChaCha8([32]byte{9})},
 		PublicBaseURL: "https://doorman.example.com",
 	})
@@ -298,7 +298,7 @@ func TestWebhookRefusesBeforeReading(t *testing.T) {
 func TestWebhookBodyLimit(t *testing.T) {
 	acceptor := func(t *testing.T) *invite.Acceptor {
 		w := newWorld(t, nil)
-		svc, _ := invite.NewService(invite.Config{Store: w.store, Identity: w.idp, Mailer: w.mail, PublicBaseURL: "https://d.example.com"})
+		svc, _ := invite.NewService(invite.Config{Store: w.store, Batches: inmem.NewBatches(), Identity: w.idp, Mailer: w.mail, PublicBaseURL: "https://d.example.com"})
 		a, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: w.store})
 		if err != nil {
 			t.Fatalf("NewAcceptor: %v", err)
@@ -493,7 +493,7 @@ func TestWebhookDeliveryShapesEndAlike(t *testing.T) {
 
 func TestNewWebhookChecksConfig(t *testing.T) {
 	w := newWorld(t, nil)
-	svc, _ := invite.NewService(invite.Config{Store: w.store, Identity: w.idp, Mailer: w.mail, PublicBaseURL: "https://d.example.com"})
+	svc, _ := invite.NewService(invite.Config{Store: w.store, Batches: inmem.NewBatches(), Identity: w.idp, Mailer: w.mail, PublicBaseURL: "https://d.example.com"})
 	a, _ := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: w.store})
 	tests := []struct {
 		name string

@@ -232,10 +232,20 @@ func (d *Identity) Tickets() []invite.TicketRequest {
 
 // begin counts a call of op and returns the injected failure due, if any. The caller
 // holds d.mu.
-func (d *Identity) begin(op Op) error {
+//
+// It honours the context's invite.Pause as Auth0's adapter does: a paused call fails
+// at once, uncounted, and a rate_limited answer pauses it.
+func (d *Identity) begin(ctx context.Context, op Op) error {
+	pause := invite.PauseOf(ctx)
+	if pause.Paused() {
+		return invite.ErrPaused
+	}
 	d.calls[op]++
 	if q := d.failures[op]; len(q) > 0 {
 		d.failures[op] = q[1:]
+		if q[0] == invite.CodeRateLimited {
+			pause.Stop()
+		}
 		return &invite.Error{Code: q[0], Message: fmt.Sprintf("injected %s failure of %s", q[0], op)}
 	}
 	return nil
@@ -285,10 +295,10 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 // FindUserByEmail implements invite.Identity.
-func (d *Identity) FindUserByEmail(_ context.Context, email string) (*invite.User, error) {
+func (d *Identity) FindUserByEmail(ctx context.Context, email string) (*invite.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpFindUserByEmail); err != nil {
+	if err := d.begin(ctx, OpFindUserByEmail); err != nil {
 		return nil, err
 	}
 	u := d.findByEmail(email)
@@ -299,10 +309,10 @@ func (d *Identity) FindUserByEmail(_ context.Context, email string) (*invite.Use
 }
 
 // GetUser implements invite.Identity.
-func (d *Identity) GetUser(_ context.Context, userID string) (*invite.User, error) {
+func (d *Identity) GetUser(ctx context.Context, userID string) (*invite.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpGetUser); err != nil {
+	if err := d.begin(ctx, OpGetUser); err != nil {
 		return nil, err
 	}
 	u, ok := d.users[userID]
@@ -313,10 +323,10 @@ func (d *Identity) GetUser(_ context.Context, userID string) (*invite.User, erro
 }
 
 // CreateUser implements invite.Identity, setting app_metadata as the real adapter does.
-func (d *Identity) CreateUser(_ context.Context, nu invite.NewUser) (*invite.User, error) {
+func (d *Identity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpCreateUser); err != nil {
+	if err := d.begin(ctx, OpCreateUser); err != nil {
 		return nil, err
 	}
 	if nu.Email == "" || !strings.Contains(nu.Email, "@") {
@@ -354,10 +364,10 @@ func (d *Identity) unknownRoles(ids []string) []string {
 }
 
 // AssignRoles implements invite.Identity.
-func (d *Identity) AssignRoles(_ context.Context, userID string, roleIDs []string) error {
+func (d *Identity) AssignRoles(ctx context.Context, userID string, roleIDs []string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpAssignRoles); err != nil {
+	if err := d.begin(ctx, OpAssignRoles); err != nil {
 		return err
 	}
 	u, ok := d.users[userID]
@@ -376,10 +386,10 @@ func (d *Identity) AssignRoles(_ context.Context, userID string, roleIDs []strin
 }
 
 // ClearInvitationFlag implements invite.Identity.
-func (d *Identity) ClearInvitationFlag(_ context.Context, userID string) error {
+func (d *Identity) ClearInvitationFlag(ctx context.Context, userID string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpClearInvitationFlag); err != nil {
+	if err := d.begin(ctx, OpClearInvitationFlag); err != nil {
 		return err
 	}
 	u, ok := d.users[userID]
@@ -391,10 +401,10 @@ func (d *Identity) ClearInvitationFlag(_ context.Context, userID string) error {
 }
 
 // DeleteUserIfNeverLoggedIn implements invite.Identity.
-func (d *Identity) DeleteUserIfNeverLoggedIn(_ context.Context, userID string) (bool, error) {
+func (d *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpDeleteUser); err != nil {
+	if err := d.begin(ctx, OpDeleteUser); err != nil {
 		return false, err
 	}
 	u, ok := d.users[userID]
@@ -410,10 +420,10 @@ func (d *Identity) DeleteUserIfNeverLoggedIn(_ context.Context, userID string) (
 
 // PasswordChangeTicket implements invite.Identity. Like Auth0 it refuses result_url
 // together with client_id.
-func (d *Identity) PasswordChangeTicket(_ context.Context, req invite.TicketRequest) (string, error) {
+func (d *Identity) PasswordChangeTicket(ctx context.Context, req invite.TicketRequest) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpPasswordTicket); err != nil {
+	if err := d.begin(ctx, OpPasswordTicket); err != nil {
 		return "", err
 	}
 	if _, ok := d.users[req.UserID]; !ok {
@@ -427,10 +437,10 @@ func (d *Identity) PasswordChangeTicket(_ context.Context, req invite.TicketRequ
 }
 
 // CreateOrgInvitation implements invite.Identity with Auth0's checks and messages.
-func (d *Identity) CreateOrgInvitation(_ context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
+func (d *Identity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpCreateOrgInvitation); err != nil {
+	if err := d.begin(ctx, OpCreateOrgInvitation); err != nil {
 		return nil, err
 	}
 	o, ok := d.orgs[req.OrganizationID]
@@ -472,10 +482,10 @@ func (d *Identity) CreateOrgInvitation(_ context.Context, req invite.OrgInvitati
 }
 
 // GetOrgInvitation implements invite.Identity; an expired invitation is not_found.
-func (d *Identity) GetOrgInvitation(_ context.Context, orgID, invitationID string) (*invite.OrgInvitation, error) {
+func (d *Identity) GetOrgInvitation(ctx context.Context, orgID, invitationID string) (*invite.OrgInvitation, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpGetOrgInvitation); err != nil {
+	if err := d.begin(ctx, OpGetOrgInvitation); err != nil {
 		return nil, err
 	}
 	o, ok := d.orgs[orgID]
@@ -492,10 +502,10 @@ func (d *Identity) GetOrgInvitation(_ context.Context, orgID, invitationID strin
 
 // FindOrgInvitations implements invite.Identity: the organization's unexpired
 // invitations whose invitee has email's EmailKey, by id.
-func (d *Identity) FindOrgInvitations(_ context.Context, orgID, email string) ([]*invite.OrgInvitation, error) {
+func (d *Identity) FindOrgInvitations(ctx context.Context, orgID, email string) ([]*invite.OrgInvitation, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpFindOrgInvitations); err != nil {
+	if err := d.begin(ctx, OpFindOrgInvitations); err != nil {
 		return nil, err
 	}
 	key := invite.EmailKey(email)
@@ -518,10 +528,10 @@ func (d *Identity) FindOrgInvitations(_ context.Context, orgID, email string) ([
 }
 
 // DeleteOrgInvitation implements invite.Identity.
-func (d *Identity) DeleteOrgInvitation(_ context.Context, orgID, invitationID string) error {
+func (d *Identity) DeleteOrgInvitation(ctx context.Context, orgID, invitationID string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpDeleteOrgInvitation); err != nil {
+	if err := d.begin(ctx, OpDeleteOrgInvitation); err != nil {
 		return err
 	}
 	if o, ok := d.orgs[orgID]; ok {
@@ -532,10 +542,10 @@ func (d *Identity) DeleteOrgInvitation(_ context.Context, orgID, invitationID st
 }
 
 // OrgMember implements invite.Identity.
-func (d *Identity) OrgMember(_ context.Context, orgID, userID string) (*invite.Member, error) {
+func (d *Identity) OrgMember(ctx context.Context, orgID, userID string) (*invite.Member, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpOrgMember); err != nil {
+	if err := d.begin(ctx, OpOrgMember); err != nil {
 		return nil, err
 	}
 	o, ok := d.orgs[orgID]
@@ -552,10 +562,10 @@ func (d *Identity) OrgMember(_ context.Context, orgID, userID string) (*invite.M
 }
 
 // Organization implements invite.Identity.
-func (d *Identity) Organization(_ context.Context, orgID string) (*invite.Organization, error) {
+func (d *Identity) Organization(ctx context.Context, orgID string) (*invite.Organization, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpOrganization); err != nil {
+	if err := d.begin(ctx, OpOrganization); err != nil {
 		return nil, err
 	}
 	o, ok := d.orgs[orgID]
@@ -567,10 +577,10 @@ func (d *Identity) Organization(_ context.Context, orgID string) (*invite.Organi
 }
 
 // BlockUser implements invite.Identity.
-func (d *Identity) BlockUser(_ context.Context, userID string) error {
+func (d *Identity) BlockUser(ctx context.Context, userID string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.begin(OpBlockUser); err != nil {
+	if err := d.begin(ctx, OpBlockUser); err != nil {
 		return err
 	}
 	u, ok := d.users[userID]

@@ -376,7 +376,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 	case !a.reissue || countHistory(inv, EventReissued) >= a.maxReissues:
 		return a.failInvitation(ctx, ev, inv, reason+" The Auth0 invitation is used up; invite again.")
 	}
-	target, err := a.svc.targetName(ctx, inv)
+	org, err := a.svc.organizationFor(ctx, inv)
 	if err != nil {
 		return nil, fmt.Errorf("reissue %s: %w", inv.ID, err)
 	}
@@ -411,7 +411,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 		return nil, fmt.Errorf("reissue %s: %w", inv.ID, err)
 	}
 	a.svc.logger(ctx, next).InfoContext(ctx, "organization invitation reissued after a failed accept", "log_id", ev.LogID)
-	m := a.svc.mail(next, TemplateOrganization, target, a.svc.link(token))
+	m := a.svc.emailFor(next, org, token)
 	m.Message = "You opened this invitation while signed in with a different account. It is for " +
 		next.Email + ": please sign in or sign up with that address."
 	// deliver records the outcome, and queues a retry of a failed email.

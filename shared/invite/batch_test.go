@@ -32,15 +32,19 @@ type bulk struct {
 func newBulk(t *testing.T, crashP float64) *bulk {
 	t.Helper()
 	f := newFixture(t)
-	b := &bulk{fixture: f, batches: inmem.NewBatches(),
+	b := &bulk{fixture: f, batches: f.cfg.Batches.(*inmem.Batches),
 		queue: inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 100})}
-	if err := f.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, b.queue)
 	b.crashes = crash.NewInjector(crashP, 7)
 	b.sleep = crash.NoSleep
 	b.setWorkerIdentity(t, f.idp)
 	return b
+}
+
+// useQueue makes the submitting service one that queues on q.
+func (b *bulk) useQueue(t *testing.T, q invite.Queue) {
+	t.Helper()
+	b.rebuild(t, func(c *invite.Config) { c.Queue = q })
 }
 
 // setWorkerIdentity gives the worker another Identity (behind the crash injection).
@@ -49,6 +53,8 @@ func (b *bulk) setWorkerIdentity(t *testing.T, idp invite.Identity) {
 	f := b.fixture
 	w, err := invite.NewService(invite.Config{
 		Store:    crash.Store{Store: f.store, In: b.crashes},
+		Batches:  crash.BatchStore{BatchStore: cmp.Or[invite.BatchStore](b.workerBatches, b.batches), In: b.crashes},
+		Sleep:    b.sleep,
 		Identity: crash.Identity{Identity: idp, In: b.crashes},
 		Mailer:   crash.Mailer{Mailer: f.mail, In: b.crashes},
 		Now:      f.clock.Now, Rand: inmem.NewRand([32]byte{9}),
@@ -56,9 +62,6 @@ func (b *bulk) setWorkerIdentity(t *testing.T, idp invite.Identity) {
 		LoginClientID: loginCID, RedirectAllowed: allowExample,
 	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.EnableBatches(invite.BatchConfig{Store: crash.BatchStore{BatchStore: cmp.Or[invite.BatchStore](b.workerBatches, b.batches), In: b.crashes}, Sleep: b.sleep}); err != nil {
 		t.Fatal(err)
 	}
 	b.worker = w
@@ -266,9 +269,7 @@ func TestBatchTransientFailures(t *testing.T) {
 	t.Run("failed on the last delivery", func(t *testing.T) {
 		b := newBulk(t, 0)
 		b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 2})
-		if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
-			t.Fatal(err)
-		}
+		b.useQueue(t, b.queue)
 		b.idp.FailNext(inmem.OpCreateUser, 100, invite.CodeUpstream)
 		batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 		b.run(t)
@@ -375,9 +376,7 @@ func (q halfQueue) Enqueue(ctx context.Context, refs []invite.ItemRef) error {
 
 func TestSubmitBatchItemsNotQueued(t *testing.T) {
 	b := newBulk(t, 0)
-	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: halfQueue{b.queue}}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, halfQueue{b.queue})
 	reqs := []invite.CreateRequest{appRequest("a@example.com"), appRequest("b@example.com"), appRequest("c@example.com"), appRequest("d@example.com")}
 	batch := b.submit(t, appAdmin, reqs...)
 	if batch.Failed != 2 {
@@ -404,9 +403,7 @@ func TestSubmitBatchItemsNotQueued(t *testing.T) {
 func TestBatchItemProblemHidesInternalDetail(t *testing.T) {
 	b := newBulk(t, 0)
 	b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 1})
-	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, b.queue)
 	b.idp.FailNext(inmem.OpCreateUser, 10, invite.CodeInternal)
 	batch := b.submit(t, appAdmin, appRequest("ann@example.com"))
 	b.run(t)
@@ -481,9 +478,7 @@ func (l *lossyIdentity) FindOrgInvitations(ctx context.Context, orgID, email str
 func TestBatchUnrecordedAuth0SideCleanedUp(t *testing.T) {
 	b := newBulk(t, 0)
 	b.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: time.Millisecond, MaxReceives: 2})
-	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, b.queue)
 	other, err := b.idp.CreateUser(b.ctx, invite.NewUser{Email: "zed@example.com", InvitationID: "inv_other"})
 	if err != nil {
 		t.Fatal(err)
@@ -593,9 +588,7 @@ func TestSweeperRequeuesBatchesItsSubmitterLeft(t *testing.T) {
 	normal := b.submit(t, appAdmin, appRequest("ann@example.com"))
 	b.run(t)
 
-	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: dyingQueue{}}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, dyingQueue{})
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -605,9 +598,7 @@ func TestSweeperRequeuesBatchesItsSubmitterLeft(t *testing.T) {
 		_, _ = b.svc.SubmitBatch(b.ctx, appAdmin, []invite.CreateRequest{appRequest("bob@example.com"), appRequest("cy@example.com")})
 	}()
 	// The sweeper is another process, with the queue.
-	if err := b.svc.EnableBatches(invite.BatchConfig{Store: b.batches, Queue: b.queue}); err != nil {
-		t.Fatal(err)
-	}
+	b.useQueue(t, b.queue)
 	sweeper := b.newSweeper(t)
 	sent := b.queue.Stats().Sent
 

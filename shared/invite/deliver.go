@@ -6,22 +6,6 @@ import (
 	"time"
 )
 
-// mail builds the email of an invitation.
-func (s *Service) mail(inv *Invitation, tmpl Template, target, link string) Mail {
-	return Mail{
-		Template:     tmpl,
-		To:           inv.Email,
-		Locale:       inv.Locale,
-		InviteeName:  inv.Name,
-		InviterName:  inv.Inviter.Name,
-		TargetName:   target,
-		Message:      inv.Message,
-		Link:         link,
-		ExpiresAt:    inv.ExpiresAt,
-		InvitationID: inv.ID,
-	}
-}
-
 // deliver sends m and records the outcome on the invitation: on success the message
 // id, one more send and email_sent; on failure Delivery failed with a retry queued
 // (unless the provider refused the email for good, or the attempts ran out) and
@@ -82,9 +66,9 @@ func (s *Service) RetryDelivery(ctx context.Context, id string) (*Invitation, er
 	if inv.Delivery.NextAttemptAt.IsZero() || now.Before(inv.Delivery.NextAttemptAt) {
 		return nil, &Error{Code: CodeRateLimited, Message: "no retry is due", RetryAfter: inv.Delivery.NextAttemptAt.Sub(now)}
 	}
-	target, err := s.targetName(ctx, inv)
+	org, err := s.organizationFor(ctx, inv)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("retry delivery of %s: %w", id, err)
 	}
 	token, err := NewToken(s.rand)
 	if err != nil {
@@ -101,25 +85,5 @@ func (s *Service) RetryDelivery(ctx context.Context, id string) (*Invitation, er
 	if err != nil {
 		return nil, err
 	}
-	return s.deliver(ctx, next, s.mail(next, s.template(next), target, s.link(token)), now), nil
-}
-
-func (s *Service) template(inv *Invitation) Template {
-	if inv.Kind == KindOrganization {
-		return TemplateOrganization
-	}
-	return TemplateApplication
-}
-
-// targetName is what the invitation email names: the application, or the
-// organization's display name as Auth0 has it now.
-func (s *Service) targetName(ctx context.Context, inv *Invitation) (string, error) {
-	if inv.Kind != KindOrganization {
-		return s.appName, nil
-	}
-	org, err := s.identity.Organization(ctx, inv.OrganizationID)
-	if err != nil {
-		return "", fmt.Errorf("look up organization %s: %w", inv.OrganizationID, err)
-	}
-	return orgName(org), nil
+	return s.deliver(ctx, next, s.emailFor(next, org, token), now), nil
 }

@@ -27,6 +27,7 @@ var (
 )
 
 type fixture struct {
+	cfg   invite.Config // what svc was built from
 	svc   *invite.Service
 	store *inmem.Store
 	idp   *inmem.Identity
@@ -49,6 +50,7 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 	f.idp.AddOrganization(invite.Organization{ID: orgOther, Name: "other", DisplayName: "Other Ltd"})
 	cfg := invite.Config{
 		Store:           f.store,
+		Batches:         inmem.NewBatches(),
 		Identity:        f.idp,
 		Mailer:          f.mail,
 		Now:             f.clock.Now,
@@ -59,15 +61,23 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 		LoginClientID:   loginCID,
 		RedirectAllowed: allowExample,
 	}
+	f.cfg = cfg
+	f.rebuild(t, edit...)
+	return f
+}
+
+// rebuild replaces f.svc by a Service built from f.cfg with edits applied (another
+// process of the same deployment, say).
+func (f *fixture) rebuild(t *testing.T, edit ...func(*invite.Config)) {
+	t.Helper()
 	for _, e := range edit {
-		e(&cfg)
+		e(&f.cfg)
 	}
-	svc, err := invite.NewService(cfg)
+	svc, err := invite.NewService(f.cfg)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
 	f.svc = svc
-	return f
 }
 
 func appRequest(email string) invite.CreateRequest {

@@ -36,7 +36,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 	if err := s.canSend(inv, now); err != nil {
 		return nil, err
 	}
-	target, err := s.targetName(ctx, inv)
+	org, err := s.organizationFor(ctx, inv)
 	if err != nil {
 		return nil, fmt.Errorf("resend %s: %w", inv.ID, err)
 	}
@@ -83,7 +83,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 		s.deleteOrgInvitation(ctx, next, replaced)
 	}
 	s.logger(ctx, next).InfoContext(ctx, "invitation resent", "actor", a.Sub)
-	return s.deliver(ctx, next, s.mail(next, s.template(next), target, s.link(token)), now), nil
+	return s.deliver(ctx, next, s.emailFor(next, org, token), now), nil
 }
 
 // canSend applies the per-invitation limits of Resend.

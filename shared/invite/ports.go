@@ -2,6 +2,7 @@ package invite
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -130,7 +131,9 @@ type Member struct {
 // Identity is the identity provider (Auth0's Management API). Errors: invalid_request
 // (Auth0 rejected the request, with its message), not_found, conflict (the user exists),
 // rate_limited (after honouring Retry-After), upstream_unavailable (5xx, timeouts,
-// missing Management API scopes). Every call honours ctx's deadline.
+// missing Management API scopes). Every call honours ctx's deadline and its Pause
+// (PauseOf): under a paused Pause a call fails at once with ErrPaused, and a
+// rate_limited answer pauses it.
 type Identity interface {
 	// FindUserByEmail returns the user of the configured database connection with that
 	// email; not_found when none.
@@ -284,3 +287,49 @@ type SweepStore interface {
 	// AwaitsReminder.
 	RemindBefore(ctx context.Context, t time.Time, limit int, cursor string) (*Page, error)
 }
+
+// BatchStore keeps batches and their items. Errors as Store's.
+type BatchStore interface {
+	// CreateBatch writes the batch and its items; conflict when the id is taken. A
+	// reader sees the batch only once all its items are written, and from then on
+	// UnqueuedBatches lists it until MarkBatchQueued.
+	CreateBatch(ctx context.Context, b *Batch, items []*BatchItem) error
+	// MarkBatchQueued records that the batch's items have all reached the queue or
+	// ended; marking a batch twice is not an error.
+	MarkBatchQueued(ctx context.Context, b *Batch) error
+	// UnqueuedBatches returns up to limit (1..100) batches created before t and not
+	// marked queued, oldest first, with their ID and CreatedAt.
+	UnqueuedBatches(ctx context.Context, before time.Time, limit int) ([]*Batch, error)
+	// GetBatch returns a batch with its counts; not_found when none.
+	GetBatch(ctx context.Context, id string) (*Batch, error)
+	// GetBatchItem returns one item; not_found when none.
+	GetBatchItem(ctx context.Context, ref ItemRef) (*BatchItem, error)
+	// BatchItems returns up to limit (1..1000) items from cursor, in index order; a
+	// cursor from another batch, or one that was altered, is invalid_request.
+	BatchItems(ctx context.Context, batchID string, limit int, cursor string) (*BatchItemPage, error)
+	// ClaimResend records on a queued item that it resends the existing invitation;
+	// conflict when the item has a claim already or has finished.
+	ClaimResend(ctx context.Context, ref ItemRef, existingID string) error
+	// FinishBatchItem stores item's outcome (Status succeeded or failed, ResultID,
+	// Resent, Problem, FinishedAt) on condition that the stored item is still queued,
+	// and counts it on the batch in the same transaction; conflict when the item had
+	// finished already, so an outcome is counted once.
+	FinishBatchItem(ctx context.Context, item *BatchItem) error
+}
+
+// Queue carries batch items to the worker, at least once. Errors: upstream_unavailable.
+type Queue interface {
+	Enqueue(ctx context.Context, refs []ItemRef) error
+}
+
+// NotQueuedError is a Queue's error when it queued some items but not Refs.
+type NotQueuedError struct {
+	Refs []ItemRef
+	Err  error
+}
+
+func (e *NotQueuedError) Error() string {
+	return fmt.Sprintf("%d items not queued: %v", len(e.Refs), e.Err)
+}
+
+func (e *NotQueuedError) Unwrap() error { return e.Err }

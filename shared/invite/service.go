@@ -50,11 +50,16 @@ const (
 	maxDeliveryAttempts = 8
 )
 
-// Config builds a Service. Store, Identity, Mailer and PublicBaseURL are required.
+// Config builds a Service. Store, Batches, Identity, Mailer and PublicBaseURL are
+// required.
 type Config struct {
 	Store    Store
+	Batches  BatchStore
 	Identity Identity
 	Mailer   Mailer
+	// Queue carries bulk items to the worker; nil means a queue that takes nothing, for
+	// the functions that submit no batch.
+	Queue Queue
 
 	Now func() time.Time // default time.Now
 	// Rand is the source of ids and link tokens; it must be safe for concurrent use.
@@ -82,6 +87,17 @@ type Config struct {
 	MaxSends          int           // emails per invitation; default 5
 	ExpiredUserPolicy UserPolicy    // default UserDelete
 
+	// BatchRetention is how long a batch and its results are kept; default
+	// DefaultBatchRetention.
+	BatchRetention time.Duration
+	// ItemAttempts is how many times the worker tries a bulk item within one delivery of
+	// its message when it fails for a reason that may pass (default 4); ItemBackoff is
+	// the first wait between them (default 500ms), doubling, with full jitter.
+	ItemAttempts int
+	ItemBackoff  time.Duration
+	// Sleep waits d or until ctx ends; default Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+
 	Logger *slog.Logger // default: discard
 }
 
@@ -90,10 +106,13 @@ type Config struct {
 // requests on one invitation have one winner and the others get conflict.
 type Service struct {
 	store    Store
+	batches  BatchStore
+	queue    Queue
 	identity Identity
 	mailer   Mailer
 	now      func() time.Time
 	rand     io.Reader
+	sleep    func(ctx context.Context, d time.Duration) error
 
 	baseURL   string
 	appName   string
@@ -107,13 +126,17 @@ type Service struct {
 	userPolicy     UserPolicy
 	log            *slog.Logger
 
-	batch *batches // nil until EnableBatches
+	batchRetention time.Duration
+	itemAttempts   int
+	itemBackoff    time.Duration
+
+	orgs *orgCache
 }
 
 // NewService checks cfg and applies its defaults.
 func NewService(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Identity == nil || cfg.Mailer == nil {
-		return nil, errors.New("invite: Store, Identity and Mailer are required")
+	if cfg.Store == nil || cfg.Batches == nil || cfg.Identity == nil || cfg.Mailer == nil {
+		return nil, errors.New("invite: Store, Batches, Identity and Mailer are required")
 	}
 	base, err := url.Parse(cfg.PublicBaseURL)
 	if err != nil || !base.IsAbs() || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
@@ -121,6 +144,8 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store:    cfg.Store,
+		batches:  cfg.Batches,
+		queue:    cfg.Queue,
 		identity: cfg.Identity,
 		mailer:   cfg.Mailer,
 		now:      cfg.Now,
@@ -139,6 +164,26 @@ func NewService(cfg Config) (*Service, error) {
 		maxSends:       cfg.MaxSends,
 		userPolicy:     cfg.ExpiredUserPolicy,
 		log:            cfg.Logger,
+		batchRetention: cfg.BatchRetention,
+		itemAttempts:   cfg.ItemAttempts,
+		itemBackoff:    cfg.ItemBackoff,
+		sleep:          cfg.Sleep,
+		orgs:           &orgCache{byID: map[string]cachedOrg{}},
+	}
+	if s.queue == nil {
+		s.queue = noQueue{}
+	}
+	if s.batchRetention <= 0 {
+		s.batchRetention = DefaultBatchRetention
+	}
+	if s.itemAttempts <= 0 {
+		s.itemAttempts = 4
+	}
+	if s.itemBackoff <= 0 {
+		s.itemBackoff = 500 * time.Millisecond
+	}
+	if s.sleep == nil {
+		s.sleep = Sleep
 	}
 	if s.now == nil {
 		s.now = time.Now

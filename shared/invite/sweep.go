@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 )
 
@@ -143,21 +142,18 @@ var errBudget = errors.New("sweep: time budget spent")
 // (a zero deadline means none) and leaves the rest for the next run. Failures of single invitations are logged and counted, not returned; the
 // error is the store's, when a page cannot be read.
 func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, error) {
-	r := &sweepRun{Sweeper: s, gate: &auth0Gate{Identity: s.svc.identity}}
+	// The run's Auth0 work pauses for the rest of the run at the first 429.
+	ctx, pause := WithPause(ctx)
+	r := &sweepRun{Sweeper: s, pause: pause}
 	if !deadline.IsZero() {
 		r.stop = deadline.Add(-s.margin)
 	}
-	// The run's own view of the service talks to Auth0 through the gate, which pauses
-	// Auth0 work for the rest of the run at the first 429.
-	svc := *s.svc
-	svc.identity = r.gate
-	r.svc = &svc
 
 	now := s.now()
 	err := r.pages(ctx, func(c string) (*Page, error) {
 		// Every expiry starts with an Auth0 read: once Auth0 is paused, the rest of
 		// the expired waits for the next run rather than being read for nothing.
-		if r.gate.paused.Load() {
+		if r.pause.Paused() {
 			return &Page{}, nil
 		}
 		return r.svc.store.ExpiringBefore(ctx, now, s.pageSize, c)
@@ -181,7 +177,7 @@ func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, err
 			}
 		}
 	}
-	r.res.RateLimited = r.gate.paused.Load()
+	r.res.RateLimited = r.pause.Paused()
 	r.res.Complete = err == nil
 	log := s.log.With("expired", r.res.Expired, "accepted", r.res.Accepted, "reminded", r.res.Reminded, "batches_requeued", r.res.BatchesRequeued,
 		"deferred", r.res.Deferred, "rate_limited", r.res.RateLimited, "complete", r.res.Complete)
@@ -200,10 +196,9 @@ func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, err
 // sweepRun is the state of one Run.
 type sweepRun struct {
 	*Sweeper
-	svc  *Service
-	gate *auth0Gate
-	stop time.Time
-	res  SweepResult
+	pause *Pause
+	stop  time.Time
+	res   SweepResult
 }
 
 // pages calls fn on every invitation of every page list returns, checking the budget
@@ -241,7 +236,7 @@ func (r *sweepRun) budget(ctx context.Context) error {
 	return nil
 }
 
-// outcome counts an error of one invitation's work: a 429 defers it (the gate has
+// outcome counts an error of one invitation's work: a 429 defers it (the run's Pause has
 // paused Auth0), a conflict means another writer was first, anything else is logged.
 func (r *sweepRun) outcome(ctx context.Context, inv *Invitation, what string, err error) {
 	switch {
@@ -258,7 +253,7 @@ func (r *sweepRun) outcome(ctx context.Context, inv *Invitation, what string, er
 // expire reconciles a pending invitation whose time has passed with Auth0 and then
 // accepts or expires it.
 func (r *sweepRun) expire(ctx context.Context, inv *Invitation) {
-	if r.gate.paused.Load() {
+	if r.pause.Paused() {
 		r.res.Deferred++
 		return
 	}
@@ -342,7 +337,7 @@ func (r *sweepRun) retry(ctx context.Context, inv *Invitation) {
 	switch {
 	case !ok || at.After(r.now()):
 		return // the index lagged the table
-	case r.gate.paused.Load() && (inv.CleanupPending || inv.FlagClearPending || inv.Kind == KindOrganization || at.IsZero()):
+	case r.pause.Paused() && (inv.CleanupPending || inv.FlagClearPending || inv.Kind == KindOrganization || at.IsZero()):
 		r.res.Deferred++
 	case inv.CleanupPending:
 		next, err := r.svc.retryCleanup(ctx, inv)
@@ -407,11 +402,11 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 		return
 	case inv.Delivery.Status != DeliverySent:
 		return // the invitation email itself is being retried
-	case r.gate.paused.Load() && inv.Kind == KindOrganization:
+	case r.pause.Paused() && inv.Kind == KindOrganization:
 		r.res.Deferred++
 		return
 	}
-	target, err := r.svc.targetName(ctx, inv)
+	org, err := r.svc.organizationFor(ctx, inv)
 	if err != nil {
 		r.outcome(ctx, inv, "reminder", err)
 		return
@@ -435,7 +430,9 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 		r.outcome(ctx, inv, "reminder", err)
 		return
 	}
-	sent := r.svc.deliver(ctx, claimed, r.svc.mail(claimed, TemplateReminder, target, r.svc.link(token)), now)
+	m := r.svc.emailFor(claimed, org, token)
+	m.Template = TemplateReminder
+	sent := r.svc.deliver(ctx, claimed, m, now)
 	if sent.Delivery.Status == DeliveryFailed {
 		r.res.RemindersFailed++
 		return
@@ -458,122 +455,4 @@ func (r *sweepRun) settleReminder(ctx context.Context, inv *Invitation, now time
 		return
 	}
 	r.res.RemindersSkip++
-}
-
-// auth0Gate is the Identity of one run: after Auth0's first rate_limited answer every
-// call fails at once with rate_limited, so that the run leaves Auth0 alone.
-type auth0Gate struct {
-	Identity
-	paused atomic.Bool
-}
-
-var errPaused = &Error{Code: CodeRateLimited, Message: "Auth0 work is paused for this sweep"}
-
-func (g *auth0Gate) call(err error) error {
-	if IsCode(err, CodeRateLimited) {
-		g.paused.Store(true)
-	}
-	return err
-}
-
-func (g *auth0Gate) closed() bool { return g.paused.Load() }
-
-func (g *auth0Gate) FindUserByEmail(ctx context.Context, email string) (*User, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	u, err := g.Identity.FindUserByEmail(ctx, email)
-	return u, g.call(err)
-}
-
-func (g *auth0Gate) GetUser(ctx context.Context, userID string) (*User, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	u, err := g.Identity.GetUser(ctx, userID)
-	return u, g.call(err)
-}
-
-func (g *auth0Gate) CreateUser(ctx context.Context, u NewUser) (*User, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	created, err := g.Identity.CreateUser(ctx, u)
-	return created, g.call(err)
-}
-
-func (g *auth0Gate) AssignRoles(ctx context.Context, userID string, roleIDs []string) error {
-	if g.closed() {
-		return errPaused
-	}
-	return g.call(g.Identity.AssignRoles(ctx, userID, roleIDs))
-}
-
-func (g *auth0Gate) ClearInvitationFlag(ctx context.Context, userID string) error {
-	if g.closed() {
-		return errPaused
-	}
-	return g.call(g.Identity.ClearInvitationFlag(ctx, userID))
-}
-
-func (g *auth0Gate) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (bool, error) {
-	if g.closed() {
-		return false, errPaused
-	}
-	deleted, err := g.Identity.DeleteUserIfNeverLoggedIn(ctx, userID)
-	return deleted, g.call(err)
-}
-
-func (g *auth0Gate) PasswordChangeTicket(ctx context.Context, req TicketRequest) (string, error) {
-	if g.closed() {
-		return "", errPaused
-	}
-	url, err := g.Identity.PasswordChangeTicket(ctx, req)
-	return url, g.call(err)
-}
-
-func (g *auth0Gate) CreateOrgInvitation(ctx context.Context, req OrgInvitationRequest) (*OrgInvitation, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	oi, err := g.Identity.CreateOrgInvitation(ctx, req)
-	return oi, g.call(err)
-}
-
-func (g *auth0Gate) GetOrgInvitation(ctx context.Context, orgID, invitationID string) (*OrgInvitation, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	oi, err := g.Identity.GetOrgInvitation(ctx, orgID, invitationID)
-	return oi, g.call(err)
-}
-
-func (g *auth0Gate) DeleteOrgInvitation(ctx context.Context, orgID, invitationID string) error {
-	if g.closed() {
-		return errPaused
-	}
-	return g.call(g.Identity.DeleteOrgInvitation(ctx, orgID, invitationID))
-}
-
-func (g *auth0Gate) OrgMember(ctx context.Context, orgID, userID string) (*Member, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	m, err := g.Identity.OrgMember(ctx, orgID, userID)
-	return m, g.call(err)
-}
-
-func (g *auth0Gate) Organization(ctx context.Context, orgID string) (*Organization, error) {
-	if g.closed() {
-		return nil, errPaused
-	}
-	o, err := g.Identity.Organization(ctx, orgID)
-	return o, g.call(err)
-}
-
-func (g *auth0Gate) BlockUser(ctx context.Context, userID string) error {
-	if g.closed() {
-		return errPaused
-	}
-	return g.call(g.Identity.BlockUser(ctx, userID))
 }

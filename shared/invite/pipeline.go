@@ -1,0 +1,399 @@
+package invite
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// The create pipeline. A single create (Create) and a bulk item (WorkBatchItem) take an
+// invitation through the same steps, in this file: prepare (validate the request
+// against the actor), organization (look up its organization), newInvitation and the
+// store's Create (reserve the scope and email), provision (its Auth0 side) and send
+// (its email, from emailFor). They differ only where they must: a bulk item resumes
+// what an earlier attempt left (its id is fixed, Auth0's side is adopted, the email is
+// claimed before it is sent), and a single create answers its caller.
+
+// prepare is the validation prelude of every create: the request checked and
+// normalized (ValidateCreate), its organization resolved against the actor's reach,
+// and on_conflict=resend allowed only to an actor who may resend.
+func (s *Service) prepare(a Actor, req CreateRequest) (CreateRequest, error) {
+	out, err := ValidateCreate(req, s.limits)
+	if err != nil {
+		return req, err
+	}
+	if out.OrganizationID, err = a.orgFor(out.OrganizationID); err != nil {
+		return req, err
+	}
+	if out.OnConflict == OnConflictResend && !a.Has(PermUpdate) {
+		return req, Errorf(CodeForbidden, "on_conflict=resend needs the %s permission", PermUpdate)
+	}
+	return out, nil
+}
+
+// newInvitation builds the pending invitation of a prepared request and its link
+// token. A bulk item passes its id, chosen when the batch was accepted, so that every
+// attempt at the item writes the same invitation; "" draws a new one.
+func (s *Service) newInvitation(a Actor, req CreateRequest, id string, now time.Time) (*Invitation, string, error) {
+	if id == "" {
+		var err error
+		if id, err = NewID(now, s.rand); err != nil {
+			return nil, "", fmt.Errorf("create invitation: %w", err)
+		}
+	}
+	token, err := NewToken(s.rand)
+	if err != nil {
+		return nil, "", fmt.Errorf("create invitation %s: %w", id, err)
+	}
+	inv := &Invitation{
+		ID:             id,
+		Kind:           KindApplication,
+		Email:          req.Email,
+		Name:           req.Name,
+		OrganizationID: req.OrganizationID,
+		Roles:          append([]string(nil), req.Roles...),
+		Connection:     req.Connection,
+		ClientID:       req.ClientID,
+		AppMetadata:    cloneMap(req.AppMetadata),
+		UserMetadata:   cloneMap(req.UserMetadata),
+		Inviter:        Inviter{Sub: a.Sub, Name: SanitizeHeaderText(a.Name)},
+		Locale:         req.Locale,
+		Message:        req.Message,
+		RedirectURL:    req.RedirectURL,
+		Status:         StatusPending,
+		CreatedAt:      now.UTC(),
+		ExpiresAt:      now.Add(req.TTL).UTC(),
+		TokenHash:      TokenHash(token),
+		Delivery:       Delivery{Status: DeliveryNone},
+		Version:        1,
+	}
+	if req.OrganizationID != "" {
+		inv.Kind = KindOrganization
+	}
+	if req.SendEmail {
+		inv.Delivery.Status = DeliveryPending
+	}
+	inv.record(EventCreated, now, a.Sub, "")
+	return inv, token, nil
+}
+
+// orgCache keeps the organizations looked up lately: a batch of a thousand items for
+// one organization costs one lookup, not a thousand, and an invitation's email names
+// the organization without asking Auth0 again.
+type orgCache struct {
+	mu   sync.Mutex
+	byID map[string]cachedOrg
+}
+
+type cachedOrg struct {
+	org *Organization
+	at  time.Time
+}
+
+// orgCacheTTL bounds how stale an organization's display name in an email may be.
+const orgCacheTTL = 5 * time.Minute
+
+// organization returns an organization, from the cache when it was looked up lately.
+// not_found becomes an invalid organization_id.
+func (s *Service) organization(ctx context.Context, orgID string) (*Organization, error) {
+	now := s.now()
+	s.orgs.mu.Lock()
+	c, ok := s.orgs.byID[orgID]
+	s.orgs.mu.Unlock()
+	if ok && now.Sub(c.at) < orgCacheTTL {
+		return c.org, nil
+	}
+	org, err := s.identity.Organization(ctx, orgID)
+	if IsCode(err, CodeNotFound) {
+		return nil, &Error{Code: CodeInvalid, Field: "organization_id", Message: "no such organization", Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up organization %s: %w", orgID, err)
+	}
+	s.orgs.mu.Lock()
+	s.orgs.byID[orgID] = cachedOrg{org: org, at: now}
+	s.orgs.mu.Unlock()
+	return org, nil
+}
+
+// organizationOf is the organization of a prepared request; nil for the application.
+func (s *Service) organizationOf(ctx context.Context, req CreateRequest) (*Organization, error) {
+	if req.OrganizationID == "" {
+		return nil, nil
+	}
+	return s.organization(ctx, req.OrganizationID)
+}
+
+// provision creates the Auth0 side of a stored pending invitation (the user with its
+// roles, or the organization invitation) and records it. A single create (resumable
+// false) fails the invitation on any error, taking back what it created, and returns
+// the error. A bulk item (resumable) leaves the invitation pending on an error that may
+// pass, for a retry that adopts what Auth0 already has (resumed says an earlier attempt
+// may have got that far), fails it on a refusal and returns it as stored, and keeps
+// what it created whenever the stored invitation can still take it.
+func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *Organization, resumable, resumed bool) (*Invitation, error) {
+	next := inv.Clone()
+	var (
+		undo func(context.Context)
+		err  error
+	)
+	if org == nil {
+		undo, err = s.provisionUser(ctx, a, next, resumable)
+	} else {
+		undo, err = s.provisionOrg(ctx, next, resumed)
+	}
+	if err != nil {
+		if resumable && Transient(err) {
+			return nil, err
+		}
+		failed := s.fail(ctx, a, inv, err)
+		if resumable && failed != nil {
+			return failed, nil
+		}
+		return nil, fmt.Errorf("create invitation %s: %w", inv.ID, err)
+	}
+	err = s.save(ctx, inv, next)
+	if err == nil {
+		return next, nil
+	}
+	if undo != nil && !s.adoptable(ctx, resumable, err, next) {
+		// Nothing stored will ever name what this attempt created: take it back.
+		undo(ctx)
+	}
+	if !resumable {
+		s.fail(ctx, a, inv, err)
+	}
+	return nil, fmt.Errorf("create invitation %s: %w", inv.ID, err)
+}
+
+// adoptable reports whether a retry will adopt the Auth0 side next names after saving
+// it failed with err: only a bulk item is retried, and when another writer changed the
+// invitation meanwhile (conflict), only while it is pending and names no other Auth0
+// side.
+func (s *Service) adoptable(ctx context.Context, resumable bool, err error, next *Invitation) bool {
+	if !resumable {
+		return false
+	}
+	if !IsCode(err, CodeConflict) {
+		return true
+	}
+	fresh, gerr := s.store.Get(ctx, next.ID)
+	return gerr != nil || fresh.Status == StatusPending && (!provisioned(fresh) || sameAuth0Side(fresh, next))
+}
+
+// provisionUser finds or creates the application user and assigns the roles. An
+// account that exists (and is not one Doorman created for an earlier, unfinished
+// invitation) gets the roles and the invitation is accepted right away: a password
+// reset would lock its owner out.
+//
+// When the role assignment fails, the user just created is deleted, unless resumable
+// and the failure may pass: a bulk item is retried, and the retry adopts the user
+// (FindUserByEmail finds it, flagged and never logged in) instead of creating another.
+func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation, resumable bool) (undo func(context.Context), err error) {
+	log := s.logger(ctx, inv)
+	u, err := s.identity.FindUserByEmail(ctx, inv.Email)
+	switch {
+	case IsCode(err, CodeNotFound):
+		u, err = s.identity.CreateUser(ctx, NewUser{
+			Email:        inv.Email,
+			Name:         inv.Name,
+			Connection:   inv.Connection,
+			InvitationID: inv.ID,
+			AppMetadata:  cloneMap(inv.AppMetadata),
+			UserMetadata: cloneMap(inv.UserMetadata),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create Auth0 user: %w", err)
+		}
+		inv.Auth0UserID, inv.UserCreated = u.ID, true
+		undo = func(ctx context.Context) { s.deleteCreatedUser(ctx, inv, "provisioning failed") }
+		if err := s.assignRoles(ctx, inv); err != nil {
+			if !resumable || !Transient(err) {
+				undo(ctx)
+			}
+			return nil, err
+		}
+		log.InfoContext(ctx, "auth0 user created", "auth0_user_id", u.ID)
+		return undo, nil
+	case err != nil:
+		return nil, fmt.Errorf("find Auth0 user: %w", err)
+	}
+
+	inv.Auth0UserID = u.ID
+	if invited, _ := u.AppMetadata["needsInvitation"].(bool); invited && u.LoginsCount == 0 {
+		// A user Doorman created for an earlier invitation that was never taken up:
+		// this invitation adopts it, so that the invitee still sets a password.
+		inv.UserCreated = true
+		return nil, s.assignRoles(ctx, inv)
+	}
+	if err := s.assignRoles(ctx, inv); err != nil {
+		return nil, err
+	}
+	log.InfoContext(ctx, "existing auth0 user granted access", "auth0_user_id", u.ID)
+	return nil, inv.transition(StatusAccepted, s.now(), a.Sub, "existing account")
+}
+
+func (s *Service) assignRoles(ctx context.Context, inv *Invitation) error {
+	if len(inv.Roles) == 0 {
+		return nil
+	}
+	err := s.identity.AssignRoles(ctx, inv.Auth0UserID, inv.Roles)
+	if IsCode(err, CodeNotFound) {
+		return &Error{Code: CodeInvalid, Field: "roles", Message: "Auth0 does not know one of the roles", Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("assign roles: %w", err)
+	}
+	return nil
+}
+
+// provisionOrg adopts the Auth0 organization invitation an earlier attempt created
+// (it carries this invitation's id) or creates one (without Auth0's email; Doorman
+// sends its own), returning how to undo a creation. The lookup costs Auth0 calls, so
+// it is made only when an earlier attempt may have got that far (resumed).
+func (s *Service) provisionOrg(ctx context.Context, inv *Invitation, resumed bool) (undo func(context.Context), err error) {
+	if resumed {
+		found, err := s.identity.FindOrgInvitations(ctx, inv.OrganizationID, inv.Email)
+		if err != nil {
+			return nil, fmt.Errorf("find Auth0 organization invitation: %w", err)
+		}
+		for _, oi := range found {
+			if oi.InvitationID == inv.ID {
+				inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, oi.URL
+				return nil, nil
+			}
+		}
+	}
+	oi, err := s.identity.CreateOrgInvitation(ctx, s.orgInvitationRequest(inv, inv.ExpiresAt.Sub(s.now())))
+	if err != nil {
+		return nil, fmt.Errorf("create Auth0 organization invitation: %w", err)
+	}
+	inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, oi.URL
+	return func(ctx context.Context) { s.deleteOrgInvitation(ctx, inv, oi.ID) }, nil
+}
+
+func (s *Service) orgInvitationRequest(inv *Invitation, ttl time.Duration) OrgInvitationRequest {
+	return OrgInvitationRequest{
+		OrganizationID: inv.OrganizationID,
+		Email:          inv.Email,
+		InviterName:    inv.Inviter.Name,
+		ClientID:       inv.ClientID,
+		Connection:     inv.Connection,
+		Roles:          append([]string(nil), inv.Roles...),
+		TTL:            ttl.Round(time.Second),
+		AppMetadata:    cloneMap(inv.AppMetadata),
+		UserMetadata:   cloneMap(inv.UserMetadata),
+		InvitationID:   inv.ID,
+	}
+}
+
+// fail stores inv (as read) as failed with a readable reason, which releases its
+// reservation, and returns it as stored. A failure to store it is logged and nil
+// returned: the caller's error is what matters.
+func (s *Service) fail(ctx context.Context, a Actor, inv *Invitation, cause error) *Invitation {
+	reason := "Auth0 refused: " + safeMessage(cause)
+	failed, err := s.apply(ctx, inv, func(n *Invitation) error {
+		return n.transition(StatusFailed, s.now(), a.Sub, reason)
+	})
+	log := s.logger(ctx, inv)
+	log.WarnContext(ctx, "invitation failed", "reason", reason, "error", cause)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot store failed invitation", "error", err)
+		return nil
+	}
+	return failed
+}
+
+func (s *Service) deleteCreatedUser(ctx context.Context, inv *Invitation, why string) {
+	log := s.logger(ctx, inv)
+	deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, inv.Auth0UserID)
+	switch {
+	case err != nil:
+		log.ErrorContext(ctx, "cannot delete auth0 user", "why", why, "error", err)
+	case !deleted:
+		log.WarnContext(ctx, "auth0 user kept: it has logged in", "why", why)
+	default:
+		log.InfoContext(ctx, "auth0 user deleted", "why", why)
+	}
+}
+
+func (s *Service) deleteOrgInvitation(ctx context.Context, inv *Invitation, id string) {
+	if err := s.identity.DeleteOrgInvitation(ctx, inv.OrganizationID, id); err != nil {
+		s.logger(ctx, inv).ErrorContext(ctx, "cannot delete auth0 organization invitation", "auth0_invitation_id", id, "error", err)
+	}
+}
+
+func orgName(o *Organization) string {
+	if n := SanitizeHeaderText(o.DisplayName); n != "" {
+		return n
+	}
+	if n := SanitizeHeaderText(o.Name); n != "" {
+		return n
+	}
+	return o.ID
+}
+
+// send emails a stored invitation and records the outcome (deliver). A single create
+// passes the token it made with the invitation; a bulk item passes "" and claims the
+// email first with a fresh token, which is what keeps a retry from mailing twice: a
+// retry that finds the claim unresolved marks the delivery unconfirmed instead.
+func (s *Service) send(ctx context.Context, inv *Invitation, org *Organization, token string) (*Invitation, error) {
+	if token == "" {
+		var err error
+		if token, err = NewToken(s.rand); err != nil {
+			return nil, fmt.Errorf("deliver %s: %w", inv.ID, err)
+		}
+		claimed, err := s.apply(ctx, inv, func(n *Invitation) error {
+			if n.Delivery.Status != DeliveryPending {
+				return Errorf(CodeConflict, "delivery of %s changed", n.ID)
+			}
+			n.TokenHash = TokenHash(token)
+			n.Delivery.Status = DeliverySending
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		inv = claimed
+	}
+	return s.deliver(ctx, inv, s.emailFor(inv, org, token), s.now()), nil
+}
+
+// emailFor is the one place that decides which email an invitation gets, what it names
+// and where it points: an accepted invitation the "access granted" email, to its
+// redirect_url or the application; a pending one the invitation to the application, or
+// to org (the invitation's organization, from organizationFor) by its display name,
+// with the Doorman link of token.
+func (s *Service) emailFor(inv *Invitation, org *Organization, token string) Mail {
+	m := Mail{
+		Template:     TemplateApplication,
+		To:           inv.Email,
+		Locale:       inv.Locale,
+		InviteeName:  inv.Name,
+		InviterName:  inv.Inviter.Name,
+		TargetName:   s.appName,
+		Message:      inv.Message,
+		Link:         s.link(token),
+		ExpiresAt:    inv.ExpiresAt,
+		InvitationID: inv.ID,
+	}
+	switch {
+	case inv.Status == StatusAccepted:
+		m.Template, m.Link = TemplateAccess, cmp.Or(inv.RedirectURL, s.appURL)
+	case org != nil:
+		m.Template, m.TargetName = TemplateOrganization, orgName(org)
+	}
+	return m
+}
+
+// organizationFor is the organization an invitation's email names (nil for an
+// application invitation); it is looked up before anything is written, so that a
+// failed lookup changes nothing.
+func (s *Service) organizationFor(ctx context.Context, inv *Invitation) (*Organization, error) {
+	if inv.Kind != KindOrganization {
+		return nil, nil
+	}
+	return s.organization(ctx, inv.OrganizationID)
+}
