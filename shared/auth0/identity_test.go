@@ -849,3 +849,32 @@ func sorted(s []string) []string {
 	slices.Sort(c)
 	return c
 }
+
+// Under an invite.Pause, the first 429 ends the call at once (no retry waits) as
+// rate_limited and pauses the unit of work: later calls under it send nothing, while
+// calls outside it go on.
+func TestPauseStopsAuth0WorkAfterTheFirst429(t *testing.T) {
+	e := newEnv(t, options{})
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com"})
+	e.sim.InjectFault("GET", "/api/v2/users/{id}", auth0sim.Fault{Status: http.StatusTooManyRequests, Count: 1, RetryAfter: 5})
+	ctx, pause := invite.WithPause(context.Background())
+
+	start := time.Now()
+	_, err := e.id.GetUser(ctx, u.ID)
+	wantCode(t, err, invite.CodeRateLimited)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the paused call took %v, want it ended at the 429 (Retry-After 5s)", d)
+	}
+	if !pause.Paused() {
+		t.Fatal("a 429 under the pause did not pause it")
+	}
+	_, err = e.id.FindUserByEmail(ctx, "ann@example.com")
+	if ie := wantCode(t, err, invite.CodeRateLimited); ie.Message != invite.ErrPaused.Message {
+		t.Errorf("got %q, want the paused error", ie.Message)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}": 1, "GET /api/v2/users-by-email": 0})
+
+	if _, err := e.id.GetUser(context.Background(), u.ID); err != nil {
+		t.Errorf("a call outside the pause: %v, want the user", err)
+	}
+}
