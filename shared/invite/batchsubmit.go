@@ -98,7 +98,7 @@ type BatchItemPage struct {
 // DefaultBatchRetention is how long a batch's results stay readable.
 const DefaultBatchRetention = 30 * 24 * time.Hour
 
-// Sleep waits d, or until ctx ends (its error); BatchConfig's default Sleep, and the
+// Sleep waits d, or until ctx ends (its error); Config.Sleep's default, and the
 // adapters' wait between retries.
 func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
