@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "sweeper")
+	log := app.NewLogger(os.Stderr, "sweeper")
 	a, err := app.FromLambdaEnvironment(context.Background(), config.Sweeper, log)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())

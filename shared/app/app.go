@@ -42,6 +42,8 @@ type App struct {
 
 // Options carry what the entry point decides rather than the environment.
 type Options struct {
+	// Logger is the process's logger, built by NewLogger; nil means slog.Default's
+	// handler, wrapped to add the context's ids all the same.
 	Logger *slog.Logger
 	// HTTPClient is used for Auth0; nil means go-auth0's default.
 	HTTPClient *http.Client
@@ -54,7 +56,7 @@ type Options struct {
 func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
 	log := opts.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(invite.LogHandler(slog.Default().Handler()))
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoEndpoint) })
 	store, err := dynamo.New(db, cfg.TableName, dynamo.Options{CursorKey: []byte(cfg.CursorKey.Reveal())})
