@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		return nil, fmt.Errorf("app: counter: %w", err)
 	}
 	mailer, err := ses.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint(cfg.SESEndpoint) }),
-		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet, Logger: log})
+		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet})
 	if err != nil {
 		return nil, fmt.Errorf("app: mailer: %w", err)
 	}
