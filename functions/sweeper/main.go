@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/config"
@@ -30,6 +31,10 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (invite.SweepResult, error) {
+		// The run's lines carry the invocation's id, as Lambda's own lines for it do.
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			ctx = invite.WithRequestID(ctx, lc.AwsRequestID)
+		}
 		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
 		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget", time.Until(deadline).Round(time.Second))
 		return sweeper.Run(ctx, deadline)
