@@ -18,6 +18,7 @@ import (
 	"github.com/auth0/go-jwt-middleware/v2/jwks"
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 
+	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/shared/localstack"
 )
 
@@ -85,6 +86,8 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs lambdaharness.SyncBuffer
+	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +169,7 @@ func TestServe(t *testing.T) {
 	if batch.Totals.Succeeded != 3 || batch.Totals.Failed != 0 {
 		t.Errorf("batch totals %+v, want 3 succeeded", batch.Totals)
 	}
+	checkItemLines(t, strings.TrimPrefix(location, "/v1/invitation-batches/"), logs.String())
 
 	// `token` mints through the running server, and what it mints is accepted.
 	mint := exec.Command(bin, "token", "-sub", "auth0|reader", "-perm", "read:invitations")
@@ -197,6 +201,34 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the program did not stop within 10 s of SIGINT")
+	}
+}
+
+// checkItemLines: each delivery of a batch item by the in-process worker is a unit
+// of work with an id of its own, which every line about the item carries.
+func checkItemLines(t *testing.T, batchID, logs string) {
+	t.Helper()
+	lines := lambdaharness.LogLines(logs)
+	idOf := map[string]string{} // invitation id → the request id of its delivery
+	for _, l := range lines {
+		if l.Get("msg") == "invitation created" && l.Get("batch_id") == batchID {
+			idOf[l.Get("invitation_id")] = l.Get("request_id")
+		}
+	}
+	seen := map[string]bool{}
+	for inv, id := range idOf {
+		if id == "" || seen[id] {
+			t.Errorf("invitation %s was created under request_id %q, want an id of its own", inv, id)
+		}
+		seen[id] = true
+	}
+	if len(idOf) != 3 {
+		t.Errorf("%d batch items logged as created, want 3:\n%s", len(idOf), logs)
+	}
+	for _, l := range lines {
+		if want, ok := idOf[l.Get("invitation_id")]; ok && l.Get("request_id") != want {
+			t.Errorf("%q for %s has request_id %q, want its delivery's %q", l.Get("msg"), l.Get("invitation_id"), l.Get("request_id"), want)
+		}
 	}
 }
 

@@ -18,12 +18,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/doormanhq/doorman/shared/app"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := app.NewLogger(os.Stderr, "")
 	if err := run(ctx, os.Args[1:], log); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,9 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
-	go queue.Run(ctx, workers, a.Service.WorkBatchItem)
+	go queue.Run(ctx, workers, func(ctx context.Context, ref invite.ItemRef, last bool) error {
+		return a.Service.WorkBatchItem(withNewRequestID(ctx), ref, last)
+	})
 	auth, err := newAuthenticator(l.Issuer, l.Audience, l.JWKSURL)
 	if err != nil {
 		return err
@@ -252,10 +255,19 @@ func startSweeper(ctx context.Context, interval time.Duration, sweeper *invite.S
 				return
 			case <-tick.C:
 				// A run gets the interval as its budget, so that runs do not pile up.
-				if _, err := sweeper.Run(ctx, time.Now().Add(interval)); err != nil {
-					log.Error("sweep failed", "error", err)
-				}
+				// It logs its outcome, a failure included.
+				_, _ = sweeper.Run(withNewRequestID(ctx), time.Now().Add(interval))
 			}
 		}
 	}()
+}
+
+// withNewRequestID gives a unit of work done in process (a queue delivery, a sweep)
+// an id of its own, as Lambda gives each invocation one, so that its lines carry it.
+func withNewRequestID(ctx context.Context) context.Context {
+	id, err := invite.NewID(time.Now(), rand.Reader)
+	if err != nil {
+		return ctx
+	}
+	return invite.WithRequestID(ctx, id)
 }

@@ -6,12 +6,12 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/config"
@@ -19,13 +19,17 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "sweeper")
+	log := app.NewLogger(os.Stderr, "sweeper")
 	a, err := app.FromLambdaEnvironment(context.Background(), config.Sweeper, log)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (invite.SweepResult, error) {
+		// The run's lines carry the invocation's id, as Lambda's own lines for it do.
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			ctx = invite.WithRequestID(ctx, lc.AwsRequestID)
+		}
 		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
 		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget", time.Until(deadline).Round(time.Second))
 		return a.Sweeper.Run(ctx, deadline)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,27 @@ func TestSweepProcess(t *testing.T) {
 	}
 	if _, ok := sim.User(user.ID); ok {
 		t.Errorf("the Auth0 user Doorman created is still there after expiry")
+	}
+
+	// Every line of the run carries the invocation's request id, and the user's end
+	// is logged once, by the domain (the Auth0 adapter adds no line of its own).
+	var runID string
+	retired := 0
+	for _, l := range lambdaharness.LogLines(rt.Logs()) {
+		if l.Get("msg") == "sweep" {
+			runID = l.Get("request_id")
+			if runID == "" {
+				t.Errorf("the run's first line has no request_id: %v", l)
+			}
+		}
+		if runID != "" && l.Get("request_id") != runID {
+			t.Errorf("%q has request_id %q, want the run's %q", l.Get("msg"), l.Get("request_id"), runID)
+		}
+		if msg := l.Get("msg"); strings.Contains(msg, "user deleted") || strings.Contains(msg, "user retired") {
+			retired++
+		}
+	}
+	if runID == "" || retired != 1 {
+		t.Errorf("run id %q, %d lines on the user's end; want an id, and 1 line\n%s", runID, retired, rt.Logs())
 	}
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,7 +15,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "worker")
+	log := app.NewLogger(os.Stderr, "worker")
 	a, err := app.FromLambdaEnvironment(context.Background(), config.Worker, log)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())

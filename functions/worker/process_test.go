@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,42 @@ func TestWorkerProcess(t *testing.T) {
 	}
 	if strings.Contains(rt.Logs(), simSecret) {
 		t.Errorf("the Auth0 client secret reached the logs")
+	}
+	checkItemLines(t, event, items, rt.Logs())
+}
+
+// checkItemLines: every line about an item carries the id of the SQS message that
+// brought it as request_id, and each event is logged once, by the domain, over both
+// deliveries (the adapters add no "user created" or "email sent" of their own).
+func checkItemLines(t *testing.T, event []byte, items []*invite.BatchItem, logs string) {
+	t.Helper()
+	var ev events.SQSEvent
+	if err := json.Unmarshal(event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	messageOf := map[string]string{} // invitation id → message id
+	for _, it := range items {
+		messageOf[it.InvitationID] = ev.Records[it.Index].MessageId
+	}
+	count := map[string]int{}
+	for _, l := range lambdaharness.LogLines(logs) {
+		msg := l.Get("msg")
+		for _, event := range []string{"user created", "email sent"} {
+			if strings.Contains(msg, event) {
+				count[l.Get("invitation_id")+": "+event]++
+			}
+		}
+		want, ours := messageOf[l.Get("invitation_id")]
+		if ours && l.Get("request_id") != want {
+			t.Errorf("%q for %s has request_id %q, want its message's id %q", msg, l.Get("invitation_id"), l.Get("request_id"), want)
+		}
+	}
+	want := map[string]int{}
+	for _, it := range items {
+		want[it.InvitationID+": user created"] = 1
+		want[it.InvitationID+": email sent"] = 1
+	}
+	if !maps.Equal(count, want) {
+		t.Errorf("lines per invitation and event = %v, want each once: %v\n%s", count, want, logs)
 	}
 }

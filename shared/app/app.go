@@ -46,6 +46,8 @@ type App struct {
 
 // Options carry what the entry point decides rather than the environment.
 type Options struct {
+	// Logger is the process's logger, built by NewLogger; nil means slog.Default's
+	// handler, wrapped to add the context's ids all the same.
 	Logger *slog.Logger
 	// HTTPClient is used for Auth0; nil means go-auth0's default.
 	HTTPClient *http.Client
@@ -61,7 +63,7 @@ type Options struct {
 func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
 	log := opts.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(invite.LogHandler(slog.Default().Handler()))
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoEndpoint) })
 	store, err := dynamo.New(db, cfg.TableName, dynamo.Options{CursorKey: []byte(cfg.CursorKey.Reveal())})
@@ -73,7 +75,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		return nil, fmt.Errorf("app: counter: %w", err)
 	}
 	mailer, err := ses.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint(cfg.SESEndpoint) }),
-		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet, Logger: log})
+		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet})
 	if err != nil {
 		return nil, fmt.Errorf("app: mailer: %w", err)
 	}

@@ -41,7 +41,10 @@ type Config struct {
 	// RetryMaxAttempts is how many times a request is sent when Auth0 answers 429 or
 	// the connection fails; default 3.
 	RetryMaxAttempts int
-	Logger           *slog.Logger
+	// Logger receives what Auth0's failures say beyond their error (status, wait,
+	// Auth0's message); the calls' outcomes are the caller's to log. Default
+	// slog.Default().
+	Logger *slog.Logger
 	// HTTPClient is the base client; default a clone of http.DefaultTransport.
 	HTTPClient *http.Client
 	// Rand is the source of user passwords; default crypto/rand.
@@ -212,7 +215,6 @@ func (id *Identity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.
 	if err := id.api.createUser(ctx, u); err != nil {
 		return nil, id.fail(ctx, "create user", err, "invitation_id", nu.InvitationID)
 	}
-	id.log.InfoContext(ctx, "auth0: user created", "auth0_user_id", u.GetID(), "invitation_id", nu.InvitationID)
 	return toUser(u), nil
 }
 
@@ -267,14 +269,12 @@ func (id *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string
 	if err != nil {
 		return false, id.fail(ctx, "read user before delete", err, "auth0_user_id", userID)
 	}
-	if n := u.GetLoginsCount(); n > 0 {
-		id.log.InfoContext(ctx, "auth0: user kept: it has logged in", "auth0_user_id", userID, "logins_count", n)
+	if u.GetLoginsCount() > 0 {
 		return false, nil
 	}
 	if err := id.api.deleteUser(ctx, userID); err != nil && status(err) != http.StatusNotFound {
 		return false, id.fail(ctx, "delete user", err, "auth0_user_id", userID)
 	}
-	id.log.InfoContext(ctx, "auth0: user deleted", "auth0_user_id", userID)
 	return true, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -41,8 +40,6 @@ type Config struct {
 	// de, fr, es and each invite.Template (e.g. "de/reminder.html"). Files it lacks
 	// keep the embedded version.
 	TemplateDir string
-	// Logger receives one line per send; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Mailer is invite.Mailer on SES v2.
@@ -51,7 +48,6 @@ type Mailer struct {
 	from      string
 	configSet string
 	templates *renderer
-	log       *slog.Logger
 }
 
 var (
@@ -86,16 +82,14 @@ func New(client sender, cfg Config) (*Mailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ses: templates: %w", err)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Mailer{client: client, from: from, configSet: cfg.ConfigurationSet, templates: r, log: log}, nil
+	return &Mailer{client: client, from: from, configSet: cfg.ConfigurationSet, templates: r}, nil
 }
 
 // Send renders m and sends it. It returns SES's message id. Errors: invalid_request
 // (m cannot be sent as given, or SES refused it for good), rate_limited,
-// upstream_unavailable.
+// upstream_unavailable; an error names SES's error code, never its message.
+//
+// Send logs nothing: the caller logs the outcome once, knowing what the email was for.
 func (m *Mailer) Send(ctx context.Context, mail invite.Mail) (string, error) {
 	to, err := asciiRecipient(mail.To)
 	if err != nil {
@@ -137,24 +131,27 @@ func (m *Mailer) Send(ctx context.Context, mail invite.Mail) (string, error) {
 	out, err := m.client.SendEmail(ctx, in)
 	if err != nil {
 		code, sesCode := classify(err)
-		m.log.WarnContext(ctx, "ses: send failed",
-			slog.String("invitation_id", mail.InvitationID),
-			slog.String("template", string(mail.Template)),
-			slog.String("code", string(code)),
-			slog.String("ses_error", sesCode))
+		if sesCode != "" {
+			err = &refusal{code: sesCode, err: err}
+		}
 		return "", invite.Wrap(code, fmt.Errorf("ses: send %s for invitation %s: %w", mail.Template, mail.InvitationID, err), "%s", codeMessage[code])
 	}
 	id := aws.ToString(out.MessageId)
 	if id == "" {
 		return "", invite.Wrap(invite.CodeUpstream, fmt.Errorf("ses: send %s for invitation %s: no message id in the response", mail.Template, mail.InvitationID), "%s", codeMessage[invite.CodeUpstream])
 	}
-	m.log.InfoContext(ctx, "ses: email sent",
-		slog.String("invitation_id", mail.InvitationID),
-		slog.String("message_id", id),
-		slog.String("template", string(mail.Template)),
-		slog.String("lang", language(mail.Locale)))
 	return id, nil
 }
+
+// refusal is SES's answer as an error: its text names SES's error code, never SES's
+// message, which can quote the recipient's address; the SDK's error stays in the chain.
+type refusal struct {
+	code string
+	err  error
+}
+
+func (r *refusal) Error() string { return "SES answered " + r.code }
+func (r *refusal) Unwrap() error { return r.err }
 
 var codeMessage = map[invite.Code]string{
 	invite.CodeInvalid:     "the email service refused the message",
@@ -162,8 +159,8 @@ var codeMessage = map[invite.Code]string{
 	invite.CodeUpstream:    "the email service is unavailable",
 }
 
-// classify maps an SES error to a Doorman code, and returns SES's error code for the
-// logs (never its message, which can quote the recipient's address).
+// classify maps an SES error to a Doorman code, and returns SES's error code ("" when
+// err is not SES's answer).
 func classify(err error) (invite.Code, string) {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {

@@ -138,6 +138,8 @@ type Work func(ctx context.Context, ref invite.ItemRef, last bool) error
 // deletes the others and delivers only those again. maxReceives is the queue's
 // maxReceiveCount: a record received that many times is its last delivery. A record
 // whose body is not an item reference can never succeed: it is logged and dropped.
+// Each record is worked with its message id as the context's request id
+// (invite.WithRequestID), so that every line logged for it names the message.
 //
 // The records' work ends ReplyMargin before the invocation's deadline, so that the
 // handler always answers: a handler killed at its timeout answers nothing, and SQS
@@ -156,6 +158,9 @@ func Handler(work Work, maxReceives int, log *slog.Logger) func(context.Context,
 		}
 		for _, rec := range ev.Records {
 			wg.Go(func() {
+				// A record is the unit of work: its lines carry its message id, which
+				// stays the same on every delivery and is what SQS reports it by.
+				ctx := invite.WithRequestID(ctx, rec.MessageId)
 				ref, err := decode(rec.Body)
 				if err != nil {
 					log.ErrorContext(ctx, "malformed queue message dropped", "message_id", rec.MessageId, "error", err)

@@ -410,3 +410,52 @@ func TestHandlerAnswersBeforeTheDeadline(t *testing.T) {
 		t.Errorf("batch item failures = %v, want [m-1]", got)
 	}
 }
+
+// TestHandlerLinesCarryTheMessageID: a record is the worker's unit of work, and every
+// line logged while it is worked (the work's own, the handler's) carries its message
+// id as request_id, through the log handler the entry points install.
+func TestHandlerLinesCarryTheMessageID(t *testing.T) {
+	var logs bytes.Buffer // slog's JSON handler serializes the concurrent writes
+	log := slog.New(invite.LogHandler(slog.NewJSONHandler(&logs, nil)))
+	work := func(ctx context.Context, ref invite.ItemRef, _ bool) error {
+		log.InfoContext(ctx, "working", "index", ref.Index)
+		if ref.Index == 1 {
+			return errors.New("Auth0 is unavailable")
+		}
+		return nil
+	}
+	h := sqs.Handler(work, 5, log)
+	if _, err := h(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record("m-0", body(0), "1"), record("m-1", body(1), "1"), record("m-bad", "not a batch item", "1"),
+	}}); err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+
+	var got []string
+	dec := json.NewDecoder(&logs)
+	for dec.More() {
+		var line struct {
+			Msg       string `json:"msg"`
+			Index     *int   `json:"index"`
+			RequestID string `json:"request_id"`
+		}
+		if err := dec.Decode(&line); err != nil {
+			t.Fatalf("log line: %v", err)
+		}
+		what := line.Msg
+		if line.Index != nil {
+			what = fmt.Sprintf("%s %d", line.Msg, *line.Index)
+		}
+		got = append(got, what+" → "+line.RequestID)
+	}
+	slices.Sort(got)
+	want := []string{
+		"batch item will be retried 1 → m-1",
+		"malformed queue message dropped → m-bad",
+		"working 0 → m-0",
+		"working 1 → m-1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines (message → request_id):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
