@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		if err != nil {
 			return nil, fmt.Errorf("app: acceptor: %w", err)
 		}
-		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Logger: log}); err != nil {
+		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Decode: DecodeLogStream, Logger: log}); err != nil {
 			return nil, fmt.Errorf("app: webhook: %w", err)
 		}
 	}

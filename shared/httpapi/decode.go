@@ -39,7 +39,7 @@ func (s *server) writeBodyError(w http.ResponseWriter, r *http.Request, err erro
 	if tooLarge := (*bodyTooLarge)(nil); errors.As(err, &tooLarge) {
 		p := problemFor(invite.Invalid("body", "the request body is larger than %d bytes", tooLarge.limit))
 		p.Status, p.Title, p.Type = http.StatusRequestEntityTooLarge, "Content Too Large", problemBase+"body_too_large"
-		s.writeProblem(w, r, p)
+		writeProblem(r.Context(), w, p)
 		return
 	}
 	s.writeError(w, r, err)

@@ -219,7 +219,7 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.ErrorContext(ctx, "handler panicked", "request_id", id, "panic", fmt.Sprint(v))
 			if !sw.wrote {
-				s.writeProblem(sw, r, problemFor(invite.Errorf(invite.CodeInternal, "")))
+				writeProblem(ctx, sw, problemFor(invite.Errorf(invite.CodeInternal, "")))
 			}
 		}
 		// The path is not logged: /i/{token} carries the invitee's credential.
@@ -247,13 +247,11 @@ func (s *server) unrouted(w http.ResponseWriter, r *http.Request, api bool) {
 	s.mux.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", probe.h.Get("Allow"))
-		p := problemFor(invite.Errorf(invite.CodeInvalid, "%s is not allowed here", r.Method))
-		p.Status, p.Title, p.Type = http.StatusMethodNotAllowed, "Method Not Allowed", problemBase+"method_not_allowed"
-		s.writeProblem(w, r, p)
+		writeProblem(r.Context(), w, methodNotAllowed(r.Method))
 		return
 	}
 	if api {
-		s.writeProblem(w, r, problemFor(invite.Errorf(invite.CodeNotFound, "no such resource")))
+		WriteProblem(r.Context(), w, invite.Errorf(invite.CodeNotFound, "no such resource"))
 		return
 	}
 	s.page(w, r, http.StatusNotFound, pageNotFound, "This link is not valid.", nil)
