@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -42,7 +41,7 @@ type Config struct {
 	// clock hour; 0 means DefaultInvitesPerHour, a negative value disables the cap.
 	InvitesPerHour int
 	// CORSOrigins are the SPA origins allowed to call /v1, exactly as browsers send
-	// them ("https://admin.example.com"); "*" is refused.
+	// them ("https://admin.example.com"); each must pass CheckOrigin.
 	CORSOrigins []string
 	MaxBody     int64 // request body limit in bytes; 0 means DefaultMaxBody
 	// MaxBatchBody is the body limit of POST /v1/invitation-batches; 0 means
@@ -60,11 +59,11 @@ type Config struct {
 	// phrase).
 	ApplicationName string
 	Organizations   OrganizationLookup
-	// FormActionSources are extra CSP form-action sources of the invitee's page. The
+	// FormActionSources are extra CSP form-action origins of the invitee's page. The
 	// Continue form posts to the page itself and is answered with a 303 to Auth0 or
 	// the application; Chromium applies form-action to that redirect, so its target
 	// must be allowed. "'self' https:" is always allowed; a local run whose Auth0
-	// stand-in listens on plain http adds its origin here.
+	// stand-in listens on plain http adds its origin here. Each must pass CheckOrigin.
 	FormActionSources []string
 	// IdempotencyWait is how long a request waits for an earlier one with the same
 	// Idempotency-Key to finish before it is answered 409; 0 means 5 s.
@@ -117,7 +116,7 @@ func New(cfg Config) (http.Handler, error) {
 		newRequestID:   cfg.NewRequestID,
 	}
 	for _, o := range cfg.CORSOrigins {
-		if err := checkOrigin(o); err != nil {
+		if err := CheckOrigin(o); err != nil {
 			return nil, fmt.Errorf("httpapi: CORS origin %q: %w", o, err)
 		}
 		s.origins[o] = true
@@ -182,18 +181,6 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
 	}
-}
-
-func checkOrigin(o string) error {
-	if o == "*" {
-		return errors.New(`"*" is not allowed; list the SPA origins`)
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return errors.New("must be scheme://host[:port] with nothing after it")
-	}
-	return nil
 }
 
 func randomID() string {

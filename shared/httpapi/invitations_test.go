@@ -509,6 +509,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"origin with a path", func(c *httpapi.Config) { c.CORSOrigins = []string{"https://admin.example.com/app"} }},
 		{"no counter", func(c *httpapi.Config) { c.Counter = nil }},
 		{"bad form-action source", func(c *httpapi.Config) { c.FormActionSources = []string{"https://a; script-src *"} }},
+		// The stricter rule of the two that were: plain http only on loopback hosts,
+		// and a form-action source is an origin, not any CSP expression.
+		{"plain http origin", func(c *httpapi.Config) { c.CORSOrigins = []string{"http://admin.example.com"} }},
+		{"form-action source with a comma", func(c *httpapi.Config) { c.FormActionSources = []string{"https://a,b"} }},
+		{"form-action scheme source", func(c *httpapi.Config) { c.FormActionSources = []string{"data:"} }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

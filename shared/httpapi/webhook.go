@@ -63,7 +63,7 @@ type MalformedRecord struct {
 // typed into Auth0's form.
 func CheckWebhookToken(token string) error {
 	if len(token) < MinWebhookToken {
-		return fmt.Errorf("has %d characters, want at least %d", len(token), MinWebhookToken)
+		return fmt.Errorf("must have at least %d characters", MinWebhookToken)
 	}
 	for _, c := range token {
 		if c <= ' ' || c >= 0x7f {
