@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -113,9 +112,11 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 			Message: fmt.Sprintf("%d of %d invitations are invalid; nothing was started", len(problems), len(reqs))})
 		return
 	}
-	if err := s.allowBatch(r, a); err != nil {
-		s.writeError(w, r, err)
-		return
+	if s.validForCreate(a, reqs...) {
+		if err := s.charge(r.Context(), a, "batches", "batches", s.batchesPerHour); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	batch, err := s.svc.SubmitBatch(r.Context(), a, reqs)
 	if err != nil {
@@ -153,23 +154,6 @@ func itemProblemOf(i int, err error) invite.ItemProblem {
 		p.Message, p.Field = e.Message, e.Field
 	}
 	return p
-}
-
-// allowBatch applies the per-inviter hourly cap on batches.
-func (s *server) allowBatch(r *http.Request, a invite.Actor) error {
-	if s.batchesPerHour < 0 {
-		return nil
-	}
-	now := s.now()
-	n, reset, err := s.counter.Incr(r.Context(), "batches:"+a.Sub, inviteWindow, now)
-	if err != nil {
-		return fmt.Errorf("count batches of %s: %w", a.Sub, err)
-	}
-	if n > s.batchesPerHour {
-		return &invite.Error{Code: invite.CodeRateLimited, RetryAfter: max(reset.Sub(now), time.Second),
-			Message: fmt.Sprintf("at most %d batches per hour per inviter", s.batchesPerHour)}
-	}
-	return nil
 }
 
 // batchParams are the query parameters of GET /v1/invitation-batches/{id}.

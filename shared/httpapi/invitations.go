@@ -76,11 +76,13 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.allowInvite(r.Context(), a); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	req := b.request(d)
+	if s.validForCreate(a, req) {
+		if err := s.charge(r.Context(), a, "invites", "invitations", s.invitesPerHour); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	out, err := s.svc.Create(r.Context(), a, req)
 	if err != nil {
 		s.writeError(w, r, err)

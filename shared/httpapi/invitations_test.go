@@ -304,6 +304,37 @@ func TestInviterHourlyCap(t *testing.T) {
 	f.create(appAdmin, createBody("user4@example.com"))
 }
 
+// TestCapChargedAfterValidation: the cap counts requests that pass validation only.
+// An invalid or unpermitted request is answered with its reason, also past the cap,
+// and leaves the inviter's hour as it was.
+func TestCapChargedAfterValidation(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.InvitesPerHour = 2 })
+	invalid := createBody("ann@example.com", `"redirect_url":"https://elsewhere.example.net/"`)
+	refused := []struct {
+		name   string
+		claims httpapi.Claims
+		body   string
+		status int
+		code   invite.Code
+	}{
+		{"invalid", appAdmin, invalid, http.StatusBadRequest, invite.CodeInvalid},
+		{"unpermitted", readOnly, createBody("ann@example.com"), http.StatusForbidden, invite.CodeForbidden},
+	}
+	for range 3 {
+		for _, tc := range refused {
+			res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: tc.body, Claims: claims(tc.claims)})
+			wantProblem(t, res, tc.status, tc.code)
+		}
+	}
+	for i := range 2 {
+		f.create(appAdmin, createBody(fmt.Sprintf("user%d@example.com", i)))
+	}
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: invalid, Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+	res = f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("user2@example.com"), Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
+}
+
 func TestCounterFailureIsUnavailable(t *testing.T) {
 	f := newFixture(t)
 	f.counter.FailNext(1, invite.CodeUpstream)
