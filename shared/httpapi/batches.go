@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -130,13 +129,8 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 // decodeItem decodes one item as POST /v1/invitations decodes its body.
 func decodeItem(raw json.RawMessage) (invite.CreateRequest, error) {
 	var c createBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return invite.CreateRequest{}, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invite.CreateRequest{}, invite.Invalid("body", "must be one JSON object")
+	if err := DecodeJSON(raw, &c); err != nil {
+		return invite.CreateRequest{}, err
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return invite.CreateRequest{}, invite.Invalid("body", "must be a JSON object")

@@ -61,7 +61,14 @@ func decodeStrict(r *http.Request, body []byte, v any, optional bool) error {
 		}
 		return invite.Invalid("body", "a JSON object is required")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	return DecodeJSON(body, v)
+}
+
+// DecodeJSON is Doorman's one strict JSON decoder: data must hold exactly one JSON
+// value, decoded into v with no field v does not know. Its errors are
+// invalid_request naming the field that is wrong, or "body".
+func DecodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

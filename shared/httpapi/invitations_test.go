@@ -142,6 +142,24 @@ func TestCreateRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestTTLOutOfRange: every lifetime out of range gets the domain's one answer, the
+// values the API refuses before the service (0, and more seconds than a Duration
+// holds) included.
+func TestTTLOutOfRange(t *testing.T) {
+	want := fmt.Sprintf("must be between %d and %d seconds", int(invite.MinTTL.Seconds()), int(invite.MaxTTL.Seconds()))
+	f := newFixture(t)
+	for _, secs := range []string{"0", "-5", "3599", "2592001", "25920001", "9223372036854775807"} {
+		t.Run(secs, func(t *testing.T) {
+			res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com", `"ttl_seconds":`+secs),
+				Claims: claims(appAdmin), InvalidRequest: true})
+			p := wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+			if p["field"] != "ttl_seconds" || p["detail"] != want {
+				t.Errorf("got field %v, detail %v; want ttl_seconds, %q", p["field"], p["detail"], want)
+			}
+		})
+	}
+}
+
 func TestCreateConflict(t *testing.T) {
 	f := newFixture(t)
 	first := f.create(appAdmin, createBody("ann@example.com"))
