@@ -111,11 +111,9 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 			Message: fmt.Sprintf("%d of %d invitations are invalid; nothing was started", len(problems), len(reqs))})
 		return
 	}
-	if s.validForCreate(a, reqs...) {
-		if err := s.charge(r.Context(), a, "batches", "batches", s.batchesPerHour); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if err := s.chargeValid(r.Context(), a, s.batches, reqs...); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	batch, err := s.svc.SubmitBatch(r.Context(), a, reqs)
 	if err != nil {

@@ -74,23 +74,23 @@ type Config struct {
 }
 
 type server struct {
-	svc            *invite.Service
-	idem           IdempotencyStore
-	counter        Counter
-	invitesPerHour int
-	origins        map[string]bool
-	maxBody        int64
-	maxBatchBody   int64
-	batchesPerHour int
-	now            func() time.Time
-	log            *slog.Logger
-	appName        string
-	orgs           OrganizationLookup
-	landingCSP     string
-	idemWait       time.Duration
-	newRequestID   func() string
-	openapiJSON    func() ([]byte, error)
-	mux            *http.ServeMux
+	svc          *invite.Service
+	idem         IdempotencyStore
+	counter      Counter
+	invites      hourlyCap
+	origins      map[string]bool
+	maxBody      int64
+	maxBatchBody int64
+	batches      hourlyCap
+	now          func() time.Time
+	log          *slog.Logger
+	appName      string
+	orgs         OrganizationLookup
+	landingCSP   string
+	idemWait     time.Duration
+	newRequestID func() string
+	openapiJSON  func() ([]byte, error)
+	mux          *http.ServeMux
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -100,20 +100,20 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: Service, Idempotency and Counter are required")
 	}
 	s := &server{
-		svc:            cfg.Service,
-		idem:           cfg.Idempotency,
-		counter:        cfg.Counter,
-		invitesPerHour: cfg.InvitesPerHour,
-		origins:        map[string]bool{},
-		maxBody:        cfg.MaxBody,
-		maxBatchBody:   cfg.MaxBatchBody,
-		batchesPerHour: cfg.BatchesPerHour,
-		now:            cfg.Now,
-		log:            cfg.Logger,
-		appName:        cfg.ApplicationName,
-		orgs:           cfg.Organizations,
-		idemWait:       cfg.IdempotencyWait,
-		newRequestID:   cfg.NewRequestID,
+		svc:          cfg.Service,
+		idem:         cfg.Idempotency,
+		counter:      cfg.Counter,
+		invites:      hourlyCap{key: "invites", noun: "invitations", perHour: cfg.InvitesPerHour},
+		origins:      map[string]bool{},
+		maxBody:      cfg.MaxBody,
+		maxBatchBody: cfg.MaxBatchBody,
+		batches:      hourlyCap{key: "batches", noun: "batches", perHour: cfg.BatchesPerHour},
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		appName:      cfg.ApplicationName,
+		orgs:         cfg.Organizations,
+		idemWait:     cfg.IdempotencyWait,
+		newRequestID: cfg.NewRequestID,
 	}
 	for _, o := range cfg.CORSOrigins {
 		if err := CheckOrigin(o); err != nil {
@@ -126,8 +126,8 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	s.landingCSP = csp
-	if s.invitesPerHour == 0 {
-		s.invitesPerHour = DefaultInvitesPerHour
+	if s.invites.perHour == 0 {
+		s.invites.perHour = DefaultInvitesPerHour
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
@@ -135,8 +135,8 @@ func New(cfg Config) (http.Handler, error) {
 	if s.maxBatchBody <= 0 {
 		s.maxBatchBody = DefaultMaxBatchBody
 	}
-	if s.batchesPerHour == 0 {
-		s.batchesPerHour = DefaultBatchesPerHour
+	if s.batches.perHour == 0 {
+		s.batches.perHour = DefaultBatchesPerHour
 	}
 	if s.now == nil {
 		s.now = time.Now

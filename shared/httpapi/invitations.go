@@ -81,11 +81,9 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		return
 	}
 	req := b.request(d)
-	if s.validForCreate(a, req) {
-		if err := s.charge(r.Context(), a, "invites", "invitations", s.invitesPerHour); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if err := s.chargeValid(r.Context(), a, s.invites, req); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	out, err := s.svc.Create(r.Context(), a, req)
 	if err != nil {
