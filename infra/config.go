@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/httpapi"
 )
 
 // Context keys, as an operator passes them: `cdk deploy -c auth0Domain=... -c ...`.
@@ -58,6 +61,10 @@ const (
 	defaultLogRetentionDays = 30
 	defaultAPI5xxPercent    = 5
 	defaultQueueAge         = 15 * time.Minute
+	// queueMaxReceives moves a message that keeps failing to the DLQ after this many
+	// tries. It is the worker's QUEUE_MAX_RECEIVES default, so that the two cannot
+	// drift apart; the stack passes it all the same.
+	queueMaxReceives = config.DefaultQueueMaxReceives
 )
 
 // Config is everything the stack is built from. It holds names and references only:
@@ -204,8 +211,8 @@ func (c Config) validate() error {
 		}
 	}
 	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Host == "" || u.Path != "" || (u.Scheme != "https" && u.Scheme != "http") {
-			add("%s entry %q must be an origin such as https://app.example.com", ctxCORSOrigins, o)
+		if err := httpapi.CheckOrigin(o); err != nil {
+			add("%s entry %q must be an origin such as https://app.example.com: it %v", ctxCORSOrigins, o, err)
 		}
 	}
 	if c.SweepRate < time.Minute {

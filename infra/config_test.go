@@ -107,6 +107,8 @@ func TestConfigErrors(t *testing.T) {
 		{"mailFrom not an address", mapContext{ctxMailFrom: "doorman"}, nil, []string{`mailFrom "doorman" is not an email address`}},
 		{"domain with a path", mapContext{ctxAuth0Domain: "example.auth0.com/x"}, nil, []string{"must be a bare host name"}},
 		{"origin with a path", mapContext{ctxCORSOrigins: "https://app.example.com/home"}, nil, []string{"corsOrigins entry"}},
+		// The functions' own origin rule (httpapi.CheckOrigin), checked before the synth.
+		{"plain http origin", mapContext{ctxCORSOrigins: "http://app.example.com"}, nil, []string{"corsOrigins entry", "https"}},
 		{"plain http base URL", mapContext{ctxPublicBaseURL: "http://invite.example.com"}, nil, []string{"publicBaseUrl"}},
 		{"two alarm targets", mapContext{ctxAlarmEmail: "ops@example.com", ctxAlarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:ops"}, nil,
 			[]string{"set alarmEmail or alarmTopicArn, not both"}},

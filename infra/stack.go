@@ -75,8 +75,6 @@ const (
 	// visibility timeout is at least six times the function timeout, so that a batch
 	// retried after throttling is not redelivered while still in flight.
 	queueVisibilityFactor = 6
-	// queueMaxReceives moves a message that keeps failing to the DLQ after this many tries.
-	queueMaxReceives = 5
 	// workerConcurrency caps the worker so that bulk sends stay under Auth0's
 	// Management API rate limit (2 is the smallest value Lambda accepts).
 	workerConcurrency = 2

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/doormanhq/doorman/shared/auth0sim"
+	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // tokenPath is the local server's token mint. It exists only with the Auth0
@@ -31,7 +33,7 @@ type tokenRequest struct {
 func mintHandler(sim *auth0sim.Sim) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		if !invite.IsLoopback(host) {
 			http.Error(w, "tokens are minted for loopback callers only", http.StatusForbidden)
 			return
 		}
@@ -41,9 +43,8 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 			return
 		}
 		var req tokenRequest
-		dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil || req.Sub == "" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<10))
+		if err != nil || httpapi.DecodeJSON(body, &req) != nil || req.Sub == "" {
 			http.Error(w, "want a JSON body with at least \"sub\"", http.StatusBadRequest)
 			return
 		}

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // Options configure Handler.
@@ -48,7 +48,7 @@ func Handler(h http.Handler, opts Options) func(context.Context, events.APIGatew
 		req, err := NewRequest(ctx, ev)
 		if err != nil {
 			log.WarnContext(ctx, "malformed API Gateway event", "request_id", ev.RequestContext.RequestID, "err", err)
-			return badEvent(ev.RequestContext.RequestID), nil
+			return badEvent(ctx), nil
 		}
 		w := newResponseWriter()
 		h.ServeHTTP(w, req)
@@ -174,17 +174,12 @@ func validHeaderName(k string) bool {
 	return true
 }
 
-// badEvent is the answer to an event that is not a usable request.
-func badEvent(requestID string) events.APIGatewayV2HTTPResponse {
-	body, _ := json.Marshal(map[string]any{ // a map of strings and an int always marshals
-		"type": "https://doorman.dev/problems/invalid_request", "title": "Bad Request", "status": http.StatusBadRequest,
-		"code": "invalid_request", "detail": "the request could not be read", "request_id": requestID,
-	})
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: http.StatusBadRequest,
-		Headers:    map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"},
-		Body:       string(body),
-	}
+// badEvent is the answer to an event that is not a usable request: a problem from
+// httpapi's writer, as any other refused request gets.
+func badEvent(ctx context.Context) events.APIGatewayV2HTTPResponse {
+	w := newResponseWriter()
+	httpapi.WriteProblem(ctx, w, invite.Errorf(invite.CodeInvalid, "the request could not be read"))
+	return w.response()
 }
 
 // responseWriter buffers what the handler writes.

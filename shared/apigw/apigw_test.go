@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 const fixtures = "../../events/apigw"
@@ -274,6 +276,18 @@ func TestHandlerMalformedEvent(t *testing.T) {
 	if res.StatusCode != 400 || p.Status != 400 || p.Code != "invalid_request" || p.RequestID != ev.RequestContext.RequestID ||
 		res.Headers["Content-Type"] != "application/problem+json" {
 		t.Errorf("got %d %v %+v, want a 400 problem+json with code invalid_request and the request id", res.StatusCode, res.Headers, p)
+	}
+	// The same writer as every other problem: same shape, same headers.
+	want := httptest.NewRecorder()
+	httpapi.WriteProblem(httpapi.WithRequestID(context.Background(), ev.RequestContext.RequestID), want,
+		invite.Errorf(invite.CodeInvalid, "the request could not be read"))
+	if res.Body != want.Body.String() {
+		t.Errorf("body: got %s, want httpapi's problem %s", res.Body, want.Body)
+	}
+	for _, k := range []string{"Cache-Control", "X-Content-Type-Options"} {
+		if got := res.Headers[k]; got != want.Header().Get(k) {
+			t.Errorf("%s: got %q, want %q", k, got, want.Header().Get(k))
+		}
 	}
 }
 

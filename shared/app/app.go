@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc,
 		Acceptor: acceptor, Sweeper: sweeper, API: api, Limiter: limiter}
 	if cfg.WebhookToken != "" {
-		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Logger: log}); err != nil {
+		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Decode: DecodeLogStream, Logger: log}); err != nil {
 			return nil, fmt.Errorf("app: webhook: %w", err)
 		}
 	}

@@ -22,6 +22,9 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // Function names the Lambda function being configured; each needs its own settings.
@@ -36,7 +39,7 @@ const (
 
 // Defaults and limits.
 const (
-	DefaultInvitesPerHour = 100
+	DefaultInvitesPerHour = httpapi.DefaultInvitesPerHour
 	maxInvitesPerHour     = 100000
 	// MinCursorKeyLen matches the store's minimum HMAC key length.
 	MinCursorKeyLen = 32
@@ -213,7 +216,7 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.CORSOrigins = r.origins("CORS_ORIGINS")
 
 	if fn == Logstream {
-		c.WebhookToken = r.secret("WEBHOOK_TOKEN", true, checkWebhookToken)
+		c.WebhookToken = r.secret("WEBHOOK_TOKEN", true, httpapi.CheckWebhookToken)
 	}
 	c.CursorKey = r.cursorKey(c.Auth0.ClientSecret)
 
@@ -398,7 +401,7 @@ func (r *reader) auth0Domain(name string) string {
 func (r *reader) origins(name string) []string {
 	var out []string
 	for _, o := range splitList(r.value(name)) {
-		if err := checkOrigin(o); err != nil {
+		if err := httpapi.CheckOrigin(o); err != nil {
 			r.fail(name, "entry %q %v", o, err)
 			continue
 		}
@@ -601,7 +604,7 @@ func checkEndpoint(v string) error {
 func checkQueueURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
-		!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) || strings.Count(strings.Trim(u.Path, "/"), "/") != 1 {
+		checkScheme(u) != nil || strings.Count(strings.Trim(u.Path, "/"), "/") != 1 {
 		return errors.New("must be an SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<queue>")
 	}
 	return nil
@@ -625,43 +628,12 @@ func checkScheme(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if invite.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return errors.New("must use https (http only on localhost)")
 	}
 	return errors.New("must be an https URL")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func checkOrigin(o string) error {
-	if o == "*" {
-		return errors.New(`is not allowed; list the SPA origins`)
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.ForceQuery {
-		return errors.New("must be scheme://host[:port] with nothing after it (no trailing slash)")
-	}
-	return checkScheme(u)
-}
-
-func checkWebhookToken(v string) error {
-	if len(v) < 32 {
-		return errors.New("must have at least 32 characters")
-	}
-	for _, c := range v {
-		if c <= ' ' || c >= 0x7f {
-			return errors.New("must be printable ASCII without spaces")
-		}
-	}
-	return nil
 }
 
 func checkAppName(v string) error {
@@ -698,7 +670,7 @@ func normalizeAuth0Domain(v string) (string, error) {
 		case "https":
 			v = u.Host
 		case "http":
-			if !isLoopback(u.Hostname()) {
+			if !invite.IsLoopback(u.Hostname()) {
 				return "", errors.New("may use http only for a local stand-in on a loopback address")
 			}
 			return u.Scheme + "://" + u.Host, nil

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/doormanhq/doorman/shared/httpapi"
 )
 
 const (
@@ -208,8 +210,12 @@ func TestLoadRejects(t *testing.T) {
 		{"cors star", map[string]string{"CORS_ORIGINS": "*"}, API, "CORS_ORIGINS"},
 		{"cors trailing slash", map[string]string{"CORS_ORIGINS": "https://admin.example.com/"}, API, "CORS_ORIGINS"},
 		{"cors http", map[string]string{"CORS_ORIGINS": "http://admin.example.com"}, API, "CORS_ORIGINS"},
+		{"cors bad host", map[string]string{"CORS_ORIGINS": "https://a;b"}, API, "CORS_ORIGINS"},
 		{"logstream missing webhook token", nil, Logstream, "WEBHOOK_TOKEN"},
 		{"logstream short webhook token", map[string]string{"WEBHOOK_TOKEN": "short"}, Logstream, "WEBHOOK_TOKEN"},
+		// The webhook's own minimum, not one of config's.
+		{"webhook token one short", map[string]string{"WEBHOOK_TOKEN": strings.Repeat("t", httpapi.MinWebhookToken-1)}, Logstream, "WEBHOOK_TOKEN"},
+		{"webhook token with a space", map[string]string{"WEBHOOK_TOKEN": testWebhookToken + " x"}, Logstream, "WEBHOOK_TOKEN"},
 		{"both webhook token forms", map[string]string{"WEBHOOK_TOKEN": testWebhookToken, "WEBHOOK_TOKEN_ARN": webhookARN}, Logstream, "WEBHOOK_TOKEN"},
 		{"cursor key not base64", map[string]string{"CURSOR_KEY": "not base64!"}, API, "CURSOR_KEY"},
 		{"cursor key short", map[string]string{"CURSOR_KEY": base64.StdEncoding.EncodeToString([]byte("short"))}, API, "CURSOR_KEY"},

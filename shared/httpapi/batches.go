@@ -5,11 +5,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -113,7 +111,7 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 			Message: fmt.Sprintf("%d of %d invitations are invalid; nothing was started", len(problems), len(reqs))})
 		return
 	}
-	if err := s.allowBatch(r, a); err != nil {
+	if err := s.chargeValid(r.Context(), a, s.batches, reqs...); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -129,13 +127,8 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 // decodeItem decodes one item as POST /v1/invitations decodes its body.
 func decodeItem(raw json.RawMessage) (invite.CreateRequest, error) {
 	var c createBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return invite.CreateRequest{}, jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invite.CreateRequest{}, invite.Invalid("body", "must be one JSON object")
+	if err := DecodeJSON(raw, &c); err != nil {
+		return invite.CreateRequest{}, err
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return invite.CreateRequest{}, invite.Invalid("body", "must be a JSON object")
@@ -153,23 +146,6 @@ func itemProblemOf(i int, err error) invite.ItemProblem {
 		p.Message, p.Field = e.Message, e.Field
 	}
 	return p
-}
-
-// allowBatch applies the per-inviter hourly cap on batches.
-func (s *server) allowBatch(r *http.Request, a invite.Actor) error {
-	if s.batchesPerHour < 0 {
-		return nil
-	}
-	now := s.now()
-	n, reset, err := s.counter.Incr(r.Context(), "batches:"+a.Sub, inviteWindow, now)
-	if err != nil {
-		return fmt.Errorf("count batches of %s: %w", a.Sub, err)
-	}
-	if n > s.batchesPerHour {
-		return &invite.Error{Code: invite.CodeRateLimited, RetryAfter: max(reset.Sub(now), time.Second),
-			Message: fmt.Sprintf("at most %d batches per hour per inviter", s.batchesPerHour)}
-	}
-	return nil
 }
 
 // batchParams are the query parameters of GET /v1/invitation-batches/{id}.

@@ -665,6 +665,27 @@ func TestBatchHourlyCap(t *testing.T) {
 	f.submit(appAdmin, batchBody(createBody("user3@example.com")))
 }
 
+// TestBatchCapChargedAfterValidation: a batch the service refuses as invalid, or that
+// fails to decode, does not count against the inviter's batches of the hour.
+func TestBatchCapChargedAfterValidation(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.BatchesPerHour = 1 })
+	refused := []string{
+		batchBody(createBody("ann@example.com", `"redirect_url":"https://elsewhere.example.net/"`)),
+		batchBody(createBody("ann@example.com"), createBody("ann@example.com")), // the same person twice
+	}
+	for range 2 {
+		for _, body := range refused {
+			res := f.do(call{Method: "POST", Path: "/v1/invitation-batches", Body: body, Claims: claims(appAdmin)})
+			wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+		}
+	}
+	f.submit(appAdmin, batchBody(createBody("user0@example.com")))
+	res := f.do(call{Method: "POST", Path: "/v1/invitation-batches", Body: refused[0], Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+	res = f.do(call{Method: "POST", Path: "/v1/invitation-batches", Body: batchBody(createBody("user1@example.com")), Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
+}
+
 func TestBatchesUnlimited(t *testing.T) {
 	f := newFixture(t, func(c *httpapi.Config) { c.BatchesPerHour = -1 })
 	for i := range httpapi.DefaultBatchesPerHour + 1 {

@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"errors"
+	"net"
 	"net/http"
+	"net/url"
+
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 const (
@@ -37,4 +42,37 @@ func (s *server) cors(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Access-Control-Expose-Headers", corsExpose)
 	}
 	return false
+}
+
+// CheckOrigin is Doorman's one rule for an origin an operator allows (CORS_ORIGINS,
+// the invitee page's form-action sources): scheme://host[:port] exactly as a browser
+// sends it, with nothing after it, over https or, for a local run, http on a loopback
+// host. "*" is refused: Doorman lists its SPAs.
+func CheckOrigin(o string) error {
+	if o == "*" {
+		return errors.New("is not allowed; list the SPA origins")
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.Opaque != "" || u.Path != "" || u.RawQuery != "" || u.ForceQuery ||
+		u.Fragment != "" || u.User != nil || !originHost(u.Hostname()) {
+		return errors.New("must be scheme://host[:port] with nothing after it (no trailing slash)")
+	}
+	if u.Scheme != "https" && (u.Scheme != "http" || !invite.IsLoopback(u.Hostname())) {
+		return errors.New("must use https (http only on localhost)")
+	}
+	return nil
+}
+
+// originHost accepts an IP address or a DNS name of letters, digits, '-' and '.',
+// which is all a browser puts in an origin (internationalized names in punycode).
+func originHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return h != ""
 }

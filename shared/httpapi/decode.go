@@ -39,7 +39,7 @@ func (s *server) writeBodyError(w http.ResponseWriter, r *http.Request, err erro
 	if tooLarge := (*bodyTooLarge)(nil); errors.As(err, &tooLarge) {
 		p := problemFor(invite.Invalid("body", "the request body is larger than %d bytes", tooLarge.limit))
 		p.Status, p.Title, p.Type = http.StatusRequestEntityTooLarge, "Content Too Large", problemBase+"body_too_large"
-		s.writeProblem(w, r, p)
+		writeProblem(r.Context(), w, p)
 		return
 	}
 	s.writeError(w, r, err)
@@ -61,7 +61,14 @@ func decodeStrict(r *http.Request, body []byte, v any, optional bool) error {
 		}
 		return invite.Invalid("body", "a JSON object is required")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	return DecodeJSON(body, v)
+}
+
+// DecodeJSON is Doorman's one strict JSON decoder: data must hold exactly one JSON
+// value, decoded into v with no field v does not know. Its errors are
+// invalid_request naming the field that is wrong, or "body".
+func DecodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -42,7 +41,7 @@ type Config struct {
 	// clock hour; 0 means DefaultInvitesPerHour, a negative value disables the cap.
 	InvitesPerHour int
 	// CORSOrigins are the SPA origins allowed to call /v1, exactly as browsers send
-	// them ("https://admin.example.com"); "*" is refused.
+	// them ("https://admin.example.com"); each must pass CheckOrigin.
 	CORSOrigins []string
 	MaxBody     int64 // request body limit in bytes; 0 means DefaultMaxBody
 	// MaxBatchBody is the body limit of POST /v1/invitation-batches; 0 means
@@ -60,11 +59,11 @@ type Config struct {
 	// phrase).
 	ApplicationName string
 	Organizations   OrganizationLookup
-	// FormActionSources are extra CSP form-action sources of the invitee's page. The
+	// FormActionSources are extra CSP form-action origins of the invitee's page. The
 	// Continue form posts to the page itself and is answered with a 303 to Auth0 or
 	// the application; Chromium applies form-action to that redirect, so its target
 	// must be allowed. "'self' https:" is always allowed; a local run whose Auth0
-	// stand-in listens on plain http adds its origin here.
+	// stand-in listens on plain http adds its origin here. Each must pass CheckOrigin.
 	FormActionSources []string
 	// IdempotencyWait is how long a request waits for an earlier one with the same
 	// Idempotency-Key to finish before it is answered 409; 0 means 5 s.
@@ -75,23 +74,23 @@ type Config struct {
 }
 
 type server struct {
-	svc            *invite.Service
-	idem           IdempotencyStore
-	counter        Counter
-	invitesPerHour int
-	origins        map[string]bool
-	maxBody        int64
-	maxBatchBody   int64
-	batchesPerHour int
-	now            func() time.Time
-	log            *slog.Logger
-	appName        string
-	orgs           OrganizationLookup
-	landingCSP     string
-	idemWait       time.Duration
-	newRequestID   func() string
-	openapiJSON    func() ([]byte, error)
-	mux            *http.ServeMux
+	svc          *invite.Service
+	idem         IdempotencyStore
+	counter      Counter
+	invites      hourlyCap
+	origins      map[string]bool
+	maxBody      int64
+	maxBatchBody int64
+	batches      hourlyCap
+	now          func() time.Time
+	log          *slog.Logger
+	appName      string
+	orgs         OrganizationLookup
+	landingCSP   string
+	idemWait     time.Duration
+	newRequestID func() string
+	openapiJSON  func() ([]byte, error)
+	mux          *http.ServeMux
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -101,23 +100,23 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: Service, Idempotency and Counter are required")
 	}
 	s := &server{
-		svc:            cfg.Service,
-		idem:           cfg.Idempotency,
-		counter:        cfg.Counter,
-		invitesPerHour: cfg.InvitesPerHour,
-		origins:        map[string]bool{},
-		maxBody:        cfg.MaxBody,
-		maxBatchBody:   cfg.MaxBatchBody,
-		batchesPerHour: cfg.BatchesPerHour,
-		now:            cfg.Now,
-		log:            cfg.Logger,
-		appName:        cfg.ApplicationName,
-		orgs:           cfg.Organizations,
-		idemWait:       cfg.IdempotencyWait,
-		newRequestID:   cfg.NewRequestID,
+		svc:          cfg.Service,
+		idem:         cfg.Idempotency,
+		counter:      cfg.Counter,
+		invites:      hourlyCap{key: "invites", noun: "invitations", perHour: cfg.InvitesPerHour},
+		origins:      map[string]bool{},
+		maxBody:      cfg.MaxBody,
+		maxBatchBody: cfg.MaxBatchBody,
+		batches:      hourlyCap{key: "batches", noun: "batches", perHour: cfg.BatchesPerHour},
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		appName:      cfg.ApplicationName,
+		orgs:         cfg.Organizations,
+		idemWait:     cfg.IdempotencyWait,
+		newRequestID: cfg.NewRequestID,
 	}
 	for _, o := range cfg.CORSOrigins {
-		if err := checkOrigin(o); err != nil {
+		if err := CheckOrigin(o); err != nil {
 			return nil, fmt.Errorf("httpapi: CORS origin %q: %w", o, err)
 		}
 		s.origins[o] = true
@@ -127,8 +126,8 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	s.landingCSP = csp
-	if s.invitesPerHour == 0 {
-		s.invitesPerHour = DefaultInvitesPerHour
+	if s.invites.perHour == 0 {
+		s.invites.perHour = DefaultInvitesPerHour
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
@@ -136,8 +135,8 @@ func New(cfg Config) (http.Handler, error) {
 	if s.maxBatchBody <= 0 {
 		s.maxBatchBody = DefaultMaxBatchBody
 	}
-	if s.batchesPerHour == 0 {
-		s.batchesPerHour = DefaultBatchesPerHour
+	if s.batches.perHour == 0 {
+		s.batches.perHour = DefaultBatchesPerHour
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -184,18 +183,6 @@ func (s *server) routes() []route {
 	}
 }
 
-func checkOrigin(o string) error {
-	if o == "*" {
-		return errors.New(`"*" is not allowed; list the SPA origins`)
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return errors.New("must be scheme://host[:port] with nothing after it")
-	}
-	return nil
-}
-
 func randomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
@@ -219,7 +206,7 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.ErrorContext(ctx, "handler panicked", "request_id", id, "panic", fmt.Sprint(v))
 			if !sw.wrote {
-				s.writeProblem(sw, r, problemFor(invite.Errorf(invite.CodeInternal, "")))
+				writeProblem(ctx, sw, problemFor(invite.Errorf(invite.CodeInternal, "")))
 			}
 		}
 		// The path is not logged: /i/{token} carries the invitee's credential.
@@ -247,13 +234,11 @@ func (s *server) unrouted(w http.ResponseWriter, r *http.Request, api bool) {
 	s.mux.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", probe.h.Get("Allow"))
-		p := problemFor(invite.Errorf(invite.CodeInvalid, "%s is not allowed here", r.Method))
-		p.Status, p.Title, p.Type = http.StatusMethodNotAllowed, "Method Not Allowed", problemBase+"method_not_allowed"
-		s.writeProblem(w, r, p)
+		writeProblem(r.Context(), w, methodNotAllowed(r.Method))
 		return
 	}
 	if api {
-		s.writeProblem(w, r, problemFor(invite.Errorf(invite.CodeNotFound, "no such resource")))
+		WriteProblem(r.Context(), w, invite.Errorf(invite.CodeNotFound, "no such resource"))
 		return
 	}
 	s.page(w, r, http.StatusNotFound, pageNotFound, "This link is not valid.", nil)

@@ -89,7 +89,7 @@ func (s *server) idempotentUpTo(limit int64, h bodyHandler) actorHandler {
 			// other invalid request.
 			p := problemFor(invite.Invalid("Idempotency-Key", "was already used with a different request; use a new key for a new request"))
 			p.Status, p.Title = http.StatusUnprocessableEntity, "Unprocessable Content"
-			s.writeProblem(w, r, p)
+			writeProblem(ctx, w, p)
 			return
 		}
 		if err != nil {

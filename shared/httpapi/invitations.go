@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -53,14 +54,17 @@ type resendBody struct {
 	TTLSeconds *int64 `json:"ttl_seconds"`
 }
 
-// ttl converts ttl_seconds, refusing values whose Duration would overflow; the
-// service checks the range.
+// ttl converts ttl_seconds; the range is the domain's (invite.ValidateTTL), checked
+// by the service against its own limits. Two values cannot reach it as they are: 0,
+// which would ask for the default, and a count of seconds past what a Duration holds.
+// They are refused here, with the domain's answer for a lifetime out of range.
 func ttl(secs *int64) (time.Duration, error) {
 	if secs == nil {
 		return 0, nil
 	}
-	if *secs <= 0 || *secs > int64(invite.MaxTTL/time.Second)*10 {
-		return 0, invite.Invalid("ttl_seconds", "must be between %d and %d seconds", int(invite.MinTTL.Seconds()), int(invite.MaxTTL.Seconds()))
+	if *secs <= 0 || *secs > math.MaxInt64/int64(time.Second) {
+		_, err := invite.ValidateTTL(-1, invite.Limits{}) // below every range
+		return 0, err
 	}
 	return time.Duration(*secs) * time.Second, nil
 }
@@ -76,11 +80,11 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.allowInvite(r.Context(), a); err != nil {
+	req := b.request(d)
+	if err := s.chargeValid(r.Context(), a, s.invites, req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := b.request(d)
 	out, err := s.svc.Create(r.Context(), a, req)
 	if err != nil {
 		s.writeError(w, r, err)

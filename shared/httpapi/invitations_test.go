@@ -142,6 +142,24 @@ func TestCreateRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestTTLOutOfRange: every lifetime out of range gets the domain's one answer, the
+// values the API refuses before the service (0, and more seconds than a Duration
+// holds) included.
+func TestTTLOutOfRange(t *testing.T) {
+	want := fmt.Sprintf("must be between %d and %d seconds", int(invite.MinTTL.Seconds()), int(invite.MaxTTL.Seconds()))
+	f := newFixture(t)
+	for _, secs := range []string{"0", "-5", "3599", "2592001", "25920001", "9223372036854775807"} {
+		t.Run(secs, func(t *testing.T) {
+			res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com", `"ttl_seconds":`+secs),
+				Claims: claims(appAdmin), InvalidRequest: true})
+			p := wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+			if p["field"] != "ttl_seconds" || p["detail"] != want {
+				t.Errorf("got field %v, detail %v; want ttl_seconds, %q", p["field"], p["detail"], want)
+			}
+		})
+	}
+}
+
 func TestCreateConflict(t *testing.T) {
 	f := newFixture(t)
 	first := f.create(appAdmin, createBody("ann@example.com"))
@@ -302,6 +320,37 @@ func TestInviterHourlyCap(t *testing.T) {
 	// The next hour starts over.
 	f.clock.Advance(time.Hour)
 	f.create(appAdmin, createBody("user4@example.com"))
+}
+
+// TestCapChargedAfterValidation: the cap counts requests that pass validation only.
+// An invalid or unpermitted request is answered with its reason, also past the cap,
+// and leaves the inviter's hour as it was.
+func TestCapChargedAfterValidation(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.InvitesPerHour = 2 })
+	invalid := createBody("ann@example.com", `"redirect_url":"https://elsewhere.example.net/"`)
+	refused := []struct {
+		name   string
+		claims httpapi.Claims
+		body   string
+		status int
+		code   invite.Code
+	}{
+		{"invalid", appAdmin, invalid, http.StatusBadRequest, invite.CodeInvalid},
+		{"unpermitted", readOnly, createBody("ann@example.com"), http.StatusForbidden, invite.CodeForbidden},
+	}
+	for range 3 {
+		for _, tc := range refused {
+			res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: tc.body, Claims: claims(tc.claims)})
+			wantProblem(t, res, tc.status, tc.code)
+		}
+	}
+	for i := range 2 {
+		f.create(appAdmin, createBody(fmt.Sprintf("user%d@example.com", i)))
+	}
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: invalid, Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid)
+	res = f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("user2@example.com"), Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
 }
 
 func TestCounterFailureIsUnavailable(t *testing.T) {
@@ -509,6 +558,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"origin with a path", func(c *httpapi.Config) { c.CORSOrigins = []string{"https://admin.example.com/app"} }},
 		{"no counter", func(c *httpapi.Config) { c.Counter = nil }},
 		{"bad form-action source", func(c *httpapi.Config) { c.FormActionSources = []string{"https://a; script-src *"} }},
+		// The stricter rule of the two that were: plain http only on loopback hosts,
+		// and a form-action source is an origin, not any CSP expression.
+		{"plain http origin", func(c *httpapi.Config) { c.CORSOrigins = []string{"http://admin.example.com"} }},
+		{"form-action source with a comma", func(c *httpapi.Config) { c.FormActionSources = []string{"https://a,b"} }},
+		{"form-action scheme source", func(c *httpapi.Config) { c.FormActionSources = []string{"data:"} }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,8 +47,9 @@ type pageData struct {
 func landingCSP(extra []string) (string, error) {
 	sources := []string{"'self'", "https:"}
 	for _, src := range extra {
-		if src == "" || strings.ContainsAny(src, ";,\r\n\t ") {
-			return "", fmt.Errorf("httpapi: form-action source %q must be one CSP source expression", src)
+		// An origin is one CSP source expression, and nothing else can slip in.
+		if err := CheckOrigin(src); err != nil {
+			return "", fmt.Errorf("httpapi: form-action source %q %w", src, err)
 		}
 		sources = append(sources, src)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -81,11 +82,19 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.InfoContext(ctx, "request refused", "request_id", RequestID(ctx), "code", p.Code,
 			"invitation_id", r.PathValue("id"), "field", p.Field)
 	}
-	s.writeProblem(w, r, p)
+	writeProblem(ctx, w, p)
 }
 
-func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
-	p.RequestID = RequestID(r.Context())
+// WriteProblem answers err as an RFC 9457 problem (application/problem+json) carrying
+// the id of the request ctx belongs to, with the status this package maps err's code
+// to. It is Doorman's one problem writer: apigw answers the events it cannot turn
+// into a request with it too. It logs nothing.
+func WriteProblem(ctx context.Context, w http.ResponseWriter, err error) {
+	writeProblem(ctx, w, problemFor(err))
+}
+
+func writeProblem(ctx context.Context, w http.ResponseWriter, p problem) {
+	p.RequestID = RequestID(ctx)
 	if p.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.retryAfter.Seconds()))))
 	}
@@ -93,12 +102,15 @@ func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, p problem)
 	if err != nil { // a struct of strings and ints always marshals
 		panic(err)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(p.Status)
-	_, _ = w.Write(body)
+	writeBody(w, p.Status, "application/problem+json", body)
+}
+
+// methodNotAllowed is the problem of a request whose method the path does not take;
+// the caller sets Allow.
+func methodNotAllowed(method string) problem {
+	p := problemFor(invite.Errorf(invite.CodeInvalid, "%s is not allowed here", method))
+	p.Status, p.Title, p.Type = http.StatusMethodNotAllowed, "Method Not Allowed", problemBase+"method_not_allowed"
+	return p
 }
 
 // writeJSON answers v as JSON with status.
@@ -107,8 +119,13 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		panic(err) // the response types marshal; metadata came from JSON
 	}
+	writeBody(w, status, "application/json", body)
+}
+
+// writeBody sends an answer of the API: never cached, never sniffed.
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -5,33 +5,77 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
-	"github.com/doormanhq/doorman/shared/auth0"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // Defaults and limits of WebhookConfig.
 const (
 	DefaultWebhookMaxBody = 10 << 20
-	// minWebhookToken keeps a guessable token out of a public route.
-	minWebhookToken = 16
+	// MinWebhookToken keeps a guessable token out of a public route.
+	MinWebhookToken = 32
 )
 
-// WebhookConfig builds the Auth0 log-stream webhook. Acceptor and Token are required.
+// WebhookConfig builds the Auth0 log-stream webhook. Acceptor, Token and Decode are
+// required.
 type WebhookConfig struct {
 	Acceptor *invite.Acceptor
 	// Token is the log stream's secret: the Authorization header must be exactly
 	// "Bearer " + Token, which is what the operator enters as the stream's
-	// Authorization Token. At least 16 characters.
-	Token   string
+	// Authorization Token. CheckWebhookToken says what it must be.
+	Token string
+	// Decode reads a delivery's body; shared/app wires Auth0's formats.
+	Decode  LogDecoder
 	MaxBody int64 // body limit in bytes; 0 means DefaultWebhookMaxBody (10 MB)
 	Logger  *slog.Logger
 }
 
+// LogDecoder reads a log-stream delivery as the stream sends it, keeping the events
+// that can move an invitation. Its error is for the body as a whole: an *invite.Error
+// is answered as it says, a read past the body limit (*http.MaxBytesError, wrapped)
+// 413, and any other error 400, the body could not be read. A record that cannot be
+// decoded is no error: it is listed in LogBatch.Malformed.
+type LogDecoder func(body io.Reader) (*LogBatch, error)
+
+// LogBatch is one decoded delivery.
+type LogBatch struct {
+	Format  string // the content format, for the log
+	Records int    // the records seen: relevant, skipped or malformed
+	// Events are the relevant records in body order, each with its Index among them.
+	Events    []invite.IdentityEvent
+	Malformed []MalformedRecord
+	// Truncated says the rest of the body was not read after a record that could not
+	// be stepped over.
+	Truncated bool
+}
+
+// MalformedRecord is a record that could not be decoded, by its position in the body.
+type MalformedRecord struct {
+	Index int
+	Err   error
+}
+
+// CheckWebhookToken is the rule for a log stream's token: at least MinWebhookToken
+// characters of printable ASCII without spaces, since it travels in a header and is
+// typed into Auth0's form.
+func CheckWebhookToken(token string) error {
+	if len(token) < MinWebhookToken {
+		return fmt.Errorf("must have at least %d characters", MinWebhookToken)
+	}
+	for _, c := range token {
+		if c <= ' ' || c >= 0x7f {
+			return errors.New("must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
 type webhook struct {
 	acceptor *invite.Acceptor
+	decode   LogDecoder
 	want     [sha256.Size]byte
 	maxBody  int64
 	srv      *server // for its problem writer, logger and request ids
@@ -45,14 +89,15 @@ type webhook struct {
 // records are logged with their index and skipped, since retrying them could never
 // succeed and would stall the stream.
 func NewWebhook(cfg WebhookConfig) (http.Handler, error) {
-	if cfg.Acceptor == nil {
-		return nil, errors.New("httpapi: webhook needs an Acceptor")
+	if cfg.Acceptor == nil || cfg.Decode == nil {
+		return nil, errors.New("httpapi: webhook needs an Acceptor and a Decode")
 	}
-	if len(cfg.Token) < minWebhookToken {
-		return nil, fmt.Errorf("httpapi: webhook token has %d characters, want at least %d", len(cfg.Token), minWebhookToken)
+	if err := CheckWebhookToken(cfg.Token); err != nil {
+		return nil, fmt.Errorf("httpapi: webhook token %w", err)
 	}
 	h := &webhook{
 		acceptor: cfg.Acceptor,
+		decode:   cfg.Decode,
 		// Both sides are hashed to a fixed length, so that the comparison's time says
 		// nothing about the token's length or content.
 		want:    sha256.Sum256([]byte("Bearer " + cfg.Token)),
@@ -90,9 +135,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.srv.log.With("request_id", id)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		p := problemFor(invite.Errorf(invite.CodeInvalid, "%s is not allowed here", r.Method))
-		p.Status, p.Title, p.Type = http.StatusMethodNotAllowed, "Method Not Allowed", problemBase+"method_not_allowed"
-		h.srv.writeProblem(w, r, p)
+		writeProblem(ctx, w, methodNotAllowed(r.Method))
 		return
 	}
 	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
@@ -106,38 +149,33 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.tooLarge(w, r)
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, h.maxBody)
-	batch, err := auth0.Decode(body, auth0.InvitationEvents)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.tooLarge(w, r)
-		return
-	case errors.Is(err, auth0.ErrNotLogStream):
-		h.srv.writeError(w, r, invite.Wrap(invite.CodeInvalid, err, "the body is not an Auth0 log-stream batch"))
-		return
-	case err != nil:
-		h.srv.writeError(w, r, invite.Wrap(invite.CodeInvalid, err, "the body could not be read"))
+	batch, err := h.decode(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			h.tooLarge(w, r)
+			return
+		}
+		if invite.AsError(err) == nil {
+			err = invite.Wrap(invite.CodeInvalid, err, "the body could not be read")
+		}
+		h.srv.writeError(w, r, err)
 		return
 	}
-	for _, re := range batch.Errors {
-		log.WarnContext(ctx, "malformed log record skipped", "index", re.Index, "error", re.Err.Error())
+	for _, m := range batch.Malformed {
+		log.WarnContext(ctx, "malformed log record skipped", "index", m.Index, "error", m.Err.Error())
 	}
-	events := make([]invite.IdentityEvent, len(batch.Events))
-	for i, e := range batch.Events {
-		events[i] = identityEvent(i, e)
-	}
+	events := batch.Events
 	res, err := h.acceptor.Apply(ctx, events)
 	if err != nil {
 		h.srv.writeError(w, r, err)
 		return
 	}
 	log.InfoContext(ctx, "log-stream batch applied", "format", batch.Format, "records", batch.Records,
-		"relevant", len(events), "applied", res.Applied, "malformed", len(batch.Errors))
+		"relevant", len(events), "applied", res.Applied, "malformed", len(batch.Malformed))
 	h.srv.writeJSON(w, http.StatusOK, webhookResult{
 		Records: batch.Records, Relevant: len(events), Applied: res.Applied, Unchanged: res.Unchanged,
 		Unmatched: res.Unmatched, Duplicate: res.Duplicate, Skipped: res.Skipped,
-		Malformed: len(batch.Errors), Truncated: batch.Truncated,
+		Malformed: len(batch.Malformed), Truncated: batch.Truncated,
 	})
 }
 
@@ -145,21 +183,4 @@ func (h *webhook) tooLarge(w http.ResponseWriter, r *http.Request) {
 	// The connection may still carry the rest of the body: close it rather than read it.
 	w.Header().Set("Connection", "close")
 	h.srv.writeBodyError(w, r, &bodyTooLarge{h.maxBody})
-}
-
-// identityEvent is the domain's view of a decoded log event; index is its place
-// among the batch's relevant events.
-func identityEvent(index int, e auth0.LogEvent) invite.IdentityEvent {
-	return invite.IdentityEvent{
-		Index:             index,
-		LogID:             e.LogID,
-		Type:              string(e.Type),
-		At:                e.Date,
-		UserID:            e.UserID,
-		Email:             e.Email,
-		OrganizationID:    e.OrganizationID,
-		Auth0InvitationID: e.InvitationID,
-		LoginsCount:       e.LoginsCount,
-		Description:       e.Description,
-	}
 }

@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/httpapi"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
 const (
-	whToken = "logstream-secret-0123456789"
+	whToken = "logstream-secret-0123456789-abcdefgh"
 	whAuth  = "Bearer " + whToken
 	// The ids the events/logstream fixtures carry; the world below maps them to the
 	// ids of its own users and invitations.
@@ -128,7 +129,7 @@ func newWorld(t testing.TB, events invite.EventStore) *whWorld {
 	if err != nil {
 		t.Fatalf("NewAcceptor: %v", err)
 	}
-	w.handler, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: whToken})
+	w.handler, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: whToken, Decode: app.DecodeLogStream})
 	if err != nil {
 		t.Fatalf("NewWebhook: %v", err)
 	}
@@ -305,7 +306,7 @@ func TestWebhookBodyLimit(t *testing.T) {
 		}
 		return a
 	}
-	h, err := httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor(t), Token: whToken, MaxBody: 1024})
+	h, err := httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor(t), Token: whToken, Decode: app.DecodeLogStream, MaxBody: 1024})
 	if err != nil {
 		t.Fatalf("NewWebhook: %v", err)
 	}
@@ -499,9 +500,13 @@ func TestNewWebhookChecksConfig(t *testing.T) {
 		name string
 		cfg  httpapi.WebhookConfig
 	}{
-		{"no acceptor", httpapi.WebhookConfig{Token: whToken}},
-		{"no token", httpapi.WebhookConfig{Acceptor: a}},
-		{"short token", httpapi.WebhookConfig{Acceptor: a, Token: "short"}},
+		{"no acceptor", httpapi.WebhookConfig{Token: whToken, Decode: app.DecodeLogStream}},
+		{"no decoder", httpapi.WebhookConfig{Acceptor: a, Token: whToken}},
+		{"no token", httpapi.WebhookConfig{Acceptor: a, Decode: app.DecodeLogStream}},
+		{"short token", httpapi.WebhookConfig{Acceptor: a, Token: "short", Decode: app.DecodeLogStream}},
+		{"token one short of the minimum", httpapi.WebhookConfig{Acceptor: a, Decode: app.DecodeLogStream,
+			Token: strings.Repeat("t", httpapi.MinWebhookToken-1)}},
+		{"token with a space", httpapi.WebhookConfig{Acceptor: a, Token: whToken + " x", Decode: app.DecodeLogStream}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,5 +514,9 @@ func TestNewWebhookChecksConfig(t *testing.T) {
 				t.Error("got nil error, want the config refused")
 			}
 		})
+	}
+	least := httpapi.WebhookConfig{Acceptor: a, Token: strings.Repeat("t", httpapi.MinWebhookToken), Decode: app.DecodeLogStream}
+	if _, err := httpapi.NewWebhook(least); err != nil {
+		t.Errorf("a token of exactly %d characters: got %v, want it accepted", httpapi.MinWebhookToken, err)
 	}
 }

@@ -211,7 +211,7 @@ func ValidateRedirectURL(raw string, allowed func(string) bool) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !IsLoopback(u.Hostname()) {
 			return Invalid("redirect_url", "must use https (http only for localhost)")
 		}
 	default:
@@ -223,7 +223,9 @@ func ValidateRedirectURL(raw string, allowed func(string) bool) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host names this machine: "localhost" or a loopback IP
+// address. It is Doorman's one test for where plain http is allowed (local runs).
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -291,22 +293,68 @@ func isControl(r rune) bool {
 }
 
 // SanitizeHeaderText makes text Doorman does not take from the request (an inviter's
-// token name, an organization's display name in Auth0) safe for a subject line: control
-// and line-separator characters become spaces, runs of spaces collapse, and the result
-// is at most MaxNameLen characters.
+// token name, an organization's display name in Auth0) safe for a subject line: it is
+// OneLine, cut to at most MaxNameLen characters.
 func SanitizeHeaderText(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	s = OneLine(s)
 	if utf8.RuneCountInString(s) > MaxNameLen {
 		s = string([]rune(s)[:MaxNameLen])
 	}
 	return s
+}
+
+// OneLine makes s one line of text: every character BreaksLine names becomes a space,
+// runs of white space become one space, and the ends are trimmed. It is the one
+// sanitiser of text bound for a header, a subject or a single line of an email.
+func OneLine(s string) string {
+	if isOneLine(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.Map(func(r rune) rune {
+		if BreaksLine(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// BreaksLine reports whether r must not reach a single-line field: control characters
+// (CR and LF above all, which would forge lines in a text body or headers), the
+// Unicode line and paragraph separators, the bidirectional overrides and isolates,
+// which can make a name display as something else, and the replacement character that
+// invalid UTF-8 decodes to.
+func BreaksLine(r rune) bool {
+	switch {
+	case isControl(r):
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return r == utf8.RuneError
+}
+
+// isOneLine is OneLine's fast path: most values need no work.
+func isOneLine(s string) bool {
+	if s == "" {
+		return true
+	}
+	if !utf8.ValidString(s) || unicode.IsSpace(rune(s[0])) || unicode.IsSpace(rune(s[len(s)-1])) {
+		return false
+	}
+	prevSpace := false
+	for _, r := range s {
+		if BreaksLine(r) {
+			return false
+		}
+		space := unicode.IsSpace(r)
+		if space && (prevSpace || r != ' ') {
+			return false
+		}
+		prevSpace = space
+	}
+	return true
 }
 
 // validOrgID accepts Auth0's organization ids: "org_" and letters and digits.

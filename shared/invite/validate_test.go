@@ -149,6 +149,10 @@ func TestSanitizeHeaderText(t *testing.T) {
 		{"line separator", "Acme\u2028Corp", "Acme Corp"},
 		{"tabs and runs", " Acme\t\t Corp ", "Acme Corp"},
 		{"long", strings.Repeat("x", 400), strings.Repeat("x", invite.MaxNameLen)},
+		// The bidi controls go too: one sanitiser for every single-line text.
+		{"bidi override", "Acme\u202egnp.exe", "Acme gnp.exe"},
+		{"bidi isolate", "Acme\u2066Corp\u2069", "Acme Corp"},
+		{"invalid utf-8", "Acme\xffCorp", "Acme Corp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,5 +160,54 @@ func TestSanitizeHeaderText(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain", "Ann Smith", "Ann Smith"},
+		{"empty", "", ""},
+		{"crlf", "Ann\r\nSmith", "Ann Smith"},
+		{"tabs and runs", "\tAnn   Smith  ", "Ann Smith"},
+		{"nul and escape", "Ann\x00\x1b[31mSmith", "Ann [31mSmith"},
+		{"line separator", "Ann\u2028Smith", "Ann Smith"},
+		{"next line", "Ann\u0085Smith", "Ann Smith"},
+		{"bidi override", "abc\u202efdp.exe", "abc fdp.exe"},
+		{"invalid utf-8", "Ann\xffSmith", "Ann Smith"},
+		{"emoji with joiner kept", "Ann 👩\u200d💻", "Ann 👩\u200d💻"},
+		{"long kept", strings.Repeat("x", 400), strings.Repeat("x", 400)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := invite.OneLine(tc.in)
+			if got != tc.want {
+				t.Errorf("OneLine(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if strings.ContainsFunc(got, invite.BreaksLine) {
+				t.Errorf("OneLine(%q) = %q keeps a character that breaks the line", tc.in, got)
+			}
+		})
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"localhost", true},
+		{"127.0.0.1", true},
+		{"127.8.9.10", true},
+		{"::1", true},
+		{"localhost.example.com", false},
+		{"example.com", false},
+		{"10.0.0.1", false},
+		{"0.0.0.0", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := invite.IsLoopback(tt.host); got != tt.want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", tt.host, got, tt.want)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -188,10 +187,10 @@ func (r *renderer) render(m invite.Mail) (email, error) {
 	}
 	v := view{
 		Lang:         lang,
-		InviteeName:  cleanLine(m.InviteeName),
-		InviterName:  cleanLine(m.InviterName),
-		TargetName:   cleanLine(m.TargetName),
-		Link:         cleanLine(m.Link),
+		InviteeName:  invite.OneLine(m.InviteeName),
+		InviterName:  invite.OneLine(m.InviterName),
+		TargetName:   invite.OneLine(m.TargetName),
+		Link:         invite.OneLine(m.Link),
 		Expires:      formatExpiry(lang, m.ExpiresAt),
 		MessageLines: cleanMessage(m.Message),
 	}
@@ -221,58 +220,6 @@ func (r *renderer) render(m invite.Mail) (email, error) {
 	return email{Subject: v.Subject, HTML: html, Text: tidyText(t.String())}, nil
 }
 
-// breaksLine reports whether r must not reach a single-line field: control
-// characters (CR and LF above all, which would forge lines in the text body or
-// headers), the Unicode line and paragraph separators, and the bidirectional
-// overrides and isolates, which can make a name display as something else.
-func breaksLine(r rune) bool {
-	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return r == utf8.RuneError
-}
-
-// cleanLine makes s one line: every character breaksLine names becomes a space,
-// runs of white space become one space, and the ends are trimmed.
-func cleanLine(s string) string {
-	if isCleanLine(s) {
-		return s
-	}
-	s = strings.ToValidUTF8(s, " ")
-	s = strings.Map(func(r rune) rune {
-		if breaksLine(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// isCleanLine is cleanLine's fast path: most values need no work.
-func isCleanLine(s string) bool {
-	if s == "" {
-		return true
-	}
-	if !utf8.ValidString(s) || unicode.IsSpace(rune(s[0])) || unicode.IsSpace(rune(s[len(s)-1])) {
-		return false
-	}
-	prevSpace := false
-	for _, r := range s {
-		if breaksLine(r) {
-			return false
-		}
-		space := unicode.IsSpace(r)
-		if space && (prevSpace || r != ' ') {
-			return false
-		}
-		prevSpace = space
-	}
-	return true
-}
-
 // cleanMessage splits the personal message into clean lines, keeping the
 // inviter's line breaks and at most one blank line between paragraphs.
 func cleanMessage(s string) []string {
@@ -281,7 +228,7 @@ func cleanMessage(s string) []string {
 	var lines []string
 	blank := false
 	for line := range strings.SplitSeq(s, "\n") {
-		line = cleanLine(line)
+		line = invite.OneLine(line)
 		if line == "" {
 			blank = len(lines) > 0
 			continue
@@ -298,7 +245,7 @@ func cleanMessage(s string) []string {
 // cleanSubject makes the rendered subject a single line of at most maxSubjectRunes,
 // whatever an override template or a name slipped into it.
 func cleanSubject(s string) string {
-	s = cleanLine(s)
+	s = invite.OneLine(s)
 	if utf8.RuneCountInString(s) <= maxSubjectRunes {
 		return s
 	}

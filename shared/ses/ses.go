@@ -236,7 +236,7 @@ func senderAddress(from string) (string, error) {
 	if from == "" {
 		return "", errors.New("the sender address is empty")
 	}
-	if strings.ContainsFunc(from, breaksLine) {
+	if strings.ContainsFunc(from, invite.BreaksLine) {
 		return "", errors.New("the sender address contains a control character")
 	}
 	a, err := mail.ParseAddress(from)
@@ -274,7 +274,7 @@ func checkRecipient(to string) error {
 	if to == "" {
 		return invite.Invalid("email", "the email has no recipient")
 	}
-	if strings.ContainsFunc(to, breaksLine) || !isASCII(to) {
+	if strings.ContainsFunc(to, invite.BreaksLine) || !isASCII(to) {
 		return invite.Invalid("email", "the recipient address must be plain ASCII without control characters")
 	}
 	a, err := mail.ParseAddress(to)
@@ -288,7 +288,7 @@ func checkRecipient(to string) error {
 // html/template would otherwise silently defuse any other scheme into "#ZgotmplZ".
 func checkLink(link string) error {
 	u, err := url.Parse(link)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsFunc(link, breaksLine) {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsFunc(link, invite.BreaksLine) {
 		return invite.Invalid("link", "the email link must be an absolute http or https URL")
 	}
 	return nil
