@@ -39,6 +39,8 @@ func Handler(h http.Handler, opts Options) func(context.Context, events.APIGatew
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	} else {
+		log = slog.New(invite.LogHandler(log.Handler()))
 	}
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		ctx = httpapi.WithRequestID(ctx, ev.RequestContext.RequestID)
@@ -47,7 +49,7 @@ func Handler(h http.Handler, opts Options) func(context.Context, events.APIGatew
 		}
 		req, err := NewRequest(ctx, ev)
 		if err != nil {
-			log.WarnContext(ctx, "malformed API Gateway event", "request_id", ev.RequestContext.RequestID, "err", err)
+			log.WarnContext(ctx, "malformed API Gateway event", "err", err)
 			return badEvent(ctx), nil
 		}
 		w := newResponseWriter()
@@ -69,7 +71,7 @@ func claimsOf(ctx context.Context, ev events.APIGatewayV2HTTPRequest, log *slog.
 	}
 	c, err := httpapi.ClaimsFromMap(m)
 	if err != nil {
-		log.WarnContext(ctx, "unusable authorizer claims", "request_id", ev.RequestContext.RequestID, "err", err)
+		log.WarnContext(ctx, "unusable authorizer claims", "err", err)
 		return httpapi.Claims{}, false
 	}
 	return c, true

@@ -125,7 +125,9 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 	f.idp.AddOrganization(invite.Organization{ID: orgAcme, Name: "acme", DisplayName: "Acme Corp"})
 	f.idp.AddOrganization(invite.Organization{ID: orgOther, Name: "other", DisplayName: "Other Ltd"})
 	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
+	log := slog.New(invite.LogHandler(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil)))
 	svc, err := invite.NewService(invite.Config{
+		Logger:  log,
 		Store:   f.store,
 		Batches: inmem.NewBatches(),
 		Queue:   f.queue,
@@ -151,7 +153,7 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		Counter:         f.counter,
 		CORSOrigins:     []string{spaOrigin},
 		Now:             f.clock.Now,
-		Logger:          slog.New(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil)),
+		Logger:          log,
 		ApplicationName: "Example App",
 		Organizations:   f.idp,
 	}

@@ -143,6 +143,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	} else {
+		// Every line names the request it serves (request_id from the context).
+		s.log = slog.New(invite.LogHandler(s.log.Handler()))
 	}
 	if s.appName == "" {
 		s.appName = "the application"
@@ -194,7 +197,7 @@ func randomID() string {
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := s.requestID(r)
-	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	ctx := invite.WithRequestID(r.Context(), id)
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", id)
 	sw := &statusWriter{ResponseWriter: w}
@@ -204,13 +207,13 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.ErrorContext(ctx, "handler panicked", "request_id", id, "panic", fmt.Sprint(v))
+			s.log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v))
 			if !sw.wrote {
 				writeProblem(ctx, sw, problemFor(invite.Errorf(invite.CodeInternal, "")))
 			}
 		}
 		// The path is not logged: /i/{token} carries the invitee's credential.
-		s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "route", pattern,
+		s.log.InfoContext(ctx, "request", "method", r.Method, "route", pattern,
 			"status", sw.status, "duration_ms", time.Since(start).Milliseconds())
 	}()
 
@@ -277,19 +280,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-type requestIDKey struct{}
-
 // WithRequestID gives the request the id the platform assigned (API Gateway's
-// requestContext.requestId), which then names it in logs and problem bodies.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
+// requestId), which then names it in logs and problem bodies.
+func WithRequestID(ctx context.Context, id string) context.Context { return invite.WithRequestID(ctx, id) }
 
 // RequestID returns the id of the request ctx belongs to, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func RequestID(ctx context.Context) string { return invite.RequestID(ctx) }
 
 // requestID takes the platform's id from the context or the X-Request-Id header when
 // it is sane, and otherwise makes one.

@@ -171,7 +171,7 @@ func (s *server) runClaimed(w http.ResponseWriter, r *http.Request, a invite.Act
 		if err := s.idem.CompleteIdempotencyKey(context.WithoutCancel(ctx), done); err != nil {
 			// The response is still right; only a repeat after the lease would run
 			// again, and the store's reservation turns that into a conflict.
-			s.log.ErrorContext(ctx, "cannot store idempotent response", "request_id", RequestID(ctx), "error", err.Error())
+			s.log.ErrorContext(ctx, "cannot store idempotent response", "error", err.Error())
 		}
 	}
 	for k, v := range rw.header {
@@ -183,7 +183,7 @@ func (s *server) runClaimed(w http.ResponseWriter, r *http.Request, a invite.Act
 
 func (s *server) release(ctx context.Context, key string) {
 	if err := s.idem.ReleaseIdempotencyKey(ctx, key); err != nil {
-		s.log.ErrorContext(ctx, "cannot release idempotency key", "request_id", RequestID(ctx), "error", err.Error())
+		s.log.ErrorContext(ctx, "cannot release idempotency key", "error", err.Error())
 	}
 }
 

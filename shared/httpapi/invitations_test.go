@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -588,5 +589,36 @@ func TestOpenAPIServed(t *testing.T) {
 	schemes := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
 	if b := schemes["bearer"].(map[string]any); b["scheme"] != "bearer" || b["bearerFormat"] != "JWT" {
 		t.Errorf("bearer scheme = %v, want http bearer JWT", b)
+	}
+}
+
+// TestEveryLineNamesItsRequest: the handler's lines and the domain's lines logged while
+// serving a request all carry its request id, once.
+func TestEveryLineNamesItsRequest(t *testing.T) {
+	f := newFixture(t)
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Claims: &appAdmin,
+		Header: map[string]string{"X-Request-Id": "req-lines-1"},
+		Body:   `{"email":"lines@example.com","name":"Lena"}`})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", res.Status, res.Body)
+	}
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		if strings.Count(line, `"request_id"`) > 1 {
+			t.Errorf("request_id twice in %s", line)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["request_id"] != "req-lines-1" {
+			t.Errorf("line %q has request_id %v, want req-lines-1", rec["msg"], rec["request_id"])
+		}
+		msgs = append(msgs, rec["msg"].(string))
+	}
+	for _, want := range []string{"invitation created", "request"} {
+		if !slices.Contains(msgs, want) {
+			t.Errorf("no %q line among %q", want, msgs)
+		}
 	}
 }

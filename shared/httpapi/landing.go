@@ -106,7 +106,7 @@ func (s *server) targetName(r *http.Request, inv *invite.Invitation) string {
 				return n
 			}
 		} else {
-			s.log.WarnContext(r.Context(), "cannot name organization on landing page", "request_id", RequestID(r.Context()),
+			s.log.WarnContext(r.Context(), "cannot name organization on landing page",
 				"invitation_id", inv.ID, "organization_id", inv.OrganizationID, "error", err.Error())
 		}
 	}
@@ -140,7 +140,7 @@ func (s *server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		ctx := r.Context()
 		if p.Status >= 500 {
-			s.log.ErrorContext(ctx, "invitee link failed", "request_id", RequestID(ctx), "code", p.Code, "error", err.Error())
+			s.log.ErrorContext(ctx, "invitee link failed", "code", p.Code, "error", err.Error())
 		}
 		if p.retryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(p.retryAfter.Seconds()+0.999)))

@@ -76,10 +76,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case p.Status >= 500:
 		// The cause stays in the log; it may name tables, hosts or Auth0's words.
-		s.log.ErrorContext(ctx, "request failed", "request_id", RequestID(ctx), "code", p.Code,
+		s.log.ErrorContext(ctx, "request failed", "code", p.Code,
 			"invitation_id", r.PathValue("id"), "error", err.Error())
 	default:
-		s.log.InfoContext(ctx, "request refused", "request_id", RequestID(ctx), "code", p.Code,
+		s.log.InfoContext(ctx, "request refused", "code", p.Code,
 			"invitation_id", r.PathValue("id"), "field", p.Field)
 	}
 	writeProblem(ctx, w, p)

@@ -110,6 +110,8 @@ func NewWebhook(cfg WebhookConfig) (http.Handler, error) {
 	h.srv.maxBody = h.maxBody
 	if h.srv.log == nil {
 		h.srv.log = slog.New(slog.DiscardHandler)
+	} else {
+		h.srv.log = slog.New(invite.LogHandler(h.srv.log.Handler()))
 	}
 	return h, nil
 }
@@ -132,7 +134,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(WithRequestID(r.Context(), id))
 	w.Header().Set("X-Request-Id", id)
 	ctx := r.Context()
-	log := h.srv.log.With("request_id", id)
+	log := h.srv.log
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeProblem(ctx, w, methodNotAllowed(r.Method))

@@ -60,8 +60,14 @@ func LogAttrs(ctx context.Context) []slog.Attr {
 }
 
 // LogHandler wraps h so that every record logged with a context carries the ids that
-// context holds (LogAttrs). Loggers are built with it once, in each entry point.
-func LogHandler(h slog.Handler) slog.Handler { return ctxHandler{h} }
+// context holds (LogAttrs). Loggers are built with it once, in each entry point; a
+// handler it made already is returned as it is, so that a package may make sure of it.
+func LogHandler(h slog.Handler) slog.Handler {
+	if c, ok := h.(ctxHandler); ok {
+		return c
+	}
+	return ctxHandler{h}
+}
 
 type ctxHandler struct{ slog.Handler }
 
