@@ -282,7 +282,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // WithRequestID gives the request the id the platform assigned (API Gateway's
 // requestId), which then names it in logs and problem bodies.
-func WithRequestID(ctx context.Context, id string) context.Context { return invite.WithRequestID(ctx, id) }
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return invite.WithRequestID(ctx, id)
+}
 
 // RequestID returns the id of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string { return invite.RequestID(ctx) }
