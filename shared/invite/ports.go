@@ -90,6 +90,16 @@ type TicketRequest struct {
 	ResultURL string
 	ClientID  string
 	TTL       time.Duration // 0 means the adapter's default
+	// MarkVerified is mark_email_as_verified: true only when the link that leads to the
+	// ticket went to the address itself, so that setting the password proves the mailbox.
+	MarkVerified bool
+}
+
+// Role is an Auth0 role.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
 }
 
 // OrgInvitationRequest is an Auth0 organization invitation (Auth0 sends no email).
@@ -146,10 +156,21 @@ type Identity interface {
 	AssignRoles(ctx context.Context, userID string, roleIDs []string) error
 	// ClearInvitationFlag removes app_metadata.needsInvitation (invitationId stays).
 	ClearInvitationFlag(ctx context.Context, userID string) error
-	// DeleteUserIfNeverLoggedIn deletes the user only when Auth0 reports no login;
-	// deleted is false (and err nil) when it was kept because it has logged in, and
-	// true when the user is gone (including already gone).
-	DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (deleted bool, err error)
+	// DeleteUserIfNeverLoggedIn deletes the user only when Auth0 reports no login and
+	// its app_metadata.invitationId still names invitationID (a later invitation may
+	// have adopted it); deleted is false (and err nil) when it was kept for either
+	// reason, and true when the user is gone (including already gone).
+	DeleteUserIfNeverLoggedIn(ctx context.Context, userID, invitationID string) (deleted bool, err error)
+	// AdoptUser makes a user Doorman created for an earlier, finished invitation the
+	// user of invitationID: app_metadata.needsInvitation true and invitationId
+	// rewritten, unblocked, and its tenant roles replaced by roleIDs (not_found naming
+	// an unknown role).
+	AdoptUser(ctx context.Context, userID, invitationID string, roleIDs []string) error
+	// Roles returns every role of the tenant.
+	Roles(ctx context.Context) ([]Role, error)
+	// UserRoles returns the tenant roles assigned to the user; not_found when the user
+	// does not exist.
+	UserRoles(ctx context.Context, userID string) ([]Role, error)
 	// PasswordChangeTicket returns a fresh, single-use password-change URL.
 	PasswordChangeTicket(ctx context.Context, req TicketRequest) (string, error)
 	// CreateOrgInvitation creates an Auth0 organization invitation without email.
