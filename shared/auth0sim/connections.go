@@ -26,10 +26,7 @@ func (s *Sim) listConnections(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) getConnection(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.st.conn(r.PathValue("id"))
-	if c == nil {
-		writeError(w, http.StatusNotFound, "The connection does not exist", "inexistent_connection")
-		return
+	if c := found(w, s.st.conn(r.PathValue("id")), "The connection does not exist", "inexistent_connection"); c != nil {
+		writeJSON(w, http.StatusOK, connectionJSON(c))
 	}
-	writeJSON(w, http.StatusOK, connectionJSON(c))
 }

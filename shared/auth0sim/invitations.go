@@ -32,12 +32,7 @@ func invitationJSON(inv *OrgInvitation) map[string]any {
 	if len(inv.Roles) > 0 {
 		m["roles"] = append([]string(nil), inv.Roles...)
 	}
-	if inv.AppMetadata != nil {
-		m["app_metadata"] = cloneMap(inv.AppMetadata)
-	}
-	if inv.UserMetadata != nil {
-		m["user_metadata"] = cloneMap(inv.UserMetadata)
-	}
+	putObjects(m, map[string]map[string]any{"app_metadata": inv.AppMetadata, "user_metadata": inv.UserMetadata})
 	return m
 }
 
@@ -127,8 +122,8 @@ func (s *Sim) listInvitations(w http.ResponseWriter, r *http.Request) {
 		all = append(all, invitationJSON(inv))
 	}
 	pg := readPaging(r)
-	start := min(pg.page*pg.perPage, len(all))
-	page := all[start:min(start+pg.perPage, len(all))]
+	start, end := pg.window(len(all))
+	page := all[start:end]
 	if !pg.totals {
 		writeJSON(w, http.StatusOK, page)
 		return

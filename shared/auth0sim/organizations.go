@@ -9,12 +9,7 @@ const msgOrgNotFound = "No organization found by that id."
 
 func orgJSON(o *org) map[string]any {
 	m := map[string]any{"id": o.ID, "name": o.Name, "display_name": o.DisplayName}
-	if o.branding != nil {
-		m["branding"] = cloneMap(o.branding)
-	}
-	if o.metadata != nil {
-		m["metadata"] = cloneMap(o.metadata)
-	}
+	putObjects(m, map[string]map[string]any{"branding": o.branding, "metadata": o.metadata})
 	return m
 }
 
@@ -72,11 +67,7 @@ func (s *Sim) createOrg(w http.ResponseWriter, r *http.Request) {
 
 // lookupOrg finds the path's organization or answers 404. Callers hold s.mu.
 func (s *Sim) lookupOrg(w http.ResponseWriter, r *http.Request) *org {
-	o := s.st.org(r.PathValue("id"))
-	if o == nil {
-		writeError(w, http.StatusNotFound, msgOrgNotFound, "")
-	}
-	return o
+	return found(w, s.st.org(r.PathValue("id")), msgOrgNotFound, "")
 }
 
 func (s *Sim) getOrg(w http.ResponseWriter, r *http.Request) {
@@ -98,10 +89,7 @@ func (s *Sim) deleteOrg(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) getOrgByName(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.st.orgByName(r.PathValue("name"))
-	if o == nil {
-		writeError(w, http.StatusNotFound, "No organization found by that name.", "")
-		return
+	if o := found(w, s.st.orgByName(r.PathValue("name")), "No organization found by that name.", ""); o != nil {
+		writeJSON(w, http.StatusOK, orgJSON(o))
 	}
-	writeJSON(w, http.StatusOK, orgJSON(o))
 }

@@ -23,20 +23,6 @@ func (s *Sim) rolesJSON(ids []string) []any {
 	return out
 }
 
-// decodeRoleIDs reads {"roles": [...]} with at least one id, answering 400 otherwise.
-func decodeRoleIDs(w http.ResponseWriter, r *http.Request) ([]string, bool) {
-	p, ok := decodePayload(w, r, "roles")
-	if !ok {
-		return nil, false
-	}
-	p.require("roles")
-	ids := p.strings("roles")
-	if p.err == "" && len(ids) == 0 {
-		p.fail("Payload validation error: 'Array is too short (0), minimum 1' on property roles.")
-	}
-	return ids, p.check(w)
-}
-
 // unknownRole returns the first id that names no role. Callers hold s.mu.
 func (s *Sim) unknownRole(ids []string) string {
 	for _, id := range ids {
@@ -75,23 +61,25 @@ func (s *Sim) createRole(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, roleJSON(&role))
 }
 
+// lookupRole finds a role or answers 404 (without an errorCode, as recorded). Callers
+// hold s.mu.
+func (s *Sim) lookupRole(w http.ResponseWriter, id string) *Role {
+	return found(w, s.st.role(id), msgRoleNotFound, "")
+}
+
 func (s *Sim) getRole(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	role := s.st.role(r.PathValue("id"))
-	if role == nil {
-		writeError(w, http.StatusNotFound, msgRoleNotFound, "")
-		return
+	if role := s.lookupRole(w, r.PathValue("id")); role != nil {
+		writeJSON(w, http.StatusOK, roleJSON(role))
 	}
-	writeJSON(w, http.StatusOK, roleJSON(role))
 }
 
 func (s *Sim) deleteRole(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.PathValue("id")
-	if s.st.role(id) == nil {
-		writeError(w, http.StatusNotFound, msgRoleNotFound, "")
+	if s.lookupRole(w, id) == nil {
 		return
 	}
 	s.st.roles = slices.DeleteFunc(s.st.roles, func(x *Role) bool { return x.ID == id })
@@ -111,8 +99,7 @@ func (s *Sim) getRoleUsers(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.PathValue("id")
-	if s.st.role(id) == nil {
-		writeError(w, http.StatusNotFound, msgRoleNotFound, "")
+	if s.lookupRole(w, id) == nil {
 		return
 	}
 	users := []any{}
@@ -121,17 +108,7 @@ func (s *Sim) getRoleUsers(w http.ResponseWriter, r *http.Request) {
 			users = append(users, s.userSummary(u.id))
 		}
 	}
-	if from, take, ok := checkpoint(r); ok {
-		start := min(from, len(users))
-		end := min(start+take, len(users))
-		body := map[string]any{"users": users[start:end]}
-		if end < len(users) {
-			body["next"] = cursor(end)
-		}
-		writeJSON(w, http.StatusOK, body)
-		return
-	}
-	writeJSON(w, http.StatusOK, pageOf(readPaging(r), "users", users))
+	writeList(w, r, "users", users, false)
 }
 
 func (s *Sim) assignRoleUsers(w http.ResponseWriter, r *http.Request) {
@@ -147,12 +124,51 @@ func (s *Sim) assignRoleUsers(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	roleID := r.PathValue("id")
-	if s.st.role(roleID) == nil {
-		writeError(w, http.StatusNotFound, msgRoleNotFound, "")
+	if s.lookupRole(w, roleID) == nil {
 		return
 	}
 	for _, id := range ids {
 		s.st.userRoles[id] = addUnique(s.st.userRoles[id], roleID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// roleList finds the role list a request names: the map that holds it and its key.
+// When the path names nothing it answers 404 itself and ok is false. Callers hold s.mu.
+type roleList func(w http.ResponseWriter, r *http.Request) (lists map[string][]string, key string, ok bool)
+
+// getRoles, assignRoles and removeRoles serve a user's roles and an organization
+// member's roles alike, list picking which.
+func (s *Sim) getRoles(list roleList) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if lists, key, ok := list(w, r); ok {
+			writeJSON(w, http.StatusOK, pageOf(readPaging(r), "roles", s.rolesJSON(lists[key])))
+		}
+	}
+}
+
+func (s *Sim) assignRoles(list roleList) http.HandlerFunc {
+	return s.withIDs("roles", func(w http.ResponseWriter, r *http.Request, ids []string) {
+		lists, key, ok := list(w, r)
+		if !ok {
+			return
+		}
+		if s.unknownRole(ids) != "" {
+			writeError(w, http.StatusNotFound, msgRoleNotFound, "inexistent_role")
+			return
+		}
+		lists[key] = addUnique(lists[key], ids...)
+		writeNoContent(w)
+	})
+}
+
+func (s *Sim) removeRoles(list roleList) http.HandlerFunc {
+	return s.withIDs("roles", func(w http.ResponseWriter, r *http.Request, ids []string) {
+		if lists, key, ok := list(w, r); ok {
+			lists[key] = removeAll(lists[key], ids)
+			writeNoContent(w)
+		}
+	})
 }

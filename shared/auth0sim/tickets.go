@@ -31,8 +31,7 @@ func (s *Sim) createPasswordTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.user(userID) == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
+	if s.lookupUser(w, userID) == nil {
 		return
 	}
 	// A new ticket invalidates the user's earlier ones, as Auth0 does.

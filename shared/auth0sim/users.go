@@ -2,7 +2,6 @@ package auth0sim
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"unicode"
 )
@@ -37,12 +36,7 @@ func (s *Sim) userJSON(u *user) map[string]any {
 			m[k] = v
 		}
 	}
-	if u.userMeta != nil {
-		m["user_metadata"] = cloneMap(u.userMeta)
-	}
-	if u.appMeta != nil {
-		m["app_metadata"] = cloneMap(u.appMeta)
-	}
+	putObjects(m, map[string]map[string]any{"user_metadata": u.userMeta, "app_metadata": u.appMeta})
 	if !u.lastPasswordReset.IsZero() {
 		m["last_password_reset"] = timestamp(u.lastPasswordReset)
 	}
@@ -161,15 +155,17 @@ func (s *Sim) createUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.userJSON(u))
 }
 
+// lookupUser finds a user or answers 404. Callers hold s.mu.
+func (s *Sim) lookupUser(w http.ResponseWriter, id string) *user {
+	return found(w, s.st.user(id), msgUserNotFound, "inexistent_user")
+}
+
 func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.st.user(r.PathValue("id"))
-	if u == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
-		return
+	if u := s.lookupUser(w, r.PathValue("id")); u != nil {
+		writeJSON(w, http.StatusOK, s.userJSON(u))
 	}
-	writeJSON(w, http.StatusOK, s.userJSON(u))
 }
 
 // mergeMetadata applies a PATCH to app_metadata or user_metadata as Auth0 does: top-level
@@ -213,9 +209,8 @@ func (s *Sim) patchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.st.user(r.PathValue("id"))
+	u := s.lookupUser(w, r.PathValue("id"))
 	if u == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
 		return
 	}
 	if conn != "" && conn != u.connection {
@@ -286,61 +281,21 @@ func (s *Sim) usersByEmail(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Sim) getUserRoles(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// userRoleList is the role list of /users/{id}/roles: the user's tenant-wide roles.
+func (s *Sim) userRoleList(w http.ResponseWriter, r *http.Request) (map[string][]string, string, bool) {
 	id := r.PathValue("id")
-	if s.st.user(id) == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
-		return
+	if s.lookupUser(w, id) == nil {
+		return nil, "", false
 	}
-	writeJSON(w, http.StatusOK, pageOf(readPaging(r), "roles", s.rolesJSON(s.st.userRoles[id])))
-}
-
-func (s *Sim) assignUserRoles(w http.ResponseWriter, r *http.Request) {
-	ids, ok := decodeRoleIDs(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	if s.st.user(id) == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
-		return
-	}
-	if s.unknownRole(ids) != "" {
-		writeError(w, http.StatusNotFound, msgRoleNotFound, "inexistent_role")
-		return
-	}
-	s.st.userRoles[id] = addUnique(s.st.userRoles[id], ids...)
-	writeNoContent(w)
-}
-
-func (s *Sim) removeUserRoles(w http.ResponseWriter, r *http.Request) {
-	ids, ok := decodeRoleIDs(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	if s.st.user(id) == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
-		return
-	}
-	s.st.userRoles[id] = slices.DeleteFunc(s.st.userRoles[id], func(x string) bool { return slices.Contains(ids, x) })
-	writeNoContent(w)
+	return s.st.userRoles, id, true
 }
 
 func (s *Sim) getUserBlocks(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.user(r.PathValue("id")) == nil {
-		writeError(w, http.StatusNotFound, msgUserNotFound, "inexistent_user")
-		return
+	if s.lookupUser(w, r.PathValue("id")) != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"blocked_for": []any{}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"blocked_for": []any{}})
 }
 
 func (s *Sim) userSummary(id string) map[string]any {
