@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -123,75 +124,136 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	if cfg.Throwaway {
 		removal = awscdk.RemovalPolicy_DESTROY
 	}
-
-	schema := dynamo.Schema()
-	table, err := tableFromSchema(stack, "Table", schema, cfg.Throwaway)
-	if err != nil {
+	b := &builder{stack: stack, cfg: cfg, removal: removal, envs: map[string]map[string]*string{}}
+	// Each step adds its resources after the previous step's, in the order the
+	// template lists them, and keeps on b what later steps use.
+	if err := b.table(); err != nil {
 		return nil, err
 	}
+	b.secrets()
+	b.mail()
+	b.queues()
+	b.httpAPI()
+	if err := b.functions(); err != nil {
+		return nil, err
+	}
+	b.permissions()
+	b.schedule()
+	b.routes()
+	b.stage()
+	b.alarms()
+	b.outputs()
+	return stack, nil
+}
 
-	webhookToken := awssecretsmanager.NewSecret(stack, jsii.String("WebhookToken"), &awssecretsmanager.SecretProps{
+// builder builds the stack one step at a time. stack, cfg and removal are given; the
+// other fields are what the steps make, kept for the steps after them.
+type builder struct {
+	stack   awscdk.Stack
+	cfg     Config
+	removal awscdk.RemovalPolicy
+	env     map[string]*string            // every function's
+	envs    map[string]map[string]*string // each function's whole environment, by name
+
+	schema                                  dynamo.TableSchema
+	dynamoTable                             awsdynamodb.Table
+	webhookToken                            awssecretsmanager.Secret
+	auth0Secret                             awssecretsmanager.ISecret
+	configSet                               awsses.ConfigurationSet
+	queue, dlq                              awssqs.Queue
+	api                                     awsapigatewayv2.HttpApi
+	publicBase                              string
+	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
+	apiStage                                awsapigatewayv2.HttpStage
+}
+
+// table is the invitations table, from the store's own schema.
+func (b *builder) table() error {
+	b.schema = dynamo.Schema()
+	var err error
+	b.dynamoTable, err = tableFromSchema(b.stack, "Table", b.schema, b.cfg.Throwaway)
+	return err
+}
+
+// secrets are the webhook token, generated here, and the Auth0 client secret the
+// operator stored, by ARN or name.
+func (b *builder) secrets() {
+	b.webhookToken = awssecretsmanager.NewSecret(b.stack, jsii.String("WebhookToken"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Doorman: the token Auth0's log stream sends as 'Authorization: Bearer <token>'"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(48),
 			ExcludePunctuation: jsii.Bool(true), // sent in an HTTP header, typed into a form
 		},
-		RemovalPolicy: removal,
+		RemovalPolicy: b.removal,
 	})
-	suppressNag(webhookToken, "AwsSolutions-SMG4",
+	suppressNag(b.webhookToken, "AwsSolutions-SMG4",
 		"The webhook token is also stored in Auth0's log-stream settings, which no rotation Lambda can update; "+
 			"rotating it is a manual two-step change (README, Deploying), so automatic rotation would only break the stream.")
 
-	var auth0Secret awssecretsmanager.ISecret
-	if strings.HasPrefix(cfg.Auth0ClientSecret, "arn:") {
-		auth0Secret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Auth0ClientSecret"), jsii.String(cfg.Auth0ClientSecret))
+	if strings.HasPrefix(b.cfg.Auth0ClientSecret, "arn:") {
+		b.auth0Secret = awssecretsmanager.Secret_FromSecretCompleteArn(b.stack, jsii.String("Auth0ClientSecret"), jsii.String(b.cfg.Auth0ClientSecret))
 	} else {
-		auth0Secret = awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("Auth0ClientSecret"), jsii.String(cfg.Auth0ClientSecret))
+		b.auth0Secret = awssecretsmanager.Secret_FromSecretNameV2(b.stack, jsii.String("Auth0ClientSecret"), jsii.String(b.cfg.Auth0ClientSecret))
 	}
+}
 
-	configSet := awsses.NewConfigurationSet(stack, jsii.String("Mail"), &awsses.ConfigurationSetProps{
+// mail is the SES configuration set every email is sent through.
+func (b *builder) mail() {
+	b.configSet = awsses.NewConfigurationSet(b.stack, jsii.String("Mail"), &awsses.ConfigurationSetProps{
 		ReputationMetrics:  jsii.Bool(true),
 		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
 		// An invitation link opens an account: never send it over an unencrypted hop.
 		TlsPolicy: awsses.ConfigurationSetTlsPolicy_REQUIRE,
 	})
+}
 
-	dlq := awssqs.NewQueue(stack, jsii.String("WorkerDLQ"), &awssqs.QueueProps{
+// queues are the worker's queue and its dead-letter queue.
+func (b *builder) queues() {
+	b.dlq = awssqs.NewQueue(b.stack, jsii.String("WorkerDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-		RemovalPolicy:   removal,
+		RemovalPolicy:   b.removal,
 	})
-	queue := awssqs.NewQueue(stack, jsii.String("WorkerQueue"), &awssqs.QueueProps{
+	b.queue = awssqs.NewQueue(b.stack, jsii.String("WorkerQueue"), &awssqs.QueueProps{
 		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		VisibilityTimeout: seconds(queueVisibilityFactor * workerFunction.timeout),
 		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
-		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(queueMaxReceives)},
-		RemovalPolicy:     removal,
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: b.dlq, MaxReceiveCount: jsii.Number(queueMaxReceives)},
+		RemovalPolicy:     b.removal,
 	})
+}
 
-	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String("doorman-" + cfg.Stage),
-		Description:        jsii.String("Doorman " + cfg.Stage),
-		CorsPreflight:      corsOptions(cfg.CORSOrigins),
+// httpAPI is the HTTP API, without routes or stage yet, and the public base URL of
+// the links, which is the API's own endpoint unless the operator set one.
+func (b *builder) httpAPI() {
+	b.api = awsapigatewayv2.NewHttpApi(b.stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String("doorman-" + b.cfg.Stage),
+		Description:        jsii.String("Doorman " + b.cfg.Stage),
+		CorsPreflight:      corsOptions(b.cfg.CORSOrigins),
 		CreateDefaultStage: jsii.Bool(false),
 	})
-	publicBase := cfg.PublicBaseURL
-	if publicBase == "" {
-		publicBase = *api.ApiEndpoint() // https://<id>.execute-api.<region>.amazonaws.com
+	b.publicBase = b.cfg.PublicBaseURL
+	if b.publicBase == "" {
+		b.publicBase = *b.api.ApiEndpoint() // https://<id>.execute-api.<region>.amazonaws.com
 	}
+}
 
-	env := map[string]*string{
-		"TABLE_NAME":                table.TableName(),
+// functions are the four functions, each with the environment every function gets
+// and its own additions, which the functions' own loader then checks.
+func (b *builder) functions() error {
+	cfg := b.cfg
+	b.env = map[string]*string{
+		"TABLE_NAME":                b.dynamoTable.TableName(),
 		"AUTH0_DOMAIN":              jsii.String(cfg.Auth0Domain),
 		"AUTH0_CLIENT_ID":           jsii.String(cfg.Auth0ClientID),
-		"AUTH0_CLIENT_SECRET_ARN":   auth0Secret.SecretArn(),
+		"AUTH0_CLIENT_SECRET_ARN":   b.auth0Secret.SecretArn(),
 		"AUTH0_CONNECTION":          jsii.String(cfg.Auth0Connection),
 		"AUTH0_CLIENT_ID_FOR_LOGIN": jsii.String(cfg.Auth0LoginClientID),
 		"MAIL_FROM":                 jsii.String(cfg.MailFrom),
-		"SES_CONFIGURATION_SET":     configSet.ConfigurationSetName(),
-		"PUBLIC_BASE_URL":           jsii.String(publicBase),
+		"SES_CONFIGURATION_SET":     b.configSet.ConfigurationSetName(),
+		"PUBLIC_BASE_URL":           jsii.String(b.publicBase),
 		"REDIRECT_ALLOWLIST":        jsii.String(strings.Join(cfg.RedirectAllowlist, ",")),
 		"CORS_ORIGINS":              jsii.String(strings.Join(cfg.CORSOrigins, ",")),
 	}
@@ -201,46 +263,51 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 		"REMINDER_BEFORE": cfg.ReminderBefore, "EXPIRED_USER_POLICY": cfg.UserPolicy,
 	} {
 		if v != "" {
-			env[name] = jsii.String(v)
+			b.env[name] = jsii.String(v)
 		}
 	}
-	b := &builder{stack: stack, cfg: cfg, removal: removal, env: env, envs: map[string]map[string]*string{}}
 
 	// The api function queues the items of a bulk request, and the sweeper queues
 	// again those of a batch whose api request stopped before queueing them all; the
 	// worker receives them through its event source, and records an item as failed on
 	// its last receive, which it learns from QUEUE_MAX_RECEIVES. Only the api and
 	// sweeper functions are told the queue's URL, and only they may send.
-	apiFn := b.function(apiFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
-	logstreamFn := b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": webhookToken.SecretArn()})
-	sweeperFn := b.function(sweeperFunction, map[string]*string{"QUEUE_URL": queue.QueueUrl()})
-	workerFn := b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
-	if err := checkEnvironments(b.envs, stack.Region()); err != nil {
-		return nil, err
-	}
+	b.apiFn = b.function(apiFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
+	b.logstreamFn = b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": b.webhookToken.SecretArn()})
+	b.sweeperFn = b.function(sweeperFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
+	b.workerFn = b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
+	return checkEnvironments(b.envs, b.stack.Region())
+}
 
-	// Permissions, each function only what it calls. Every function reaches the table
-	// through the same store and Auth0 through the same client; email is sent by every
-	// function that issues or reissues a link (the log stream reissues an organization
-	// invitation after a failed accept, the sweeper sends reminders and retries).
-	tableResources := []*string{table.TableArn()}
-	for _, name := range indexNames(schema) {
-		tableResources = append(tableResources, jsii.String(*table.TableArn()+"/index/"+name))
+// allFunctions are the functions in the order of functions.
+func (b *builder) allFunctions() []awslambda.Function {
+	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn}
+}
+
+// permissions grant each function only what it calls. Every function reaches the
+// table through the same store and Auth0 through the same client; email is sent by
+// every function that issues or reissues a link (the log stream reissues an
+// organization invitation after a failed accept, the sweeper sends reminders and
+// retries). The worker's queue reaches it through its event source.
+func (b *builder) permissions() {
+	tableResources := []*string{b.dynamoTable.TableArn()}
+	for _, name := range indexNames(b.schema) {
+		tableResources = append(tableResources, jsii.String(*b.dynamoTable.TableArn()+"/index/"+name))
 	}
 	sendEmail := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("SendInvitationEmail"),
 		Actions: jsii.Strings("ses:SendEmail"),
 		// SES authorizes a send against both the identity and the configuration set.
 		Resources: &[]*string{
-			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(cfg.SESIdentity)}),
-			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: configSet.ConfigurationSetName()}),
+			b.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(b.cfg.SESIdentity)}),
+			b.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: b.configSet.ConfigurationSetName()}),
 		},
 	})
-	for _, fn := range []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn} {
+	for _, fn := range b.allFunctions() {
 		fn.AddToRolePolicy(tableStatement(tableResources))
-		auth0Secret.GrantRead(fn, nil)
+		b.auth0Secret.GrantRead(fn, nil)
 	}
-	for _, fn := range []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn} {
+	for _, fn := range b.allFunctions() {
 		fn.AddToRolePolicy(sendEmail)
 	}
 	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
@@ -248,39 +315,42 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	queueItems := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("QueueBulkItems"),
 		Actions:   jsii.Strings("sqs:SendMessage"),
-		Resources: &[]*string{queue.QueueArn()},
+		Resources: &[]*string{b.queue.QueueArn()},
 	})
-	apiFn.AddToRolePolicy(queueItems)
-	sweeperFn.AddToRolePolicy(queueItems)
-	webhookToken.GrantRead(logstreamFn, nil)
-	workerFn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+	b.apiFn.AddToRolePolicy(queueItems)
+	b.sweeperFn.AddToRolePolicy(queueItems)
+	b.webhookToken.GrantRead(b.logstreamFn, nil)
+	b.workerFn.AddEventSource(awslambdaeventsources.NewSqsEventSource(b.queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
 		ReportBatchItemFailures: jsii.Bool(true),
 		MaxConcurrency:          jsii.Number(workerConcurrency),
 	}))
+}
 
-	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+// schedule runs the sweeper every SweepRate.
+func (b *builder) schedule() {
+	awsevents.NewRule(b.stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs Doorman's expiry sweeper"),
-		Schedule:    awsevents.Schedule_Rate(seconds(cfg.SweepRate)),
+		Schedule:    awsevents.Schedule_Rate(seconds(b.cfg.SweepRate)),
 		Targets: &[]awsevents.IRuleTarget{
-			awseventstargets.NewLambdaFunction(sweeperFn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)}),
+			awseventstargets.NewLambdaFunction(b.sweeperFn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)}),
 		},
 	})
+}
 
-	b.routes(api, apiFn, logstreamFn)
-	stage := b.stage(api)
-	b.alarms(api, []awslambda.Function{apiFn, logstreamFn, sweeperFn, workerFn}, queue, dlq)
-
-	webhookURL := publicBase + webhookPath
+// outputs tell the operator what to enter in Auth0 and where the parts are.
+func (b *builder) outputs() {
+	cfg := b.cfg
+	webhookURL := b.publicBase + webhookPath
 	output := func(id, value, description string) {
-		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
+		awscdk.NewCfnOutput(b.stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
 	}
-	output("ApiUrl", *stage.Url(), "The HTTP API (base of /v1, /i and the webhook)")
-	output("PublicBaseUrl", publicBase, "The base of the links in invitation emails (PUBLIC_BASE_URL)")
+	output("ApiUrl", *b.apiStage.Url(), "The HTTP API (base of /v1, /i and the webhook)")
+	output("PublicBaseUrl", b.publicBase, "The base of the links in invitation emails (PUBLIC_BASE_URL)")
 	output("WebhookUrl", webhookURL, "The Auth0 log-stream webhook")
-	output("WebhookTokenSecretArn", *webhookToken.SecretArn(), "Secret holding the webhook token (read it with: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text)")
-	output("TableName", *table.TableName(), "The DynamoDB table")
-	output("WorkerQueueUrl", *queue.QueueUrl(), "The worker's queue (the items of bulk invitation requests)")
+	output("WebhookTokenSecretArn", *b.webhookToken.SecretArn(), "Secret holding the webhook token (read it with: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text)")
+	output("TableName", *b.dynamoTable.TableName(), "The DynamoDB table")
+	output("WorkerQueueUrl", *b.queue.QueueUrl(), "The worker's queue (the items of bulk invitation requests)")
 	output("Auth0LogStreamEndpoint", webhookURL,
 		"Auth0 > Monitoring > Streams > Custom Webhook: Payload URL")
 	output("Auth0LogStreamAuthorization", "Bearer <SecretString of WebhookTokenSecretArn>",
@@ -301,16 +371,6 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 				"after accepting (redirectAllowlist). Auth0 compares whole URLs (without the query): a redirect_url below one of them needs its own entry")
 	}
 	output("Auth0JwtIssuer", "https://"+cfg.Auth0Domain+"/", "Issuer the API's JWT authorizer accepts (audience: "+cfg.Auth0Audience+")")
-	return stack, nil
-}
-
-// builder holds what the stack's parts share.
-type builder struct {
-	stack   awscdk.Stack
-	cfg     Config
-	removal awscdk.RemovalPolicy
-	env     map[string]*string            // every function's
-	envs    map[string]map[string]*string // each function's whole environment, by name
 }
 
 func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Function {
@@ -413,14 +473,14 @@ func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 // route matches it (see "Configure CORS for HTTP APIs"), so preflights never meet the
 // JWT authorizer (a browser sends them without the token) and never invoke the
 // function. An ANY or OPTIONS route under /v1 would change both; a test forbids them.
-func (b *builder) routes(api awsapigatewayv2.HttpApi, apiFn, logstreamFn awslambda.Function) {
-	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn, nil)
+func (b *builder) routes() {
+	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), b.apiFn, nil)
 	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
 		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
 	// Every /v1 operation, present and future (invitations, invitation batches), is
 	// behind the authorizer through the greedy route; the function checks the claims.
-	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
 			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
@@ -429,7 +489,7 @@ func (b *builder) routes(api awsapigatewayv2.HttpApi, apiFn, logstreamFn awslamb
 		Authorizer:  jwt,
 	})
 	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
-		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		routes := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &methods,
 			Integration: apiIntegration,
@@ -447,10 +507,10 @@ func (b *builder) routes(api awsapigatewayv2.HttpApi, apiFn, logstreamFn awslamb
 	public(landingPath, "The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
 		"in the path is the credential; the function checks it against its stored hash.",
 		awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
-	webhook := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	webhook := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
-		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("LogstreamIntegration"), logstreamFn, nil),
+		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("LogstreamIntegration"), b.logstreamFn, nil),
 		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
 	})
 	for _, r := range *webhook {
@@ -468,8 +528,9 @@ const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requ
 	`"responseLength":"$context.responseLength","authorizerError":"$context.authorizer.error",` +
 	`"integrationError":"$context.integrationErrorMessage","sub":"$context.authorizer.claims.sub"}`
 
-func (b *builder) stage(api awsapigatewayv2.HttpApi) awsapigatewayv2.HttpStage {
-	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+// stage is the API's $default stage, with its throttle and its access log.
+func (b *builder) stage() {
+	b.apiStage = b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
@@ -483,15 +544,16 @@ func (b *builder) stage(api awsapigatewayv2.HttpApi) awsapigatewayv2.HttpStage {
 	})
 	// The L2 stage's access-log settings take a Go-implemented interface; the
 	// CloudFormation property says the same thing plainly.
-	cfn := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfn := b.apiStage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
 	cfn.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
-	return stage
 }
 
-func (b *builder) alarms(api awsapigatewayv2.HttpApi, fns []awslambda.Function, queue, dlq awssqs.Queue) {
+// alarms watch each function's errors and throttles, the worker's queues and the
+// API's 5xx rate, and notify AlarmTopicArn, or a topic mailing AlarmEmail, when set.
+func (b *builder) alarms() {
 	var action awscloudwatch.IAlarmAction
 	switch {
 	case b.cfg.AlarmTopicArn != "":
@@ -534,22 +596,22 @@ func (b *builder) alarms(api awsapigatewayv2.HttpApi, fns []awslambda.Function, 
 		}
 	}
 	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
-	for i, fn := range fns {
+	for i, fn := range b.allFunctions() {
 		name := exportName(functions[i].name)
 		alarm(name+"Errors", "Doorman "+functions[i].name+": the function failed", fn.MetricErrors(sum), 1)
 		alarm(name+"Throttles", "Doorman "+functions[i].name+": invocations were throttled", fn.MetricThrottles(sum), 1)
 	}
 	alarm("WorkerDLQDepth", "Doorman worker: messages reached the dead-letter queue",
-		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
+		b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
 	alarm("WorkerQueueAge", fmt.Sprintf("Doorman worker: the oldest queued message waited %s or more", b.cfg.QueueAge),
-		queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+		b.queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
 		b.cfg.QueueAge.Seconds())
 	rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		// Missing 5xx data points mean none; missing counts mean no traffic (no data).
 		Expression: jsii.String("100 * FILL(errors, 0) / requests"),
 		UsingMetrics: &map[string]awscloudwatch.IMetric{
-			"errors":   api.MetricServerError(sum),
-			"requests": api.MetricCount(sum),
+			"errors":   b.api.MetricServerError(sum),
+			"requests": b.api.MetricCount(sum),
 		},
 		Label:  jsii.String("API 5xx %"),
 		Period: five,

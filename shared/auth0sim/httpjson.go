@@ -151,29 +151,23 @@ func (p *payload) require(keys ...string) {
 	}
 }
 
-func (p *payload) str(key string) string {
+// property returns a property of type T, and a type error naming kind when it has
+// another type.
+func property[T any](p *payload, key, kind string) T {
+	var t T
 	v, ok := p.m[key]
 	if !ok {
-		return ""
+		return t
 	}
-	s, ok := v.(string)
-	if !ok {
-		p.typeError(key, "string", v)
+	if t, ok = v.(T); !ok {
+		p.typeError(key, kind, v)
 	}
-	return s
+	return t
 }
 
-func (p *payload) boolean(key string) bool {
-	v, ok := p.m[key]
-	if !ok {
-		return false
-	}
-	b, ok := v.(bool)
-	if !ok {
-		p.typeError(key, "boolean", v)
-	}
-	return b
-}
+func (p *payload) str(key string) string { return property[string](p, key, "string") }
+
+func (p *payload) boolean(key string) bool { return property[bool](p, key, "boolean") }
 
 func (p *payload) integer(key string) int64 {
 	v, ok := p.m[key]
@@ -230,38 +224,4 @@ func (p *payload) check(w http.ResponseWriter) bool {
 		return false
 	}
 	return true
-}
-
-// paging reads Auth0's offset pagination (page, per_page, include_totals).
-type paging struct {
-	page, perPage int
-	totals        bool
-}
-
-func readPaging(r *http.Request) paging {
-	q := r.URL.Query()
-	p := paging{perPage: 50}
-	if v, err := strconv.Atoi(q.Get("page")); err == nil && v > 0 {
-		p.page = v
-	}
-	if v, err := strconv.Atoi(q.Get("per_page")); err == nil && v > 0 {
-		p.perPage = min(v, 100)
-	}
-	p.totals = q.Get("include_totals") == "true"
-	return p
-}
-
-// pageOf cuts one page out of items and wraps it as Auth0 does: a bare array, or with
-// include_totals an object {key: [...], start, limit, total}.
-func pageOf[T any](p paging, key string, items []T) any {
-	start := min(p.page*p.perPage, len(items))
-	end := min(start+p.perPage, len(items))
-	page := items[start:end]
-	if page == nil {
-		page = []T{}
-	}
-	if !p.totals {
-		return page
-	}
-	return map[string]any{key: page, "start": start, "limit": p.perPage, "total": len(items)}
 }

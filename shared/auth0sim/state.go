@@ -116,22 +116,20 @@ func (st *state) addConnection(c Connection) *Connection {
 	return &cc
 }
 
-func (st *state) user(id string) *user {
-	for _, u := range st.users {
-		if u.id == id {
-			return u
-		}
+// first returns the first element that matches, or nil.
+func first[T any](list []*T, match func(*T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return list[i]
 	}
 	return nil
 }
 
+func (st *state) user(id string) *user {
+	return first(st.users, func(u *user) bool { return u.id == id })
+}
+
 func (st *state) userByEmail(connection, email string) *user {
-	for _, u := range st.users {
-		if u.connection == connection && strings.EqualFold(u.email, email) {
-			return u
-		}
-	}
-	return nil
+	return first(st.users, func(u *user) bool { return u.connection == connection && strings.EqualFold(u.email, email) })
 }
 
 func (st *state) deleteUser(id string) {
@@ -149,48 +147,23 @@ func (st *state) deleteUser(id string) {
 }
 
 func (st *state) role(id string) *Role {
-	for _, r := range st.roles {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
+	return first(st.roles, func(r *Role) bool { return r.ID == id })
 }
 
 func (st *state) org(id string) *org {
-	for _, o := range st.orgs {
-		if o.ID == id {
-			return o
-		}
-	}
-	return nil
+	return first(st.orgs, func(o *org) bool { return o.ID == id })
 }
 
 func (st *state) orgByName(name string) *org {
-	for _, o := range st.orgs {
-		if o.Name == name {
-			return o
-		}
-	}
-	return nil
+	return first(st.orgs, func(o *org) bool { return o.Name == name })
 }
 
 func (st *state) connByName(name string) *Connection {
-	for _, c := range st.conns {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
+	return first(st.conns, func(c *Connection) bool { return c.Name == name })
 }
 
 func (st *state) conn(id string) *Connection {
-	for _, c := range st.conns {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
+	return first(st.conns, func(c *Connection) bool { return c.ID == id })
 }
 
 // liveInvitations drops expired invitations, as Auth0 removes them at expiry.

@@ -178,6 +178,37 @@ func (inv *Invitation) Scope() string {
 	return ScopeApplication
 }
 
+// DueAt reports whether the sweeper has retry work on inv, and from when: an Auth0
+// cleanup of an ended invitation (due at NextCleanupAt), a flag clear Auth0 has not
+// confirmed (due at once), or a pending invitation's failed email (due at
+// Delivery.NextAttemptAt; at once, to fail the invitation, when no retry is left).
+// Stores index invitations by it.
+func (inv *Invitation) DueAt() (time.Time, bool) {
+	switch {
+	case inv.CleanupPending:
+		return inv.NextCleanupAt, true
+	case inv.FlagClearPending:
+		return inv.AcceptedAt, true
+	case inv.Status == StatusPending && inv.Delivery.Status == DeliveryFailed:
+		return inv.Delivery.NextAttemptAt, true
+	}
+	return time.Time{}, false
+}
+
+// AwaitsReminder reports whether inv is pending, was emailed, and its reminder was
+// neither sent nor skipped. Stores index such invitations by ExpiresAt.
+func (inv *Invitation) AwaitsReminder() bool {
+	if inv.Status != StatusPending || inv.Delivery.Status == DeliveryNone || inv.Delivery.Status == "" {
+		return false
+	}
+	for _, e := range inv.History {
+		if e.Event == EventReminded || e.Event == EventReminderSkipped {
+			return false
+		}
+	}
+	return true
+}
+
 // Clone returns a deep copy, so that a changed copy can be written against the
 // original (Store.Update takes both).
 func (inv *Invitation) Clone() *Invitation {
