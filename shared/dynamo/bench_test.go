@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/doormanhq/doorman/shared/dynamo/dynamotest"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 // seededStore returns a metered Store on the shared seeded table.
-func seededStore(b *testing.B) (*Store, *Meter) {
+func seededStore(b *testing.B) (*Store, *dynamotest.Meter) {
 	b.Helper()
 	client, meter := testClient(b)
 	seeded.once.Do(func() {
@@ -123,7 +124,7 @@ func seed(client *dynamodb.Client, table string, start time.Time) error {
 	}
 }
 
-func report(b *testing.B, meter *Meter) {
+func report(b *testing.B, meter *dynamotest.Meter) {
 	u := meter.Usage()
 	b.ReportMetric(float64(u.Requests)/float64(b.N), "ddb-requests/op")
 	b.ReportMetric(u.CapacityUnits/float64(b.N), "capacity-units/op")

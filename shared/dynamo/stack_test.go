@@ -17,18 +17,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
+	"github.com/doormanhq/doorman/shared/dynamo/dynamotest"
 	"github.com/doormanhq/doorman/shared/invite"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 // testKey is a fixed cursor key: cursors in tests must be reproducible.
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-// testClient returns a client of DynamoDB Local with a meter, or skips as localstack says.
-func testClient(t testing.TB) (*dynamodb.Client, *Meter) {
+// testClient returns a client of DynamoDB Local with a meter, or skips as localaws says.
+func testClient(t testing.TB) (*dynamodb.Client, *dynamotest.Meter) {
 	t.Helper()
-	endpoint := localstack.DynamoEndpoint(t)
-	meter := &Meter{}
+	endpoint := localaws.DynamoEndpoint(t)
+	meter := &dynamotest.Meter{}
 	client := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
@@ -95,7 +96,7 @@ func (c *clock) Advance(d time.Duration) time.Time {
 type fixture struct {
 	store  *Store
 	client *dynamodb.Client
-	meter  *Meter
+	meter  *dynamotest.Meter
 	table  string
 	clock  *clock
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 // Stack is what a function's process test runs against: a fresh table in DynamoDB
@@ -25,12 +25,12 @@ type Stack struct {
 	Env   map[string]string
 }
 
-// NewStack sets up a Stack for tb, or skips or fails it as shared/localstack says
+// NewStack sets up a Stack for tb, or skips or fails it as localaws says
 // when the local stack is absent. name prefixes the table; secret is the stand-in's
 // M2M client secret (long enough for the derived cursor key).
 func NewStack(tb testing.TB, name, secret string) *Stack {
 	tb.Helper()
-	ddb, sesURL := localstack.DynamoEndpoint(tb), localstack.SESEndpoint(tb)
+	ddb, sesURL := localaws.DynamoEndpoint(tb), localaws.SESEndpoint(tb)
 	table := fmt.Sprintf("doorman-%s-%d", name, time.Now().UnixNano())
 	db := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(ddb), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
