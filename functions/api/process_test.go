@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
 	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 )
@@ -220,7 +221,7 @@ type stack struct {
 
 func newStack(tb testing.TB) *stack {
 	tb.Helper()
-	h := lambdaharness.NewStack(tb, "api", simSecret)
+	h := processtest.NewStack(tb, "api", simSecret)
 	env := baseEnv()
 	for _, k := range []string{"TABLE_NAME", "DYNAMODB_ENDPOINT", "SES_ENDPOINT", "AUTH0_DOMAIN"} {
 		env[k] = h.Env[k]

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -19,7 +19,7 @@ const simSecret = "doorman-sweeper-m2m-secret-long-enough-for-a-key"
 // the EventBridge fixture: a pending invitation past its expiry, whose Auth0 user
 // (created by Doorman) never logged in, ends expired, and the user is gone.
 func TestSweepProcess(t *testing.T) {
-	stack := lambdaharness.NewStack(t, "sweeper", simSecret)
+	stack := processtest.NewStack(t, "sweeper", simSecret)
 	sim := stack.Sim
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

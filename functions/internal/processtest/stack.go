@@ -1,4 +1,8 @@
-package lambdaharness
+// Package processtest is test support for the functions' process tests: a Stack of a
+// fresh table in DynamoDB Local, the local SES and an Auth0 stand-in, with the
+// environment a function's bootstrap needs to reach them, and the bootstrap started
+// under lambdaharness. Only tests import it.
+package processtest
 
 import (
 	"context"
@@ -10,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
@@ -60,13 +65,13 @@ func (s *Stack) EnvList() []string {
 
 // StartFunction builds the function in dir and starts it under the harness with the
 // stack's environment; it stops when tb ends.
-func (s *Stack) StartFunction(tb testing.TB, dir, name string) *Runtime {
+func (s *Stack) StartFunction(tb testing.TB, dir, name string) *lambdaharness.Runtime {
 	tb.Helper()
-	bin, err := Build(context.Background(), dir, ".", tb.TempDir())
+	bin, err := lambdaharness.Build(context.Background(), dir, ".", tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rt, err := Start(Options{Binary: bin, Env: s.EnvList(), FunctionName: name, Timeout: time.Minute})
+	rt, err := lambdaharness.Start(lambdaharness.Options{Binary: bin, Env: s.EnvList(), FunctionName: name, Timeout: time.Minute})
 	if err != nil {
 		tb.Fatal(err)
 	}
