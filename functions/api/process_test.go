@@ -16,14 +16,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/dynamo"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 const (
@@ -224,68 +221,18 @@ type stack struct {
 
 func newStack(tb testing.TB) *stack {
 	tb.Helper()
-	ddb := localstack.DynamoEndpoint(tb)
-	sesURL := localstack.SESEndpoint(tb)
-	table := fmt.Sprintf("doorman-api-%d", time.Now().UnixNano())
-	db := dynamodb.New(dynamodb.Options{
-		BaseEndpoint: aws.String(ddb), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
-	tb.Cleanup(func() {
-		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	sim := auth0sim.NewTestServer(tb, auth0sim.Options{RateLimit: -1, ClientSecret: simSecret})
+	h := processtest.NewStack(tb, "api", simSecret)
 	env := baseEnv()
-	env["TABLE_NAME"] = table
-	env["DYNAMODB_ENDPOINT"] = ddb
-	env["SES_ENDPOINT"] = sesURL
-	env["AUTH0_DOMAIN"] = sim.BaseURL()
+	for _, k := range []string{"TABLE_NAME", "DYNAMODB_ENDPOINT", "SES_ENDPOINT", "AUTH0_DOMAIN"} {
+		env[k] = h.Env[k]
+	}
 	return &stack{
 		rt:     startAPI(tb, env),
-		sim:    sim,
-		ses:    sesURL,
-		roleID: sim.CreateRole("member", "Can use the application").ID,
-		orgID:  sim.CreateOrganization("acme", "Acme Corporation").ID,
+		sim:    h.Sim,
+		ses:    h.Env["SES_ENDPOINT"],
+		roleID: h.Sim.CreateRole("member", "Can use the application").ID,
+		orgID:  h.Sim.CreateOrganization("acme", "Acme Corporation").ID,
 	}
-}
-
-// storedEmail is one email in aws-ses-v2-local's GET /store answer.
-type storedEmail struct {
-	Destination struct {
-		To []string `json:"to"`
-	} `json:"destination"`
-	Subject string `json:"subject"`
-	Body    struct {
-		HTML string `json:"html"`
-		Text string `json:"text"`
-	} `json:"body"`
-}
-
-func (s *stack) emailsTo(t *testing.T, to string) []storedEmail {
-	t.Helper()
-	res, err := http.Get(s.ses + "/store")
-	if err != nil {
-		t.Fatalf("GET /store: %v", err)
-	}
-	defer res.Body.Close()
-	var store struct {
-		Emails []storedEmail `json:"emails"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&store); err != nil {
-		t.Fatalf("decode /store: %v", err)
-	}
-	var out []storedEmail
-	for _, e := range store.Emails {
-		if slices.Contains(e.Destination.To, to) {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 var linkRE = regexp.MustCompile(`https://invite\.example\.com/i/([A-Za-z0-9_-]+)`)
@@ -320,7 +267,7 @@ func TestEndToEnd(t *testing.T) {
 		if roles := s.sim.UserRoles(u.ID); !slices.Equal(roles, []string{s.roleID}) {
 			t.Errorf("Auth0 roles: got %v, want [%s]", roles, s.roleID)
 		}
-		mails := s.emailsTo(t, adaEmail)
+		mails := localaws.EmailsTo(t, s.ses, adaEmail)
 		if len(mails) != 1 {
 			t.Fatalf("emails to %s: got %d, want 1", adaEmail, len(mails))
 		}
@@ -338,7 +285,7 @@ func TestEndToEnd(t *testing.T) {
 		if got := decode[invitationBody](t, res); got.ID != app.ID {
 			t.Errorf("replay: got id %q, want %q", got.ID, app.ID)
 		}
-		if n := len(s.emailsTo(t, adaEmail)); n != 1 {
+		if n := len(localaws.EmailsTo(t, s.ses, adaEmail)); n != 1 {
 			t.Errorf("emails after replay: got %d, want 1", n)
 		}
 	})
@@ -355,7 +302,7 @@ func TestEndToEnd(t *testing.T) {
 		if len(invs) != 1 || invs[0].Email != graceEmail || invs[0].ID != org.Auth0InvitationID || !slices.Equal(invs[0].Roles, []string{s.roleID}) {
 			t.Errorf("Auth0 org invitations: got %+v, want one for %s with the role", invs, graceEmail)
 		}
-		mails := s.emailsTo(t, graceEmail)
+		mails := localaws.EmailsTo(t, s.ses, graceEmail)
 		if len(mails) != 1 || !strings.Contains(mails[0].Body.Text, "Acme Corporation") {
 			t.Errorf("emails to %s: got %+v, want one naming Acme Corporation", graceEmail, mails)
 		}
@@ -415,7 +362,7 @@ func TestEndToEnd(t *testing.T) {
 		if got := decode[invitationBody](t, res); got.Delivery.Sends != 1 {
 			t.Errorf("resend: got %d sends, want 1", got.Delivery.Sends)
 		}
-		if n := len(s.emailsTo(t, kathEmail)); n != 1 {
+		if n := len(localaws.EmailsTo(t, s.ses, kathEmail)); n != 1 {
 			t.Errorf("emails to %s: got %d, want 1", kathEmail, n)
 		}
 		// The application invitation was just emailed: a resend must wait.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 // TestLocalFlow drives the local run the way an admin and an invitee do, over HTTP:
@@ -25,7 +25,7 @@ import (
 // password and logs in; the stand-in's log stream posts the login to the webhook, and
 // the API shows the invitation accepted, with the role applied and the flag cleared.
 func TestLocalFlow(t *testing.T) {
-	ddb, sesURL := localstack.DynamoEndpoint(t), localstack.SESEndpoint(t)
+	ddb, sesURL := localaws.DynamoEndpoint(t), localaws.SESEndpoint(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -236,42 +236,16 @@ func get(t *testing.T, c *http.Client, url string, want int) string {
 	return string(raw)
 }
 
-// linkInMail waits for the invitation email to the address in the local SES store
-// and returns the Doorman link in its text body.
+// linkInMail waits for the invitation email to the address in the local SES and
+// returns the Doorman link in its text body.
 func linkInMail(t *testing.T, sesURL, to, base string) string {
 	t.Helper()
-	re := regexp.MustCompile(regexp.QuoteMeta(base) + `/i/[A-Za-z0-9_-]+`)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(sesURL + "/store")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var store struct {
-			Emails []struct {
-				Destination struct{ To []string } `json:"destination"`
-				Body        struct{ Text string } `json:"body"`
-			} `json:"emails"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&store)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range store.Emails {
-			for _, addr := range e.Destination.To {
-				if addr == to {
-					if link := re.FindString(e.Body.Text); link != "" {
-						return link
-					}
-					t.Fatalf("the email to %s has no %s/i/ link:\n%s", to, base, e.Body.Text)
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	text := localaws.AwaitEmailsTo(t, sesURL, to, 1, 10*time.Second)[0].Body.Text
+	link := regexp.MustCompile(regexp.QuoteMeta(base) + `/i/[A-Za-z0-9_-]+`).FindString(text)
+	if link == "" {
+		t.Fatalf("the email to %s has no %s/i/ link:\n%s", to, base, text)
 	}
-	t.Fatalf("no email to %s in %s/store", to, sesURL)
-	return ""
+	return link
 }
 
 func formAction(t *testing.T, page, pageURL string) string {

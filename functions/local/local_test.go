@@ -19,7 +19,7 @@ import (
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
-	"github.com/doormanhq/doorman/shared/localstack"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 )
 
 func TestLocalEnv(t *testing.T) {
@@ -71,8 +71,8 @@ func TestLocalEnv(t *testing.T) {
 // the Auth0 stand-in, print a token that the stand-in's JWKS validates, and stop
 // cleanly on Ctrl-C (SIGINT).
 func TestServe(t *testing.T) {
-	ddb := localstack.DynamoEndpoint(t)
-	sesURL := localstack.SESEndpoint(t)
+	ddb := localaws.DynamoEndpoint(t)
+	sesURL := localaws.SESEndpoint(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -294,8 +294,8 @@ func freeAddr(t *testing.T) string {
 // TestInvoke runs `local invoke` (what `make invoke` runs) for a fixture of each kind:
 // the function's real bootstrap answers the event with the local stack behind it.
 func TestInvoke(t *testing.T) {
-	ddb := localstack.DynamoEndpoint(t)
-	sesURL := localstack.SESEndpoint(t)
+	ddb := localaws.DynamoEndpoint(t)
+	sesURL := localaws.SESEndpoint(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

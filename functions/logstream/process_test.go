@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
 )
 
 const simSecret = "doorman-logstream-m2m-secret-long-enough-for-a-key"
@@ -23,7 +23,7 @@ const simSecret = "doorman-logstream-m2m-secret-long-enough-for-a-key"
 // token secret reaches the logs.
 func TestWebhookProcess(t *testing.T) {
 	const token = "logstream-webhook-token-at-least-32-characters"
-	stack := lambdaharness.NewStack(t, "logstream", simSecret)
+	stack := processtest.NewStack(t, "logstream", simSecret)
 	stack.Env["WEBHOOK_TOKEN"] = token
 	rt := stack.StartFunction(t, ".", "doorman-logstream")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

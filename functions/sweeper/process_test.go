@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -20,7 +21,7 @@ const simSecret = "doorman-sweeper-m2m-secret-long-enough-for-a-key"
 // the EventBridge fixture: a pending invitation past its expiry, whose Auth0 user
 // (created by Doorman) never logged in, ends expired, and the user is gone.
 func TestSweepProcess(t *testing.T) {
-	stack := lambdaharness.NewStack(t, "sweeper", simSecret)
+	stack := processtest.NewStack(t, "sweeper", simSecret)
 	sim := stack.Sim
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/functions/internal/processtest"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -23,7 +24,7 @@ const simSecret = "doorman-worker-m2m-secret-long-enough-for-a-key"
 // are invited (an Auth0 user each, the batch counts them), the malformed message is
 // dropped rather than retried, and the same event delivered again changes nothing.
 func TestWorkerProcess(t *testing.T) {
-	stack := lambdaharness.NewStack(t, "worker", simSecret)
+	stack := processtest.NewStack(t, "worker", simSecret)
 	sim := stack.Sim
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -15,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
 	"github.com/doormanhq/doorman/shared/dynamo"
 	"github.com/doormanhq/doorman/shared/httpapi"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 const simSecret = "doorman-bench-m2m-secret-long-enough-for-a-cursor-key"
@@ -29,7 +29,7 @@ const simSecret = "doorman-bench-m2m-secret-long-enough-for-a-cursor-key"
 // the local endpoints, its name and the AWS configuration that reaches them.
 func newTable(tb testing.TB, prefix string) (ddb, sesURL, table string, awsCfg aws.Config) {
 	tb.Helper()
-	ddb, sesURL = localstack.DynamoEndpoint(tb), localstack.SESEndpoint(tb)
+	ddb, sesURL = localaws.DynamoEndpoint(tb), localaws.SESEndpoint(tb)
 	table = fmt.Sprintf("doorman-%s-%d", prefix, time.Now().UnixNano())
 	awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb) })

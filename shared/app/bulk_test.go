@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/internal/testsupport/crash"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
-	"github.com/doormanhq/doorman/shared/crash"
 	"github.com/doormanhq/doorman/shared/httpapi"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
@@ -234,8 +235,10 @@ func (r *bulkRun) outcome(tb testing.TB, batchID string, emails []string) outcom
 	for _, oi := range r.sim.OrgInvitations(r.org.ID) {
 		o.orgInvites[oi.Email]++
 	}
-	for _, to := range sesRecipients(tb, r.sesURL) {
-		o.emails[to]++
+	for _, e := range localaws.Emails(tb, r.sesURL) {
+		for _, to := range e.Destination.To {
+			o.emails[to]++
+		}
 	}
 	for i, it := range view.Page.Items {
 		email := emails[i]
@@ -271,29 +274,6 @@ func (r *bulkRun) outcome(tb testing.TB, batchID string, emails []string) outcom
 		}
 	}
 	return o
-}
-
-// sesRecipients lists the recipients of every email the local SES holds.
-func sesRecipients(tb testing.TB, endpoint string) []string {
-	tb.Helper()
-	resp, err := http.Get(endpoint + "/store")
-	if err != nil {
-		tb.Fatalf("GET /store: %v", err)
-	}
-	defer resp.Body.Close()
-	var store struct {
-		Emails []struct {
-			Destination struct{ To []string } `json:"destination"`
-		} `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
-		tb.Fatalf("decode /store: %v", err)
-	}
-	var out []string
-	for _, e := range store.Emails {
-		out = append(out, e.Destination.To...)
-	}
-	return out
 }
 
 // TestBulkExactlyOnceUnderFaults is the issue's proof: a thousand invitations, with 5%

@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/doormanhq/doorman/shared/dynamo/dynamotest"
 	"github.com/doormanhq/doorman/shared/invite"
+	"github.com/doormanhq/doorman/shared/invite/storetest"
 )
 
 const seedSize = 10_000
@@ -39,13 +41,13 @@ func TestMain(m *testing.M) {
 }
 
 // seededStore returns a metered Store on the shared seeded table.
-func seededStore(b *testing.B) (*Store, *Meter) {
+func seededStore(b *testing.B) (*Store, *dynamotest.Meter) {
 	b.Helper()
 	client, meter := testClient(b)
 	seeded.once.Do(func() {
 		seeded.client = client
 		seeded.table = fmt.Sprintf("doorman-bench-%d", time.Now().UnixNano())
-		seeded.start = newClock().Now()
+		seeded.start = storetest.NewClock().Now()
 		began := time.Now()
 		seeded.err = seed(client, seeded.table, seeded.start)
 		seeded.elapsed = time.Since(began)
@@ -123,7 +125,7 @@ func seed(client *dynamodb.Client, table string, start time.Time) error {
 	}
 }
 
-func report(b *testing.B, meter *Meter) {
+func report(b *testing.B, meter *dynamotest.Meter) {
 	u := meter.Usage()
 	b.ReportMetric(float64(u.Requests)/float64(b.N), "ddb-requests/op")
 	b.ReportMetric(u.CapacityUnits/float64(b.N), "capacity-units/op")
@@ -134,7 +136,7 @@ func BenchmarkCreate(b *testing.B) {
 	ctx := context.Background()
 	invs := make([]*invite.Invitation, b.N)
 	for i := range invs {
-		invs[i] = f.invitation(fmt.Sprintf("inv_%07d", i), fmt.Sprintf("user%07d@example.com", i))
+		invs[i] = f.Invitation(fmt.Sprintf("inv_%07d", i), fmt.Sprintf("user%07d@example.com", i))
 		invs[i].Auth0UserID = fmt.Sprintf("auth0|%07d", i)
 	}
 	b.ReportAllocs()
@@ -154,7 +156,7 @@ func BenchmarkCreate(b *testing.B) {
 func BenchmarkUpdate(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()
-	prev := f.create(b, f.invitation("inv_1", "ann@example.com"))
+	prev := f.Create(b, f.Invitation("inv_1", "ann@example.com"))
 	b.ReportAllocs()
 	f.meter.Reset()
 	b.ResetTimer()
@@ -173,7 +175,7 @@ func BenchmarkUpdate(b *testing.B) {
 func BenchmarkGet(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()
-	inv := f.create(b, f.invitation("inv_1", "ann@example.com"))
+	inv := f.Create(b, f.Invitation("inv_1", "ann@example.com"))
 	for _, bm := range []struct {
 		name string
 		get  func() error

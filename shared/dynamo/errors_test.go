@@ -15,7 +15,7 @@ import (
 
 func TestErrorMapping(t *testing.T) {
 	f := newFixture(t)
-	missing, err := New(f.client, "doorman-test-no-such-table", Options{CursorKey: testKey, Now: f.clock.Now})
+	missing, err := New(f.client, "doorman-test-no-such-table", Options{CursorKey: testKey, Now: f.Clock.Now})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -23,7 +23,7 @@ func TestErrorMapping(t *testing.T) {
 	cancel()
 	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel2()
-	inv := f.invitation("inv_1", "ann@example.com")
+	inv := f.Invitation("inv_1", "ann@example.com")
 
 	calls := []struct {
 		name string
@@ -81,7 +81,9 @@ func TestErrorMapping(t *testing.T) {
 		for _, call := range calls {
 			t.Run(c.name+"/"+call.name, func(t *testing.T) {
 				err := call.call(c.ctx, c.store)
-				wantCode(t, err, c.wantCode)
+				if got := invite.ErrorCode(err); got != c.wantCode {
+					t.Fatalf("error code = %q (%v), want %q", got, err, c.wantCode)
+				}
 				if !strings.HasPrefix(err.Error(), "dynamo: ") {
 					t.Errorf("error %q is not wrapped with context", err)
 				}
@@ -100,8 +102,29 @@ func TestErrorMapping(t *testing.T) {
 			t.Fatalf("New: %v", err)
 		}
 		_, err = s.Get(context.Background(), "inv_1")
-		wantCode(t, err, invite.CodeUpstream)
+		if got := invite.ErrorCode(err); got != invite.CodeUpstream {
+			t.Errorf("error code = %q (%v), want %q", got, err, invite.CodeUpstream)
+		}
 	})
+}
+
+// TestConflictsSayWhereTheyComeFrom: a refused create names the store in its error,
+// as every other error of it does (TestErrorMapping).
+func TestConflictsSayWhereTheyComeFrom(t *testing.T) {
+	f := newFixture(t)
+	first := f.Create(t, f.Invitation("inv_1", "ann@example.com"))
+	sameToken := f.Invitation("inv_3", "cy@example.com")
+	sameToken.TokenHash = first.TokenHash
+	version := f.Invitation("inv_4", "dee@example.com")
+	version.Version = 2
+	for name, inv := range map[string]*invite.Invitation{
+		"same email": f.Invitation("inv_2", "ANN@example.com"), "same id": f.Invitation("inv_1", "bob@example.com"),
+		"same token hash": sameToken, "version other than 1": version,
+	} {
+		if err := f.store.Create(context.Background(), inv); err == nil || !strings.HasPrefix(err.Error(), "dynamo: ") {
+			t.Errorf("%s: error %v does not say where it comes from", name, err)
+		}
+	}
 }
 
 func TestNewValidatesOptions(t *testing.T) {

@@ -15,105 +15,29 @@ import (
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
+	"github.com/doormanhq/doorman/shared/invite/storetest"
 )
-
-func pageIDs(p *invite.Page) []string {
-	ids := make([]string, 0, len(p.Invitations))
-	for _, inv := range p.Invitations {
-		ids = append(ids, inv.ID)
-	}
-	return ids
-}
-
-// TestSweepIndexes checks that the due and reminder indexes hold exactly the
-// invitations with that work, and lose them once it is done.
-func TestSweepIndexes(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	now := f.clock.Now()
-
-	failed := f.invitation("inv_failed", "failed@example.com")
-	failed.Delivery = invite.Delivery{Status: invite.DeliveryFailed, Attempts: 1, NextAttemptAt: now.Add(time.Minute)}
-	f.create(t, failed)
-	sent := f.invitation("inv_sent", "sent@example.com")
-	sent.Delivery = invite.Delivery{Status: invite.DeliverySent, Sends: 1}
-	f.create(t, sent)
-	quiet := f.invitation("inv_quiet", "quiet@example.com")
-	quiet.Delivery = invite.Delivery{Status: invite.DeliveryNone}
-	f.create(t, quiet)
-
-	tests := []struct {
-		name string
-		list func(time.Time, string) (*invite.Page, error)
-		at   time.Time
-		want []string
-	}{
-		{name: "due before the retry", list: f.dueBefore(ctx), at: now, want: []string{}},
-		{name: "due after the retry", list: f.dueBefore(ctx), at: now.Add(2 * time.Minute), want: []string{"inv_failed"}},
-		{name: "reminders outside the window", list: f.remindBefore(ctx), at: now.Add(24 * time.Hour), want: []string{}},
-		{name: "reminders inside the window", list: f.remindBefore(ctx), at: now.Add(8 * 24 * time.Hour), want: []string{"inv_failed", "inv_sent"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := tt.list(tt.at, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := pageIDs(p); fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
-
-	// Once reminded and delivered, both leave their index.
-	next := failed.Clone()
-	next.Delivery = invite.Delivery{Status: invite.DeliverySent, Sends: 1}
-	next.History = append(next.History, invite.Event{Event: invite.EventReminded, At: now})
-	if err := f.store.Update(ctx, failed, next); err != nil {
-		t.Fatal(err)
-	}
-	later := now.Add(8 * 24 * time.Hour)
-	due, err := f.store.DueBefore(ctx, later, 0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rem, err := f.store.RemindBefore(ctx, later, 0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := fmt.Sprint(pageIDs(due), pageIDs(rem)), "[] [inv_sent]"; got != want {
-		t.Errorf("due, reminders = %s, want %s", got, want)
-	}
-}
-
-func (f *fixture) dueBefore(ctx context.Context) func(time.Time, string) (*invite.Page, error) {
-	return func(t time.Time, c string) (*invite.Page, error) { return f.store.DueBefore(ctx, t, 0, c) }
-}
-
-func (f *fixture) remindBefore(ctx context.Context) func(time.Time, string) (*invite.Page, error) {
-	return func(t time.Time, c string) (*invite.Page, error) { return f.store.RemindBefore(ctx, t, 0, c) }
-}
 
 // TestSweepOnDynamo runs the sweeper on DynamoDB Local: expiry of what is due and
 // only that, and one reminder with two concurrent sweeps.
 func TestSweepOnDynamo(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	now := f.clock.Now()
+	now := f.Clock.Now()
 	for i := range 3 {
-		inv := f.invitation(fmt.Sprintf("inv_old%d", i), fmt.Sprintf("old%d@example.com", i))
+		inv := f.Invitation(fmt.Sprintf("inv_old%d", i), fmt.Sprintf("old%d@example.com", i))
 		inv.ExpiresAt = now.Add(-time.Minute)
-		f.create(t, inv)
+		f.Create(t, inv)
 	}
-	remind := f.invitation("inv_remind", "remind@example.com")
+	remind := f.Invitation("inv_remind", "remind@example.com")
 	remind.Delivery = invite.Delivery{Status: invite.DeliverySent, Sends: 1}
 	remind.CreatedAt, remind.ExpiresAt = now.Add(-6*24*time.Hour), now.Add(time.Hour)
-	f.create(t, remind)
+	f.Create(t, remind)
 
 	mail := inmem.NewMailer()
 	svc, err := invite.NewService(invite.Config{
-		Store: f.store, Batches: f.store, Identity: inmem.NewIdentity(f.clock.Now), Mailer: mail,
-		Now: f.clock.Now, PublicBaseURL: "https://doorman.example.com",
+		Store: f.store, Batches: f.store, Identity: inmem.NewIdentity(f.Clock.Now), Mailer: mail,
+		Now: f.Clock.Now, PublicBaseURL: "https://doorman.example.com",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +138,7 @@ func BenchmarkSweep(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		table := newTable(b, client)
-		clk := newClock()
+		clk := storetest.NewClock()
 		store, err := New(client, table, Options{CursorKey: testKey, Now: clk.Now})
 		if err != nil {
 			b.Fatal(err)

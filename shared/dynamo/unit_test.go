@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +86,19 @@ func TestEnsureTable(t *testing.T) {
 			t.Errorf("EnsureTable = %v, want an error naming the missing index", err)
 		}
 	})
+}
+
+// TestShardSpread: invitations created together, with ids that differ in their last
+// characters (a batch, the conformance suite's inv_000…), spread over every shard of
+// the expiry index, so that a listing merges the shards.
+func TestShardSpread(t *testing.T) {
+	seen := map[int]bool{}
+	for i := range 45 {
+		seen[shard(fmt.Sprintf("inv_%03d", i), DefaultExpiryShards)] = true
+	}
+	if len(seen) != DefaultExpiryShards {
+		t.Errorf("45 ids fall in %d of %d shards, want every one", len(seen), DefaultExpiryShards)
+	}
 }
 
 func TestCursors(t *testing.T) {

@@ -103,6 +103,16 @@ func (s *Batches) item(ref invite.ItemRef) (*invite.BatchItem, error) {
 	return items[ref.Index], nil
 }
 
+// queued returns the item for a change that needs it queued; a missing item fails
+// that condition as a finished one does (conflict), as in DynamoDB.
+func (s *Batches) queued(ref invite.ItemRef) (*invite.BatchItem, error) {
+	it, err := s.item(ref)
+	if err != nil || it.Status != invite.ItemQueued {
+		return nil, invite.Errorf(invite.CodeConflict, "batch item %s/%d is missing or has finished already", ref.BatchID, ref.Index)
+	}
+	return it, nil
+}
+
 // GetBatchItem implements invite.BatchStore.
 func (s *Batches) GetBatchItem(_ context.Context, ref invite.ItemRef) (*invite.BatchItem, error) {
 	s.mu.Lock()
@@ -115,23 +125,21 @@ func (s *Batches) GetBatchItem(_ context.Context, ref invite.ItemRef) (*invite.B
 }
 
 // BatchItems implements invite.BatchStore. Its cursor is the next index, bound to the
-// batch id and summed as the Store's cursors are, so that an altered one is refused.
+// batch id and sealed as the Store's cursors are, so that an altered one is refused.
 func (s *Batches) BatchItems(_ context.Context, batchID string, limit int, cursor string) (*invite.BatchItemPage, error) {
 	if limit <= 0 || limit > invite.MaxBatchItems {
 		return nil, invite.Invalid("limit", "must be between 1 and %d", invite.MaxBatchItems)
 	}
-	digest := queryDigest("batch-items", batchID)
+	binding := []string{"batch", batchID}
 	from := 0
 	if cursor != "" {
-		c, err := decodeCursor(cursor, digest)
+		pos, err := open(cursor, binding)
 		if err != nil {
 			return nil, err
 		}
-		i, err := strconv.Atoi(c.ID)
-		if err != nil || i < 0 {
+		if from, err = strconv.Atoi(pos); err != nil || from < 0 {
 			return nil, invite.Invalid("cursor", "malformed cursor")
 		}
-		from = i
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,7 +149,7 @@ func (s *Batches) BatchItems(_ context.Context, batchID string, limit int, curso
 		page.Items = append(page.Items, copyItem(items[i]))
 	}
 	if next := from + len(page.Items); next < len(items) {
-		page.NextCursor = encodeCursor(digest, time.Time{}, strconv.Itoa(next))
+		page.NextCursor = seal(binding, strconv.Itoa(next))
 	}
 	return page, nil
 }
@@ -150,12 +158,12 @@ func (s *Batches) BatchItems(_ context.Context, batchID string, limit int, curso
 func (s *Batches) ClaimResend(_ context.Context, ref invite.ItemRef, existingID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, err := s.item(ref)
+	it, err := s.queued(ref)
 	if err != nil {
 		return err
 	}
-	if it.ResendOf != "" || it.Status != invite.ItemQueued {
-		return invite.Errorf(invite.CodeConflict, "batch item %s/%d is claimed or finished", ref.BatchID, ref.Index)
+	if it.ResendOf != "" {
+		return invite.Errorf(invite.CodeConflict, "batch item %s/%d is claimed", ref.BatchID, ref.Index)
 	}
 	it.ResendOf = existingID
 	return nil
@@ -163,23 +171,19 @@ func (s *Batches) ClaimResend(_ context.Context, ref invite.ItemRef, existingID 
 
 // FinishBatchItem implements invite.BatchStore.
 func (s *Batches) FinishBatchItem(_ context.Context, done *invite.BatchItem) error {
+	if done.Status != invite.ItemSucceeded && done.Status != invite.ItemFailed {
+		return invite.Errorf(invite.CodeInternal, "outcome %q is not final", done.Status)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, err := s.item(invite.ItemRef{BatchID: done.BatchID, Index: done.Index})
+	it, err := s.queued(invite.ItemRef{BatchID: done.BatchID, Index: done.Index})
 	if err != nil {
 		return err
 	}
-	if it.Status != invite.ItemQueued {
-		return invite.Errorf(invite.CodeConflict, "batch item %s/%d has finished already", done.BatchID, done.Index)
-	}
-	b := s.batches[done.BatchID]
-	switch done.Status {
-	case invite.ItemSucceeded:
+	if b := s.batches[done.BatchID]; done.Status == invite.ItemSucceeded {
 		b.Succeeded++
-	case invite.ItemFailed:
+	} else {
 		b.Failed++
-	default:
-		return invite.Errorf(invite.CodeInternal, "outcome %q is not final", done.Status)
 	}
 	it.Status, it.ResultID, it.Resent, it.FinishedAt = done.Status, done.ResultID, done.Resent, done.FinishedAt
 	if done.Problem != nil {

@@ -18,7 +18,7 @@ type Counter struct {
 
 type counterKey struct {
 	key   string
-	start int64 // the window's start, Unix nanoseconds
+	start int64 // the window's start, Unix seconds
 }
 
 // NewCounter returns a counter with every count at zero.
@@ -26,8 +26,8 @@ func NewCounter() *Counter { return &Counter{counts: map[counterKey]int{}} }
 
 // Incr adds one to key's count in the window of length window that holds now.
 func (c *Counter) Incr(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Time, error) {
-	if key == "" || window <= 0 {
-		return 0, time.Time{}, invite.Invalid("key", "a key and a positive window are required")
+	if key == "" || window < time.Second {
+		return 0, time.Time{}, invite.Invalid("key", "a key and a window of at least a second are required")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -36,12 +36,13 @@ func (c *Counter) Incr(_ context.Context, key string, window time.Duration, now 
 		c.fail = c.fail[1:]
 		return 0, time.Time{}, invite.Wrap(code, errors.New("injected failure"), "counter failed")
 	}
-	// Windows start at multiples of window since the Unix epoch, as in DynamoDB.
-	ns := now.UnixNano()
-	start := time.Unix(0, ns-ns%int64(window)).UTC()
-	k := counterKey{key: key, start: start.UnixNano()}
+	// Windows are whole seconds and start at multiples of window since the Unix
+	// epoch, as in DynamoDB.
+	secs := int64(window / time.Second)
+	start := now.Unix() - now.Unix()%secs
+	k := counterKey{key: key, start: start}
 	c.counts[k]++
-	return c.counts[k], start.Add(window), nil
+	return c.counts[k], time.Unix(start+secs, 0).UTC(), nil
 }
 
 // FailNext makes the next n calls fail with code.

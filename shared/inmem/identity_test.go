@@ -10,6 +10,16 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
+var t0 = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+
+func wantCode(t *testing.T, err error, want invite.Code) *invite.Error {
+	t.Helper()
+	if got := invite.ErrorCode(err); got != want {
+		t.Fatalf("error: got %q (%v), want %q", got, err, want)
+	}
+	return invite.AsError(err)
+}
+
 func newIdentity(t *testing.T) *inmem.Identity {
 	t.Helper()
 	d := inmem.NewIdentity(func() time.Time { return t0 })

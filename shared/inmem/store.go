@@ -8,13 +8,9 @@
 package inmem
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,16 +24,19 @@ const (
 	maxBatchGet      = 100
 )
 
-// Store is an in-memory invite.Store.
+// Store is an in-memory invite.Store, invite.EventStore and invite.SweepStore. The
+// conformance suite (shared/invite/storetest) holds it to the DynamoDB store's
+// behaviour.
 type Store struct {
+	now          func() time.Time
 	mu           sync.Mutex
 	invitations  map[string]*invite.Invitation
 	reservations map[string]string // scope + "\x00" + email key → invitation id
 	tokens       map[string]string // token hash → invitation id
 	users        map[string]string // Auth0 user id → latest invitation id
 	orgEmails    map[invite.OrgEmail]string
-	auth0Invs    map[string]string // Auth0 organization invitation id → invitation id
-	processed    map[string]bool   // log ids; kept for the store's life, as a TTL far longer than a test
+	auth0Invs    map[string]string    // Auth0 organization invitation id → invitation id
+	processed    map[string]time.Time // log id → when its mark expires
 	lookups      int
 }
 
@@ -46,16 +45,21 @@ var (
 	_ invite.EventStore = (*Store)(nil)
 )
 
-// NewStore returns an empty store.
-func NewStore() *Store {
+// NewStore returns an empty store on the system clock.
+func NewStore() *Store { return NewStoreWithClock(time.Now) }
+
+// NewStoreWithClock returns an empty store on the clock now, against which the marks
+// of processed log events expire.
+func NewStoreWithClock(now func() time.Time) *Store {
 	return &Store{
+		now:          now,
 		invitations:  map[string]*invite.Invitation{},
 		reservations: map[string]string{},
 		tokens:       map[string]string{},
 		users:        map[string]string{},
 		orgEmails:    map[invite.OrgEmail]string{},
 		auth0Invs:    map[string]string{},
-		processed:    map[string]bool{},
+		processed:    map[string]time.Time{},
 	}
 }
 
@@ -65,11 +69,17 @@ func reservationKey(inv *invite.Invitation) string {
 
 // Create implements invite.Store.
 func (s *Store) Create(_ context.Context, inv *invite.Invitation) error {
-	if inv == nil || inv.ID == "" {
-		return invite.Errorf(invite.CodeInternal, "store: create: invitation without id")
-	}
-	if inv.Version != 1 || inv.Status != invite.StatusPending {
-		return invite.Errorf(invite.CodeInternal, "store: create %s: want a pending invitation at version 1, got %s at %d", inv.ID, inv.Status, inv.Version)
+	switch {
+	case inv == nil:
+		return invite.Errorf(invite.CodeInternal, "store: create: no invitation")
+	case inv.ID == "":
+		return invite.Invalid("id", "an invitation needs an id")
+	case inv.Version != 1:
+		return invite.Invalid("version", "a new invitation has version 1, not %d", inv.Version)
+	case inv.Status != invite.StatusPending:
+		return invite.Invalid("status", "a new invitation is pending, not %s", inv.Status)
+	case invite.EmailKey(inv.Email) == "":
+		return invite.Invalid("email", "an invitation needs an email")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,20 +101,36 @@ func (s *Store) Create(_ context.Context, inv *invite.Invitation) error {
 	if c.TokenHash != "" {
 		s.tokens[c.TokenHash] = c.ID
 	}
-	s.indexUser(c)
+	s.indexUser(c, nil)
 	s.indexOrg(c, nil)
 	return nil
 }
 
-// indexUser points the Auth0 user at inv when inv is its latest invitation.
-func (s *Store) indexUser(inv *invite.Invitation) {
-	if inv.Auth0UserID == "" {
+// newest points index[k] at inv unless it names a newer invitation, as the DynamoDB
+// store's copies do.
+func newest[K comparable](s *Store, index map[K]string, k K, inv *invite.Invitation) {
+	if cur, ok := s.invitations[index[k]]; ok && cur.ID != inv.ID && rank(cur) > rank(inv) {
 		return
 	}
-	if cur, ok := s.invitations[s.users[inv.Auth0UserID]]; ok && cur.ID != inv.ID && cur.CreatedAt.After(inv.CreatedAt) {
-		return
+	index[k] = inv.ID
+}
+
+// unindex removes index[k] when it still names the invitation id.
+func unindex[K comparable](index map[K]string, k K, id string) {
+	if index[k] == id {
+		delete(index, k)
 	}
-	s.users[inv.Auth0UserID] = inv.ID
+}
+
+// indexUser points the Auth0 user at inv when inv is its latest invitation, and takes
+// the user inv had before (prev) off it.
+func (s *Store) indexUser(inv, prev *invite.Invitation) {
+	if prev != nil && prev.Auth0UserID != "" && prev.Auth0UserID != inv.Auth0UserID {
+		unindex(s.users, prev.Auth0UserID, inv.ID)
+	}
+	if inv.Auth0UserID != "" {
+		newest(s, s.users, inv.Auth0UserID, inv)
+	}
 }
 
 // Get implements invite.Store.
@@ -129,15 +155,17 @@ func (s *Store) GetByTokenHash(_ context.Context, hash string) (*invite.Invitati
 	return inv.Clone(), nil
 }
 
-// GetByAuth0UserIDs implements invite.Store.
+// GetByAuth0UserIDs implements invite.Store. Repeated and empty ids count once and
+// not at all towards the limit of 100, as in one BatchGetItem.
 func (s *Store) GetByAuth0UserIDs(_ context.Context, userIDs []string) (map[string]*invite.Invitation, error) {
-	if len(userIDs) > maxBatchGet {
-		return nil, invite.Errorf(invite.CodeInvalid, "at most %d user ids per read, got %d", maxBatchGet, len(userIDs))
+	ids := slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(userIDs))), func(id string) bool { return id == "" })
+	if len(ids) > maxBatchGet {
+		return nil, invite.Invalid("user_ids", "at most %d user ids, not %d", maxBatchGet, len(ids))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]*invite.Invitation, len(userIDs))
-	for _, uid := range userIDs {
+	out := make(map[string]*invite.Invitation, len(ids))
+	for _, uid := range ids {
 		if inv, ok := s.invitations[s.users[uid]]; ok {
 			out[uid] = inv.Clone()
 		}
@@ -147,23 +175,24 @@ func (s *Store) GetByAuth0UserIDs(_ context.Context, userIDs []string) (map[stri
 
 // Update implements invite.Store. On success next.Version is set to prev.Version+1.
 func (s *Store) Update(_ context.Context, prev, next *invite.Invitation) error {
-	if prev == nil || next == nil || prev.ID != next.ID {
-		return invite.Errorf(invite.CodeInternal, "store: update: prev and next must be the same invitation")
-	}
-	if prev.Status.Terminal() && next.Status == invite.StatusPending {
-		return invite.Errorf(invite.CodeInternal, "store: update %s: %s cannot become pending", prev.ID, prev.Status)
-	}
-	if reservationKey(prev) != reservationKey(next) {
-		return invite.Errorf(invite.CodeInternal, "store: update %s: scope and email cannot change", prev.ID)
+	switch {
+	case prev == nil || next == nil:
+		return invite.Errorf(invite.CodeInternal, "store: update: no invitation")
+	case next.ID != prev.ID:
+		return invite.Invalid("id", "an update cannot change the id to %s", next.ID)
+	case reservationKey(prev) != reservationKey(next):
+		return invite.Invalid("email", "an update cannot change the email or the organization")
+	case !next.Status.Valid():
+		return invite.Invalid("status", "unknown status %q", next.Status)
+	case prev.Status.Terminal() && next.Status != prev.Status:
+		return invite.Errorf(invite.CodeConflict, "invitation %s is already %s", prev.ID, prev.Status)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A missing invitation fails the condition as a changed one does.
 	cur, ok := s.invitations[prev.ID]
-	if !ok {
-		return invite.Errorf(invite.CodeNotFound, "invitation %s not found", prev.ID)
-	}
-	if cur.Status != prev.Status || cur.Version != prev.Version {
-		return invite.Errorf(invite.CodeConflict, "invitation %s changed (now %s at version %d)", prev.ID, cur.Status, cur.Version)
+	if !ok || cur.Status != prev.Status || cur.Version != prev.Version {
+		return invite.Errorf(invite.CodeConflict, "invitation %s changed since it was read", prev.ID)
 	}
 	if next.TokenHash != cur.TokenHash && next.TokenHash != "" {
 		if owner, ok := s.tokens[next.TokenHash]; ok && owner != cur.ID {
@@ -186,53 +215,9 @@ func (s *Store) Update(_ context.Context, prev, next *invite.Invitation) error {
 		}
 	}
 	s.invitations[c.ID] = c
-	s.indexUser(c)
+	s.indexUser(c, cur)
 	s.indexOrg(c, cur)
 	return nil
-}
-
-// cursor is the decoded form of a page cursor. Digest binds it to the query that
-// produced it; Sum detects tampering.
-type cursor struct {
-	Digest string    `json:"d"`
-	At     time.Time `json:"t"`
-	ID     string    `json:"i"`
-	Sum    string    `json:"s"`
-}
-
-func (c cursor) sum() string {
-	h := sha256.Sum256([]byte("inmem-cursor\x00" + c.Digest + "\x00" + c.At.Format(time.RFC3339Nano) + "\x00" + c.ID))
-	return base64.RawURLEncoding.EncodeToString(h[:12])
-}
-
-func encodeCursor(digest string, at time.Time, id string) string {
-	c := cursor{Digest: digest, At: at, ID: id}
-	c.Sum = c.sum()
-	b, _ := json.Marshal(c) // a struct of strings and a time always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, digest string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.Sum != c.sum() {
-		return cursor{}, &invite.Error{Code: invite.CodeInvalid, Field: "cursor", Message: "malformed cursor"}
-	}
-	if c.Digest != digest {
-		return cursor{}, &invite.Error{Code: invite.CodeInvalid, Field: "cursor", Message: "the cursor belongs to another query"}
-	}
-	return c, nil
-}
-
-func queryDigest(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:%s", len(p), p)
-	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
 func pageLimit(limit int) (int, error) {
@@ -240,76 +225,58 @@ func pageLimit(limit int) (int, error) {
 	case limit == 0:
 		return DefaultListLimit, nil
 	case limit < 0 || limit > MaxListLimit:
-		return 0, &invite.Error{Code: invite.CodeInvalid, Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxListLimit)}
+		return 0, invite.Invalid("limit", "limit must be between 1 and %d", MaxListLimit)
 	}
 	return limit, nil
 }
 
 // List implements invite.Store: newest first (creation time, then id).
 func (s *Store) List(_ context.Context, q invite.ListQuery) (*invite.Page, error) {
-	if q.Scope == "" {
-		return nil, invite.Errorf(invite.CodeInvalid, "store: list needs a scope")
+	q.EmailKey = invite.EmailKey(q.EmailKey)
+	switch {
+	case q.Scope == "":
+		return nil, invite.Invalid("organization_id", "a listing needs a scope")
+	case q.Status != "" && !q.Status.Valid():
+		return nil, invite.Invalid("status", "unknown status %q", q.Status)
 	}
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
 		return nil, err
 	}
-	digest := queryDigest("list", q.Scope, string(q.Status), q.EmailKey, q.Inviter)
-	var after *cursor
+	binding := []string{"list", q.Scope, string(q.Status), q.EmailKey, q.Inviter}
+	after := ""
 	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, digest)
-		if err != nil {
+		if after, err = open(q.Cursor, binding); err != nil {
 			return nil, err
 		}
-		after = &c
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var match []*invite.Invitation
 	for _, inv := range s.invitations {
-		if inv.Scope() != q.Scope ||
-			(q.Status != "" && inv.Status != q.Status) ||
-			(q.EmailKey != "" && invite.EmailKey(inv.Email) != q.EmailKey) ||
-			(q.Inviter != "" && inv.Inviter.Sub != q.Inviter) {
-			continue
+		if inv.Scope() == q.Scope &&
+			(q.Status == "" || inv.Status == q.Status) &&
+			(q.EmailKey == "" || invite.EmailKey(inv.Email) == q.EmailKey) &&
+			(q.Inviter == "" || inv.Inviter.Sub == q.Inviter) &&
+			(after == "" || rank(inv) < after) {
+			match = append(match, inv)
 		}
-		match = append(match, inv)
 	}
-	newestFirst := func(a, b *invite.Invitation) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	slices.SortFunc(match, func(a, b *invite.Invitation) int { return strings.Compare(rank(b), rank(a)) })
+	page := &invite.Page{Invitations: []*invite.Invitation{}}
+	for _, inv := range match[:min(limit, len(match))] {
+		page.Invitations = append(page.Invitations, inv.Clone())
 	}
-	slices.SortFunc(match, newestFirst)
-	page := s.page(match, limit, func(inv *invite.Invitation) bool {
-		return after == nil || newestFirst(inv, &invite.Invitation{CreatedAt: after.At, ID: after.ID}) > 0
-	})
-	s.mu.Unlock()
-	if page.NextCursor != "" {
-		last := page.Invitations[len(page.Invitations)-1]
-		page.NextCursor = encodeCursor(digest, last.CreatedAt, last.ID)
+	if len(match) > limit {
+		page.NextCursor = seal(binding, rank(match[limit-1]))
 	}
 	return page, nil
-}
-
-// page copies up to limit of the sorted invitations that keep accepts; NextCursor is
-// set (to a placeholder the caller replaces) when more remain.
-func (s *Store) page(sorted []*invite.Invitation, limit int, keep func(*invite.Invitation) bool) *invite.Page {
-	p := &invite.Page{Invitations: []*invite.Invitation{}}
-	for _, inv := range sorted {
-		if !keep(inv) {
-			continue
-		}
-		if len(p.Invitations) == limit {
-			p.NextCursor = "more"
-			break
-		}
-		p.Invitations = append(p.Invitations, inv.Clone())
-	}
-	return p
 }
 
 // ExpiringBefore implements invite.Store: pending invitations due before t, the
 // earliest first.
 func (s *Store) ExpiringBefore(_ context.Context, t time.Time, limit int, cur string) (*invite.Page, error) {
-	return s.before("expiring", t, limit, cur, func(inv *invite.Invitation) (time.Time, bool) {
+	return s.before("expiry", t, limit, cur, func(inv *invite.Invitation) (time.Time, bool) {
 		return inv.ExpiresAt, inv.Status == invite.StatusPending
 	})
 }
@@ -330,48 +297,43 @@ func (s *Store) RemindBefore(_ context.Context, t time.Time, limit int, cur stri
 
 var _ invite.SweepStore = (*Store)(nil)
 
-// before pages through the invitations that at places before t, in its order.
-func (s *Store) before(name string, t time.Time, limit int, cur string, at func(*invite.Invitation) (time.Time, bool)) (*invite.Page, error) {
-	limit, err := pageLimit(limit)
-	if err != nil {
-		return nil, err
+// before pages through the invitations that at places before t, in its order, as the
+// DynamoDB store's sparse indexes do: limit is clamped to 1..100 (0 means 100), and a
+// cursor is bound to its index, not to t.
+func (s *Store) before(index string, t time.Time, limit int, cur string, at func(*invite.Invitation) (time.Time, bool)) (*invite.Page, error) {
+	if limit <= 0 || limit > MaxListLimit {
+		limit = MaxListLimit
 	}
-	digest := queryDigest(name, t.UTC().Format(time.RFC3339Nano))
-	var after *cursor
+	binding := []string{index}
+	after := ""
 	if cur != "" {
-		c, err := decodeCursor(cur, digest)
-		if err != nil {
+		var err error
+		if after, err = open(cur, binding); err != nil {
 			return nil, err
 		}
-		after = &c
 	}
 	type entry struct {
-		at  time.Time
+		key string
 		inv *invite.Invitation
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var match []entry
 	for _, inv := range s.invitations {
 		if when, ok := at(inv); ok && when.Before(t) {
-			match = append(match, entry{when, inv})
+			if k := sortKey(when, inv.ID); k > after {
+				match = append(match, entry{k, inv})
+			}
 		}
 	}
-	order := func(a, b entry) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.inv.ID, b.inv.ID)) }
-	slices.SortFunc(match, order)
+	slices.SortFunc(match, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	page := &invite.Page{Invitations: []*invite.Invitation{}}
-	var last entry
-	for _, e := range match {
-		if after != nil && order(e, entry{after.At, &invite.Invitation{ID: after.ID}}) <= 0 {
-			continue
-		}
-		if len(page.Invitations) == limit {
-			page.NextCursor = encodeCursor(digest, last.at, last.inv.ID)
-			break
-		}
+	for _, e := range match[:min(limit, len(match))] {
 		page.Invitations = append(page.Invitations, e.inv.Clone())
-		last = e
 	}
-	s.mu.Unlock()
+	if len(match) > limit {
+		page.NextCursor = seal(binding, match[limit-1].key)
+	}
 	return page, nil
 }
 
@@ -398,9 +360,7 @@ func (s *Store) All() []*invite.Invitation {
 	for _, inv := range s.invitations {
 		out = append(out, inv.Clone())
 	}
-	slices.SortFunc(out, func(a, b *invite.Invitation) int {
-		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
-	})
+	slices.SortFunc(out, func(a, b *invite.Invitation) int { return strings.Compare(rank(b), rank(a)) })
 	return out
 }
 
@@ -408,18 +368,15 @@ func (s *Store) All() []*invite.Invitation {
 // do: (organization, email) names the newest invitation, and an Auth0 invitation id
 // names its invitation until it is replaced.
 func (s *Store) indexOrg(inv, prev *invite.Invitation) {
-	if inv.Kind != invite.KindOrganization {
+	if prev != nil && prev.Auth0InvitationID != "" && prev.Auth0InvitationID != inv.Auth0InvitationID {
+		unindex(s.auth0Invs, prev.Auth0InvitationID, inv.ID)
+	}
+	if inv.Kind != invite.KindOrganization || inv.OrganizationID == "" {
 		return
 	}
-	k := invite.OrgEmail{OrgID: inv.OrganizationID, EmailKey: invite.EmailKey(inv.Email)}
-	if cur, ok := s.invitations[s.orgEmails[k]]; !ok || cur.ID == inv.ID || !cur.CreatedAt.After(inv.CreatedAt) {
-		s.orgEmails[k] = inv.ID
-	}
-	if prev != nil && prev.Auth0InvitationID != "" && prev.Auth0InvitationID != inv.Auth0InvitationID && s.auth0Invs[prev.Auth0InvitationID] == inv.ID {
-		delete(s.auth0Invs, prev.Auth0InvitationID)
-	}
+	newest(s, s.orgEmails, invite.OrgEmail{OrgID: inv.OrganizationID, EmailKey: invite.EmailKey(inv.Email)}, inv)
 	if inv.Auth0InvitationID != "" {
-		s.auth0Invs[inv.Auth0InvitationID] = inv.ID
+		newest(s, s.auth0Invs, inv.Auth0InvitationID, inv)
 	}
 }
 
@@ -450,7 +407,7 @@ func (s *Store) Lookup(_ context.Context, keys invite.LookupKeys) (*invite.Looku
 		}
 	}
 	for _, id := range keys.LogIDs {
-		if s.processed[id] {
+		if s.marked(id) {
 			out.Processed[id] = true
 		}
 	}
@@ -472,9 +429,16 @@ func (s *Store) MarkLogProcessed(_ context.Context, logID string, ttl time.Durat
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.processed[logID] {
+	if s.marked(logID) {
 		return false, nil
 	}
-	s.processed[logID] = true
+	s.processed[logID] = s.now().Add(ttl)
 	return true, nil
+}
+
+// marked reports whether the log id carries a mark that has not expired. Callers
+// hold s.mu.
+func (s *Store) marked(logID string) bool {
+	expires, ok := s.processed[logID]
+	return ok && expires.After(s.now())
 }

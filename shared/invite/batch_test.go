@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doormanhq/doorman/shared/crash"
+	"github.com/doormanhq/doorman/internal/testsupport/crash"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )

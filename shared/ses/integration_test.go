@@ -3,72 +3,19 @@ package ses
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/invite"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
-// storedEmail is one email in aws-ses-v2-local's GET /store answer.
-type storedEmail struct {
-	MessageID   string `json:"messageId"`
-	From        string `json:"from"`
-	Destination struct {
-		To  []string `json:"to"`
-		Cc  []string `json:"cc"`
-		Bcc []string `json:"bcc"`
-	} `json:"destination"`
-	Subject string `json:"subject"`
-	Body    struct {
-		HTML string `json:"html"`
-		Text string `json:"text"`
-	} `json:"body"`
-}
-
-// storedEmailsTo returns the emails the local SES holds for to. The store is shared
-// by every test that sends, so each test sends to an address of its own.
-func storedEmailsTo(t *testing.T, endpoint, to string) []storedEmail {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/store", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET /store: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /store: status %d", resp.StatusCode)
-	}
-	var store struct {
-		Emails []storedEmail `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
-		t.Fatalf("decode /store: %v", err)
-	}
-	var out []storedEmail
-	for _, e := range store.Emails {
-		if slices.Contains(e.Destination.To, to) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 func TestSendThroughLocalSES(t *testing.T) {
-	endpoint := localstack.SESEndpoint(t)
+	endpoint := localaws.SESEndpoint(t)
 	client := sesv2.New(sesv2.Options{
 		BaseEndpoint: aws.String(endpoint),
 		Region:       "us-east-1",
@@ -107,7 +54,7 @@ func TestSendThroughLocalSES(t *testing.T) {
 				t.Fatalf("Send: %v", err)
 			}
 
-			got := storedEmailsTo(t, endpoint, mail.To)
+			got := localaws.EmailsTo(t, endpoint, mail.To)
 			if len(got) != 1 {
 				t.Fatalf("local SES holds %d emails to %s, want 1", len(got), mail.To)
 			}

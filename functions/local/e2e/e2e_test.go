@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doormanhq/doorman/shared/localstack"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 )
 
 // TestBrowserFlow runs both kinds of invitation through a real browser against
@@ -17,7 +17,7 @@ import (
 // Auth0 stand-in's Management API.
 func TestBrowserFlow(t *testing.T) {
 	root := requireBrowser(t)
-	ddb, ses := localstack.DynamoEndpoint(t), localstack.SESEndpoint(t)
+	ddb, ses := localaws.DynamoEndpoint(t), localaws.SESEndpoint(t)
 	s := startServe(t, root, ddb, ses)
 	run := time.Now().UnixNano()
 

@@ -15,15 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 // The stand-in's fixed local credentials (functions/local/config.go).
@@ -37,7 +36,7 @@ const (
 )
 
 // requireBrowser returns the repository root once Chromium, node and playwright-core
-// are there, or skips or fails t as shared/localstack does for the stack.
+// are there, or skips or fails t as localaws does for the stack.
 func requireBrowser(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
@@ -53,7 +52,7 @@ func requireBrowser(t *testing.T) string {
 	}
 	if len(missing) > 0 {
 		msg := "the browser test needs " + strings.Join(missing, ", ")
-		if localstack.Required() {
+		if localaws.Required() {
 			t.Fatalf("%s, and REQUIRE_LOCAL_STACK is set", msg)
 		}
 		t.Skipf("skipping: %s; `make test` has them", msg)
@@ -303,51 +302,15 @@ func (s *server) call(t *testing.T, method, path, token string, body any, want i
 	}
 }
 
-// sentMail is an email in the local SES store.
-type sentMail struct {
-	Destination struct {
-		To []string `json:"to"`
-	} `json:"destination"`
-	Subject string `json:"subject"`
-	Body    struct {
-		Text string `json:"text"`
-		HTML string `json:"html"`
-	} `json:"body"`
-}
-
-// mailTo waits until the local SES store holds n emails to the address and returns
-// them, oldest first.
-func (s *server) mailTo(t *testing.T, to string, n int) []sentMail {
+// mailTo waits until the local SES holds n emails to the address and returns them,
+// oldest first.
+func (s *server) mailTo(t *testing.T, to string, n int) []localaws.Email {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var got []sentMail
-	for {
-		resp, err := http.Get(s.ses + "/store")
-		if err != nil {
-			t.Fatalf("read the local SES store: %v", err)
-		}
-		var store struct {
-			Emails []sentMail `json:"emails"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&store)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatalf("decode the local SES store: %v", err)
-		}
-		got = slices.DeleteFunc(store.Emails, func(m sentMail) bool { return !slices.Contains(m.Destination.To, to) })
-		if len(got) >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(got) != n {
-		t.Fatalf("emails to %s: got %d, want %d", to, len(got), n)
-	}
-	return got
+	return localaws.AwaitEmailsTo(t, s.ses, to, n, 15*time.Second)
 }
 
 // linkIn returns the Doorman link in an email's text body.
-func (s *server) linkIn(t *testing.T, m sentMail) string {
+func (s *server) linkIn(t *testing.T, m localaws.Email) string {
 	t.Helper()
 	link := regexp.MustCompile(regexp.QuoteMeta(s.base) + `/i/[A-Za-z0-9_-]+`).FindString(m.Body.Text)
 	if link == "" {

@@ -1,4 +1,8 @@
-package lambdaharness
+// Package processtest is test support for the functions' process tests: a Stack of a
+// fresh table in DynamoDB Local, the local SES and an Auth0 stand-in, with the
+// environment a function's bootstrap needs to reach them, and the bootstrap started
+// under lambdaharness. Only tests import it.
+package processtest
 
 import (
 	"context"
@@ -10,9 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
-	"github.com/doormanhq/doorman/shared/localstack"
 )
 
 // Stack is what a function's process test runs against: a fresh table in DynamoDB
@@ -25,12 +30,12 @@ type Stack struct {
 	Env   map[string]string
 }
 
-// NewStack sets up a Stack for tb, or skips or fails it as shared/localstack says
+// NewStack sets up a Stack for tb, or skips or fails it as localaws says
 // when the local stack is absent. name prefixes the table; secret is the stand-in's
 // M2M client secret (long enough for the derived cursor key).
 func NewStack(tb testing.TB, name, secret string) *Stack {
 	tb.Helper()
-	ddb, sesURL := localstack.DynamoEndpoint(tb), localstack.SESEndpoint(tb)
+	ddb, sesURL := localaws.DynamoEndpoint(tb), localaws.SESEndpoint(tb)
 	table := fmt.Sprintf("doorman-%s-%d", name, time.Now().UnixNano())
 	db := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(ddb), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
@@ -60,13 +65,13 @@ func (s *Stack) EnvList() []string {
 
 // StartFunction builds the function in dir and starts it under the harness with the
 // stack's environment; it stops when tb ends.
-func (s *Stack) StartFunction(tb testing.TB, dir, name string) *Runtime {
+func (s *Stack) StartFunction(tb testing.TB, dir, name string) *lambdaharness.Runtime {
 	tb.Helper()
-	bin, err := Build(context.Background(), dir, ".", tb.TempDir())
+	bin, err := lambdaharness.Build(context.Background(), dir, ".", tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rt, err := Start(Options{Binary: bin, Env: s.EnvList(), FunctionName: name, Timeout: time.Minute})
+	rt, err := lambdaharness.Start(lambdaharness.Options{Binary: bin, Env: s.EnvList(), FunctionName: name, Timeout: time.Minute})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // with a panic just before or just after a call, at random: "after" is the cruel case,
 // where the call took effect (a user created in Auth0, an email accepted by SES) and
 // the worker never learned it. inmem.Queue treats such a panic as a worker that died:
-// the message comes back after its visibility timeout.
+// the message comes back after its visibility timeout. Only tests import it.
 package crash
 
 import (

@@ -1,4 +1,4 @@
-package dynamo
+package storetest
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-func newBatch(f *fixture, id string, n int) (*invite.Batch, []*invite.BatchItem) {
-	now := f.clock.Now()
+func (f *fixture) newBatch(id string, n int) (*invite.Batch, []*invite.BatchItem) {
+	now := f.Clock.Now()
 	actor := invite.Actor{Sub: "auth0|admin", Name: "Ada Ünicode", Permissions: []string{invite.PermCreate}, OrgID: "org_acme"}
 	b := &invite.Batch{ID: id, Actor: actor, Total: n, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour).Truncate(time.Second)}
 	items := make([]*invite.BatchItem, n)
@@ -28,49 +28,52 @@ func newBatch(f *fixture, id string, n int) (*invite.Batch, []*invite.BatchItem)
 	return b, items
 }
 
-func TestBatchRoundTrip(t *testing.T) {
-	f := newFixture(t)
-	ctx := t.Context()
-	b, items := newBatch(f, "B1", 60) // more than one BatchWriteItem
-	if err := f.store.CreateBatch(ctx, b, items); err != nil {
+func (f *fixture) createBatch(t *testing.T, id string, n int) (*invite.Batch, []*invite.BatchItem) {
+	t.Helper()
+	b, items := f.newBatch(id, n)
+	if err := f.Batches.CreateBatch(t.Context(), b, items); err != nil {
 		t.Fatalf("CreateBatch: %v", err)
 	}
-	wantCode(t, f.store.CreateBatch(ctx, b, items), invite.CodeConflict)
+	return b, items
+}
 
-	got, err := f.store.GetBatch(ctx, "B1")
+func testBatchRoundTrip(t *testing.T, newFixture func(*testing.T) *fixture) {
+	f := newFixture(t)
+	ctx := t.Context()
+	b, items := f.createBatch(t, "B1", 60) // more than one BatchWriteItem
+	wantCode(t, f.Batches.CreateBatch(ctx, b, items), invite.CodeConflict)
+
+	got, err := f.Batches.GetBatch(ctx, "B1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, b) {
 		t.Errorf("GetBatch = %+v, want %+v", got, b)
 	}
-	it, err := f.store.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 7})
+	it, err := f.Batches.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(it, items[7]) {
 		t.Errorf("GetBatchItem = %+v\nwant %+v", it, items[7])
 	}
-	_, err = f.store.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 60})
+	_, err = f.Batches.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 60})
 	wantCode(t, err, invite.CodeNotFound)
-	_, err = f.store.GetBatch(ctx, "B2")
+	_, err = f.Batches.GetBatch(ctx, "B2")
 	wantCode(t, err, invite.CodeNotFound)
 }
 
-func TestBatchItemsPages(t *testing.T) {
+func testBatchItemsPages(t *testing.T, newFixture func(*testing.T) *fixture) {
 	f := newFixture(t)
 	ctx := t.Context()
-	b, items := newBatch(f, "B1", 25)
-	if err := f.store.CreateBatch(ctx, b, items); err != nil {
-		t.Fatal(err)
-	}
+	f.createBatch(t, "B1", 25)
 	var seen []int
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 5 {
 			t.Fatal("more pages than 25 items in tens need")
 		}
-		page, err := f.store.BatchItems(ctx, "B1", 10, cursor)
+		page, err := f.Batches.BatchItems(ctx, "B1", 10, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,32 +94,34 @@ func TestBatchItemsPages(t *testing.T) {
 		}
 	}
 
-	first, err := f.store.BatchItems(ctx, "B1", 10, "")
+	first, err := f.Batches.BatchItems(ctx, "B1", 10, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct{ name, batch, cursor string }{
-		{"cursor of another batch", "B2", first.NextCursor},
-		{"altered cursor", "B1", first.NextCursor[:len(first.NextCursor)-2] + "AA"},
-		{"garbage", "B1", "not-a-cursor"},
+	cases := []struct {
+		name, batch, cursor string
+		limit               int
+	}{
+		{"cursor of another batch", "B2", first.NextCursor, 10},
+		{"altered cursor", "B1", first.NextCursor[:len(first.NextCursor)-2] + "AA", 10},
+		{"garbage", "B1", "not-a-cursor", 10},
+		{"no limit", "B1", "", 0},
+		{"limit above a batch", "B1", "", invite.MaxBatchItems + 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.store.BatchItems(ctx, tc.batch, 10, tc.cursor)
+			_, err := f.Batches.BatchItems(ctx, tc.batch, tc.limit, tc.cursor)
 			wantCode(t, err, invite.CodeInvalid)
 		})
 	}
 }
 
-// TestFinishBatchItemCountsOnce finishes every item from several goroutines at once:
+// testFinishBatchItemCountsOnce finishes every item from several goroutines at once:
 // each outcome is stored and counted exactly once, whoever wins.
-func TestFinishBatchItemCountsOnce(t *testing.T) {
+func testFinishBatchItemCountsOnce(t *testing.T, newFixture func(*testing.T) *fixture) {
 	f := newFixture(t)
 	ctx := t.Context()
-	b, items := newBatch(f, "B1", 20)
-	if err := f.store.CreateBatch(ctx, b, items); err != nil {
-		t.Fatal(err)
-	}
+	_, items := f.createBatch(t, "B1", 20)
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
@@ -127,12 +132,12 @@ func TestFinishBatchItemCountsOnce(t *testing.T) {
 		for _, it := range items {
 			wg.Go(func() {
 				done := *it
-				done.Status, done.ResultID, done.FinishedAt = invite.ItemSucceeded, it.InvitationID, f.clock.Now()
+				done.Status, done.ResultID, done.FinishedAt = invite.ItemSucceeded, it.InvitationID, f.Clock.Now()
 				if it.Index%4 == 0 {
 					done.Status, done.ResultID = invite.ItemFailed, ""
 					done.Problem = &invite.ItemProblem{Index: it.Index, Code: invite.CodeConflict, Message: "a pending invitation for this email exists", ExistingID: "INVX"}
 				}
-				err := f.store.FinishBatchItem(ctx, &done)
+				err := f.Batches.FinishBatchItem(ctx, &done)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -155,64 +160,71 @@ func TestFinishBatchItemCountsOnce(t *testing.T) {
 	if conflicts != 40 {
 		t.Errorf("conflicts = %d, want 40 (two losers per item)", conflicts)
 	}
-	got, err := f.store.GetBatch(ctx, "B1")
+	got, err := f.Batches.GetBatch(ctx, "B1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Succeeded != 15 || got.Failed != 5 || got.Status() != invite.BatchDone {
 		t.Errorf("batch counts %d succeeded, %d failed (%s), want 15, 5, done", got.Succeeded, got.Failed, got.Status())
 	}
-	it, err := f.store.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 4})
+	it, err := f.Batches.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if it.Status != invite.ItemFailed || it.Problem == nil || it.Problem.ExistingID != "INVX" || it.Problem.Index != 4 {
 		t.Errorf("item 4 = %s %+v, want failed with the conflict's existing id", it.Status, it.Problem)
 	}
+	missing := invite.BatchItem{BatchID: "B1", Index: 20, Status: invite.ItemSucceeded, FinishedAt: f.Clock.Now()}
+	wantCode(t, f.Batches.FinishBatchItem(ctx, &missing), invite.CodeConflict)
 }
 
-func TestClaimResendOnce(t *testing.T) {
+func testClaimResendOnce(t *testing.T, newFixture func(*testing.T) *fixture) {
 	f := newFixture(t)
 	ctx := t.Context()
-	b, items := newBatch(f, "B1", 2)
-	if err := f.store.CreateBatch(ctx, b, items); err != nil {
-		t.Fatal(err)
-	}
+	_, items := f.createBatch(t, "B1", 3)
 	ref := invite.ItemRef{BatchID: "B1", Index: 1}
-	if err := f.store.ClaimResend(ctx, ref, "INVOLD"); err != nil {
+	if err := f.Batches.ClaimResend(ctx, ref, "INVOLD"); err != nil {
 		t.Fatalf("first claim: %v", err)
 	}
-	wantCode(t, f.store.ClaimResend(ctx, ref, "INVOLD"), invite.CodeConflict)
-	it, err := f.store.GetBatchItem(ctx, ref)
+	wantCode(t, f.Batches.ClaimResend(ctx, ref, "INVOLD"), invite.CodeConflict)
+	it, err := f.Batches.GetBatchItem(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if it.ResendOf != "INVOLD" {
 		t.Errorf("ResendOf = %q, want INVOLD", it.ResendOf)
 	}
-	wantCode(t, f.store.ClaimResend(ctx, invite.ItemRef{BatchID: "B1", Index: 9}, "INVOLD"), invite.CodeConflict)
+	wantCode(t, f.Batches.ClaimResend(ctx, invite.ItemRef{BatchID: "B1", Index: 9}, "INVOLD"), invite.CodeConflict)
+
+	// A finished item takes no claim.
+	done := *items[2]
+	done.Status, done.ResultID, done.FinishedAt = invite.ItemSucceeded, done.InvitationID, f.Clock.Now()
+	if err := f.Batches.FinishBatchItem(ctx, &done); err != nil {
+		t.Fatalf("FinishBatchItem: %v", err)
+	}
+	wantCode(t, f.Batches.ClaimResend(ctx, invite.ItemRef{BatchID: "B1", Index: 2}, "INVOLD"), invite.CodeConflict)
 }
 
-// TestUnqueuedBatches: a batch is listed from its creation until it is marked queued,
+// testUnqueuedBatches: a batch is listed from its creation until it is marked queued,
 // oldest first and only when created before the given time; a batch whose id is taken
 // leaves neither items nor a listing behind.
-func TestUnqueuedBatches(t *testing.T) {
+func testUnqueuedBatches(t *testing.T, newFixture func(*testing.T) *fixture) {
 	f := newFixture(t)
 	ctx := t.Context()
-	older, olderItems := newBatch(f, "B1", 3)
-	f.clock.Advance(time.Second)
-	newer, newerItems := newBatch(f, "B2", 2)
+	older, olderItems := f.newBatch("B1", 3)
+	f.Clock.Advance(time.Second)
+	newer, newerItems := f.newBatch("B2", 2)
 	for _, c := range []struct {
 		b     *invite.Batch
 		items []*invite.BatchItem
 	}{{newer, newerItems}, {older, olderItems}} {
-		if err := f.store.CreateBatch(ctx, c.b, c.items); err != nil {
+		if err := f.Batches.CreateBatch(ctx, c.b, c.items); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ids := func(before time.Time, limit int) []string {
 		t.Helper()
-		list, err := f.store.UnqueuedBatches(ctx, before, limit)
+		list, err := f.Batches.UnqueuedBatches(ctx, before, limit)
 		if err != nil {
 			t.Fatalf("UnqueuedBatches: %v", err)
 		}
@@ -225,7 +237,7 @@ func TestUnqueuedBatches(t *testing.T) {
 		}
 		return out
 	}
-	later := f.clock.Now().Add(time.Minute)
+	later := f.Clock.Now().Add(time.Minute)
 	if got := ids(later, 100); !reflect.DeepEqual(got, []string{"B1", "B2"}) {
 		t.Errorf("unqueued = %v, want [B1 B2], oldest first", got)
 	}
@@ -235,11 +247,11 @@ func TestUnqueuedBatches(t *testing.T) {
 	if got := ids(newer.CreatedAt, 100); !reflect.DeepEqual(got, []string{"B1"}) {
 		t.Errorf("unqueued before B2's creation = %v, want [B1]", got)
 	}
-	_, err := f.store.UnqueuedBatches(ctx, later, 101)
+	_, err := f.Batches.UnqueuedBatches(ctx, later, 101)
 	wantCode(t, err, invite.CodeInvalid)
 
 	for range 2 { // marking twice is not an error
-		if err := f.store.MarkBatchQueued(ctx, older); err != nil {
+		if err := f.Batches.MarkBatchQueued(ctx, older); err != nil {
 			t.Fatalf("MarkBatchQueued: %v", err)
 		}
 	}
@@ -248,9 +260,9 @@ func TestUnqueuedBatches(t *testing.T) {
 	}
 
 	// A clash with a taken id is refused before anything is written.
-	clash, clashItems := newBatch(f, "B1", 5)
-	wantCode(t, f.store.CreateBatch(ctx, clash, clashItems), invite.CodeConflict)
-	if _, err := f.store.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 4}); !invite.IsCode(err, invite.CodeNotFound) {
+	clash, clashItems := f.newBatch("B1", 5)
+	wantCode(t, f.Batches.CreateBatch(ctx, clash, clashItems), invite.CodeConflict)
+	if _, err := f.Batches.GetBatchItem(ctx, invite.ItemRef{BatchID: "B1", Index: 4}); !invite.IsCode(err, invite.CodeNotFound) {
 		t.Errorf("item 4 of the clashing batch: %v, want not_found (nothing written)", err)
 	}
 	if got := ids(later, 100); !reflect.DeepEqual(got, []string{"B2"}) {

@@ -1,4 +1,8 @@
-package dynamo
+// Package dynamotest is test support for Doorman's DynamoDB store: a Meter that counts
+// the requests a DynamoDB client sends and the capacity units they consume, for the
+// tests and benchmarks that hold the store to a number of requests or units. Only
+// tests import it; no function installs a Meter.
+package dynamotest
 
 import (
 	"context"

@@ -1,8 +1,10 @@
-// Package localstack tells tests where the local AWS stack (DynamoDB Local and the
-// local SES) listens, and decides what a test does when it is not there: skip, saying
-// why, in a plain `go test ./...`; fail under REQUIRE_LOCAL_STACK=1, which `make test`
-// sets after starting the stack, so that no stack test is ever skipped there.
-package localstack
+// Package localaws is test support for the local stand-ins of AWS that `make stack-up`
+// starts: it tells tests where DynamoDB Local and the local SES listen, and decides
+// what a test does when they are not there: skip, saying why, in a plain
+// `go test ./...`; fail under REQUIRE_LOCAL_STACK=1, which `make test` sets after
+// starting the stack, so that no stack test is ever skipped there. It also reads the
+// local SES's mailbox (mailbox.go). Only tests import it.
+package localaws
 
 import (
 	"net"

@@ -1,0 +1,174 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/doormanhq/doorman/shared/auth0"
+	"github.com/doormanhq/doorman/shared/inmem"
+	"github.com/doormanhq/doorman/shared/invite"
+)
+
+// TestMeter: the meter counts every request a store call makes, and the capacity it
+// consumed.
+func TestMeter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inv := f.Invitation("inv_1", "ann@example.com")
+
+	tests := []struct {
+		name         string
+		call         func() error
+		wantRequests int64
+	}{
+		{"create is one transaction", func() error { return f.store.Create(ctx, inv) }, 1},
+		{"get is one read", func() error { _, err := f.store.Get(ctx, "inv_1"); return err }, 1},
+		{"token lookup is two reads", func() error { _, err := f.store.GetByTokenHash(ctx, inv.TokenHash); return err }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.meter.Reset()
+			if err := tt.call(); err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			u := f.meter.Usage()
+			if u.Requests != tt.wantRequests {
+				t.Errorf("requests = %d, want %d", u.Requests, tt.wantRequests)
+			}
+			if u.CapacityUnits <= 0 {
+				t.Errorf("capacity units = %v, want more than 0", u.CapacityUnits)
+			}
+		})
+	}
+}
+
+// TestReadsAreBatched: the webhook's reads take one BatchGetItem per 100 keys, whatever
+// the keys find (what they find is the conformance suite's business).
+func TestReadsAreBatched(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var allUsers []string
+	for i := range 100 {
+		inv := f.Invitation(fmt.Sprintf("inv_%03d", i), fmt.Sprintf("user%d@example.com", i))
+		inv.Auth0UserID = fmt.Sprintf("auth0|user%03d", i)
+		f.Create(t, inv)
+		allUsers = append(allUsers, inv.Auth0UserID)
+	}
+	org := f.Invitation("inv_org", "carol@example.net")
+	org.Kind, org.OrganizationID, org.Auth0InvitationID = invite.KindOrganization, "org_acme", "uinv_1"
+	f.Create(t, org)
+	if _, err := f.store.MarkLogProcessed(ctx, "log-done", time.Hour); err != nil {
+		t.Fatalf("MarkLogProcessed: %v", err)
+	}
+	var logs []string
+	for i := range 150 {
+		logs = append(logs, fmt.Sprintf("log-%03d", i))
+	}
+	users := func(ids ...string) func() error {
+		return func() error { _, err := f.store.GetByAuth0UserIDs(ctx, ids); return err }
+	}
+	lookup := func(keys invite.LookupKeys) func() error {
+		return func() error { _, err := f.store.Lookup(ctx, keys); return err }
+	}
+	tests := []struct {
+		name string
+		read func() error
+		want int64
+	}{
+		{"users: two", users("auth0|user003", "auth0|user042"), 1},
+		{"users: with missing ids", users("auth0|user001", "auth0|nobody", "email|x"), 1},
+		{"users: duplicates", users("auth0|user007", "auth0|user007"), 1},
+		{"users: 100", users(allUsers...), 1},
+		{"lookup of every kind of key", lookup(invite.LookupKeys{
+			UserIDs:            []string{"auth0|user001", "auth0|nobody", "auth0|user001"},
+			OrgEmails:          []invite.OrgEmail{{OrgID: "org_acme", EmailKey: "carol@example.net"}, {OrgID: "org_other", EmailKey: "carol@example.net"}},
+			Auth0InvitationIDs: []string{"uinv_1", "uinv_none"},
+			LogIDs:             []string{"log-done", "log-new"},
+		}), 1},
+		{"lookup of 150 keys", lookup(invite.LookupKeys{LogIDs: logs}), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.meter.Reset()
+			if err := tt.read(); err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if n := f.meter.Usage().Requests; n != tt.want {
+				t.Errorf("requests: got %d, want %d", n, tt.want)
+			}
+		})
+	}
+}
+
+// TestWebhookBatchRequests counts the DynamoDB requests of the log-stream path on the
+// mixed 100-event fixture, whose one relevant event is the first login of an invited
+// user: the goal is one batched read plus the writes of that event.
+func TestWebhookBatchRequests(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const user = "auth0|677f2c9e8b1d4a0071a3c5e2"
+	// The invitation predates the fixture's login.
+	f.Clock.Advance(time.Date(2026, 1, 4, 13, 0, 0, 0, time.UTC).Sub(f.Clock.Now()))
+	inv := f.Invitation("inv_ann", "ann.invitee@example.com")
+	inv.Auth0UserID, inv.UserCreated = user, true
+	f.Create(t, inv)
+
+	svc, err := invite.NewService(invite.Config{
+		Store: f.store, Batches: f.store, Identity: inmem.NewIdentity(f.Clock.Now), Mailer: inmem.NewMailer(),
+		Now: f.Clock.Now, PublicBaseURL: "https://doorman.example.com",
+	})
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: f.store})
+	if err != nil {
+		t.Fatalf("NewAcceptor: %v", err)
+	}
+	body, err := os.Open("../../events/logstream/batch-mixed-100.json")
+	if err != nil {
+		t.Fatalf("open fixture: %v", err)
+	}
+	t.Cleanup(func() { body.Close() })
+
+	f.meter.Reset()
+	batch, err := auth0.Decode(body, auth0.InvitationEvents)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	events := make([]invite.IdentityEvent, len(batch.Events))
+	for i, e := range batch.Events {
+		events[i] = invite.IdentityEvent{Index: i, LogID: e.LogID, Type: string(e.Type), At: e.Date, UserID: e.UserID, Email: e.Email, OrganizationID: e.OrganizationID}
+	}
+	res, err := acceptor.Apply(ctx, events)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	first := f.meter.Usage().Requests
+	if batch.Records != 100 || res.Applied != 1 {
+		t.Fatalf("batch: %d records, %d applied; want 100 and 1", batch.Records, res.Applied)
+	}
+	// 1 BatchGetItem, the accept transaction, the flag-cleared transaction, the
+	// processed mark.
+	if first != 4 {
+		t.Errorf("requests for the first delivery: got %d, want 4", first)
+	}
+	f.meter.Reset()
+	if _, err := acceptor.Apply(ctx, events); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	again := f.meter.Usage().Requests
+	if again != 1 {
+		t.Errorf("requests for a redelivery: got %d, want the 1 batched read", again)
+	}
+	t.Logf("DynamoDB requests per 100-event batch with 1 relevant event: %d (first delivery), %d (redelivery)", first, again)
+	stored, err := f.store.Get(ctx, inv.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if stored.Status != invite.StatusAccepted || stored.FlagClearPending {
+		t.Errorf("stored: %s with FlagClearPending %v, want accepted and cleared", stored.Status, stored.FlagClearPending)
+	}
+}
