@@ -246,6 +246,10 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	if inv.UserCreated {
 		m["user_created"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	setS(m, "account", string(inv.Account))
+	if inv.LinkDisclosed {
+		m["link_disclosed"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	setS(m, "auth0_inv_id", inv.Auth0InvitationID)
 	setS(m, "auth0_inv_url", inv.Auth0InvitationURL)
 	if inv.FlagClearPending {
@@ -408,6 +412,8 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		FailedReason:       d.s("failed_reason"),
 		Auth0UserID:        d.s("auth0_user_id"),
 		UserCreated:        d.b("user_created"),
+		Account:            invite.AccountState(d.s("account")),
+		LinkDisclosed:      d.b("link_disclosed"),
 		Auth0InvitationID:  d.s("auth0_inv_id"),
 		Auth0InvitationURL: d.s("auth0_inv_url"),
 		FlagClearPending:   d.b("flag_clear_pending"),

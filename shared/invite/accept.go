@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -246,6 +247,8 @@ func (a *Acceptor) applyOne(ctx context.Context, ev IdentityEvent, inv *Invitati
 		})
 	case ev.Type == LogFailedInviteAccept:
 		return a.failedAccept(ctx, ev, inv)
+	case inv.Kind == KindApplication && inv.Account != "":
+		return a.acceptOwner(ctx, ev, inv)
 	case inv.Kind == KindApplication:
 		return a.accept(ctx, ev, inv, "first login")
 	default:
@@ -313,7 +316,8 @@ func (a *Acceptor) accept(ctx context.Context, ev IdentityEvent, inv *Invitation
 			return err
 		}
 		// Set before Auth0 is asked, so that a crash in between leaves a retry behind.
-		n.FlagClearPending = n.Kind == KindApplication && n.Auth0UserID != ""
+		// Only users Doorman created carry the flag.
+		n.FlagClearPending = n.Kind == KindApplication && n.Auth0UserID != "" && n.Account == ""
 		return nil
 	})
 	if err != nil {
@@ -333,8 +337,67 @@ func (a *Acceptor) accept(ctx context.Context, ev IdentityEvent, inv *Invitation
 	return next, nil
 }
 
+// acceptOwner accepts an application invitation of an account that was there before
+// it, on a sign-in of that account after its owner proved control of the address: for
+// a verified account, by following the link (link_used); for an unclaimed one, by
+// setting the password through the ticket behind it (password_set), which also
+// verifies the email. The account's email must be verified now. The roles are granted
+// then, before the invitation is stored accepted, so that a crash in between leaves the
+// event to be applied again.
+func (a *Acceptor) acceptOwner(ctx context.Context, ev IdentityEvent, inv *Invitation) (*Invitation, error) {
+	how := "signed in after following the link"
+	proof := EventLinkUsed
+	if inv.Account == AccountUnclaimed {
+		how, proof = "signed in after setting a password through the link", EventPasswordSet
+	}
+	if inv.Status != StatusPending {
+		return a.accept(ctx, ev, inv, how)
+	}
+	unproven := func(why string) (*Invitation, error) {
+		return a.svc.apply(ctx, inv, func(n *Invitation) error {
+			return a.note(n, ev, EventOwnerUnproven, describeLog(ev.Type)+" "+why+"; nothing granted")
+		})
+	}
+	if ev.Type != LogSuccessLogin {
+		return unproven("is not a sign-in")
+	}
+	if !provedBefore(inv, proof, ev.At) {
+		return unproven("before the owner " + map[string]string{EventLinkUsed: "followed the invitation link", EventPasswordSet: "set a password through the invitation link"}[proof])
+	}
+	u, err := a.svc.identity.GetUser(ctx, inv.Auth0UserID)
+	if err != nil {
+		return nil, fmt.Errorf("read the account of %s: %w", inv.ID, err)
+	}
+	if !u.EmailVerified {
+		return unproven("to an account whose email is not verified")
+	}
+	if err := a.svc.assignRoles(ctx, inv); err != nil {
+		return nil, err
+	}
+	return a.accept(ctx, ev, inv, how)
+}
+
+// provedBefore reports whether the history records proof at or before t, since the
+// current link was issued.
+func provedBefore(inv *Invitation, proof string, t time.Time) bool {
+	for i := len(inv.History) - 1; i >= 0; i-- {
+		e := inv.History[i]
+		switch e.Event {
+		case proof:
+			if !e.At.After(t) {
+				return true
+			}
+		case EventCreated:
+			return false
+		}
+	}
+	return false
+}
+
 // acceptMember accepts an organization invitation once Auth0 confirms that the user
-// of the login is a member of the organization.
+// of the login is a member of the organization and that it consumed the invitation
+// (or the member holds the invitation's roles): an email match and a membership alone
+// may be someone else's doing.
 func (a *Acceptor) acceptMember(ctx context.Context, ev IdentityEvent, inv *Invitation) (*Invitation, error) {
 	how := "signed in as " + ev.UserID
 	if ev.Type == LogSuccessSignup {
@@ -348,7 +411,7 @@ func (a *Acceptor) acceptMember(ctx context.Context, ev IdentityEvent, inv *Invi
 			return a.note(n, ev, EventNotMember, describeLog(ev.Type)+" without a user id; membership cannot be confirmed")
 		})
 	}
-	_, err := a.svc.identity.OrgMember(ctx, inv.OrganizationID, ev.UserID)
+	m, err := a.svc.identity.OrgMember(ctx, inv.OrganizationID, ev.UserID)
 	if IsCode(err, CodeNotFound) {
 		return a.svc.apply(ctx, inv, func(n *Invitation) error {
 			return a.note(n, ev, EventNotMember, fmt.Sprintf("%s as %s, but Auth0 does not list that user as a member", describeLog(ev.Type), ev.UserID))
@@ -356,6 +419,14 @@ func (a *Acceptor) acceptMember(ctx context.Context, ev IdentityEvent, inv *Invi
 	}
 	if err != nil {
 		return nil, fmt.Errorf("confirm membership of %s in %s: %w", ev.UserID, inv.OrganizationID, err)
+	}
+	if ok, err := a.svc.memberAccepted(ctx, inv, m); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return a.svc.apply(ctx, inv, func(n *Invitation) error {
+			return a.note(n, ev, EventNotMember, fmt.Sprintf("%s as %s, a member, but Auth0 has not consumed the invitation", describeLog(ev.Type), ev.UserID))
+		})
 	}
 	return a.accept(ctx, ev, inv, how+", a member of the organization")
 }
@@ -398,7 +469,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 		}
 		n.record(EventAcceptFailed, ev.At, ActorAuth0, reason+" "+logRef(ev.LogID))
 		n.Auth0InvitationID, n.Auth0InvitationURL = fresh.ID, fresh.URL
-		n.TokenHash = TokenHash(token)
+		n.replaceLink(token, false)
 		n.record(EventReissued, now, ActorDoorman, "a new Auth0 invitation and link were emailed "+logRef(ev.LogID))
 		return nil
 	})
@@ -453,4 +524,33 @@ func failedAcceptReason(ev IdentityEvent, inv *Invitation) string {
 		reason += " Auth0 said: " + d + "."
 	}
 	return reason
+}
+
+// memberAccepted reports whether a member m of an organization took up the invitation:
+// Auth0 consumed the organization invitation (it is gone), or the member holds every
+// role it carries. Membership alone may be someone else's doing.
+func (s *Service) memberAccepted(ctx context.Context, inv *Invitation, m *Member) (bool, error) {
+	if len(inv.Roles) > 0 && containsAll(m.Roles, inv.Roles) {
+		return true, nil
+	}
+	if inv.Auth0InvitationID == "" {
+		return false, nil
+	}
+	_, err := s.identity.GetOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID)
+	switch {
+	case IsCode(err, CodeNotFound):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("confirm Auth0 consumed the invitation of %s: %w", inv.ID, err)
+	}
+	return false, nil
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }

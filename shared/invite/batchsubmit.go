@@ -126,6 +126,12 @@ func (s *Service) SubmitBatch(ctx context.Context, a Actor, reqs []CreateRequest
 	if len(problems) == 0 {
 		problems = s.checkOrganizations(ctx, valid)
 	}
+	if len(problems) == 0 {
+		var err error
+		if problems, err = s.checkGrants(ctx, a, valid); err != nil {
+			return nil, fmt.Errorf("submit batch: %w", err)
+		}
+	}
 	if len(problems) > 0 {
 		msg := fmt.Sprintf("%d of %d invitations are invalid; nothing was started", len(problems), len(reqs))
 		return nil, &Error{Code: CodeInvalid, Field: "invitations", Message: msg, Items: problems}
@@ -303,6 +309,23 @@ func (s *Service) ValidateBatch(a Actor, reqs []CreateRequest) []ItemProblem {
 	return problems
 }
 
+// checkGrants applies the grant rules (checkGrant) to every item; the caller's roles
+// are read once per organization. An error that may pass is returned as such, since it
+// says nothing about the items.
+func (s *Service) checkGrants(ctx context.Context, a Actor, reqs []CreateRequest) ([]ItemProblem, error) {
+	var problems []ItemProblem
+	for i, req := range reqs {
+		err := s.checkGrant(ctx, a, req)
+		if Transient(err) {
+			return nil, err
+		}
+		if err != nil {
+			problems = append(problems, itemProblem(i, err))
+		}
+	}
+	return problems, nil
+}
+
 // checkOrganizations looks up each distinct organization of the batch once.
 func (s *Service) checkOrganizations(ctx context.Context, reqs []CreateRequest) []ItemProblem {
 	var problems []ItemProblem
@@ -376,6 +399,21 @@ func (s *Service) Batch(ctx context.Context, a Actor, id string, limit int, curs
 	page, err := s.batches.BatchItems(ctx, id, limit, cursor)
 	if err != nil {
 		return nil, fmt.Errorf("list items of batch %s: %w", id, err)
+	}
+	for i, it := range page.Items {
+		if !a.reaches(it.Request.OrganizationID) {
+			// The reader may see the batch but not this invitation, as
+			// GET /v1/invitations/{id} would not show it: its outcome without whom.
+			hidden := *it
+			hidden.Request = CreateRequest{OrganizationID: it.Request.OrganizationID}
+			hidden.InvitationID, hidden.ResultID, hidden.ResendOf = "", "", ""
+			if it.Problem != nil {
+				p := *it.Problem
+				p.ExistingID = ""
+				hidden.Problem = &p
+			}
+			page.Items[i] = &hidden
+		}
 	}
 	return &BatchView{Batch: b, Page: page}, nil
 }

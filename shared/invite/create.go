@@ -19,10 +19,10 @@ type Created struct {
 //
 // It reserves the (scope, email) pair first, so a second pending invitation for the
 // same person is a conflict carrying the existing id (or, with on_conflict=resend, a
-// resend of it). It then provisions Auth0: for the application, a new database user
-// with the roles, or, when the person already has an account, the roles and an
-// "access granted" email, which accepts the invitation at once; for an organization,
-// an Auth0 organization invitation. When Auth0 refuses, the invitation is stored as
+// resend of it). Only what the caller may grant passes (checkGrant). It then
+// provisions Auth0: for the application, a new database user with the roles, or, when
+// the person already has an account, nothing until its owner accepts; for an
+// organization, an Auth0 organization invitation. When Auth0 refuses, the invitation is stored as
 // failed, which frees the reservation, and the Auth0 error is returned.
 //
 // An email that cannot be sent does not fail Create: the invitation exists and stays
@@ -41,6 +41,9 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	org, err := s.organizationOf(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("create invitation: %w", err)
+	}
+	if err := s.checkGrant(ctx, a, req); err != nil {
+		return nil, err
 	}
 	inv, token, err := s.newInvitation(a, req, "", s.now())
 	if err != nil {

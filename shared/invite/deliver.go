@@ -78,7 +78,7 @@ func (s *Service) RetryDelivery(ctx context.Context, id string) (*Invitation, er
 		if n.Status != StatusPending || n.Delivery.Status != DeliveryFailed {
 			return Errorf(CodeConflict, "invitation %s has no failed email to retry", id)
 		}
-		n.TokenHash = TokenHash(token)
+		n.replaceLink(token, false)
 		n.record(EventResent, now, ActorDoorman, "delivery retry")
 		return nil
 	})

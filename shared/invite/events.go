@@ -52,6 +52,10 @@ const (
 	// EventNotMember: a login carried the organization and the invitee's email, but
 	// Auth0 does not list the user as a member, so it did not accept.
 	EventNotMember = "membership_unconfirmed"
+	// EventOwnerUnproven: a sign-in to an account that was there before the invitation
+	// did not accept it: the owner had not yet proved control of the address (followed
+	// the link, or set a password through it), or the account's email is unverified.
+	EventOwnerUnproven = "owner_unproven"
 	// EventAfterEnd: an Auth0 event arrived for an invitation that had already
 	// expired, been revoked or failed; it is recorded, not applied.
 	EventAfterEnd = "auth0_event_after_end"

@@ -138,8 +138,13 @@ type Invitation struct {
 	// Auth0 side: the user Doorman created or found (application invitations) and
 	// whether Doorman created it (only such users are ever deleted), or the Auth0
 	// organization invitation and its URL (organization invitations).
-	Auth0UserID        string
-	UserCreated        bool
+	Auth0UserID string
+	UserCreated bool
+	// Account says what the Auth0 user of an application invitation was when the
+	// invitation found it: "" when Doorman created it (or adopted its own), else
+	// AccountExisting or AccountUnclaimed. Such an invitation grants its roles only
+	// when the account's owner accepts (see the Acceptor).
+	Account            AccountState
 	Auth0InvitationID  string
 	Auth0InvitationURL string
 	// FlagClearPending marks an accepted application invitation whose
@@ -162,6 +167,10 @@ type Invitation struct {
 	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
 	// stored. Resend replaces it.
 	TokenHash string
+	// LinkDisclosed says the current link went to the API caller (send_email false,
+	// tickets) rather than to the address: following it proves nothing about the
+	// mailbox, so its password-change ticket does not mark the email verified.
+	LinkDisclosed bool
 
 	Delivery Delivery
 	History  []Event
@@ -245,3 +254,24 @@ func cloneValue(v any) any {
 		return v
 	}
 }
+
+// replaceLink makes token the invitation's link (the old one stops working at once);
+// disclosed says it goes to the API caller rather than by email to the address.
+func (inv *Invitation) replaceLink(token string, disclosed bool) {
+	inv.TokenHash = TokenHash(token)
+	inv.LinkDisclosed = disclosed
+}
+
+// AccountState is what an application invitation found in Auth0 for its address.
+type AccountState string
+
+const (
+	// AccountExisting is an account whose email Auth0 holds as verified: its owner
+	// accepts by following the link and then signing in, and gets the roles then.
+	AccountExisting AccountState = "existing"
+	// AccountUnclaimed is an account whose email was never verified: whoever made it
+	// may not own the address. It is treated as unclaimed: the link leads to a
+	// password-change ticket that proves the mailbox (and evicts whoever registered the
+	// address first), and only a sign-in after that accepts.
+	AccountUnclaimed AccountState = "unclaimed"
+)

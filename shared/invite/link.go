@@ -1,6 +1,7 @@
 package invite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -53,17 +54,24 @@ func (s *Service) Continue(ctx context.Context, token string) (string, error) {
 		return "", err
 	}
 	var target string
-	switch inv.Kind {
-	case KindOrganization:
+	switch {
+	case inv.Kind == KindOrganization:
 		if inv.Auth0InvitationURL == "" {
 			return "", fmt.Errorf("continue %s: no Auth0 invitation URL stored", inv.ID)
 		}
 		target = inv.Auth0InvitationURL
-	default:
-		if inv.Auth0UserID == "" {
-			return "", fmt.Errorf("continue %s: no Auth0 user stored", inv.ID)
+	case inv.Auth0UserID == "":
+		return "", fmt.Errorf("continue %s: no Auth0 user stored", inv.ID)
+	case inv.Account == AccountExisting:
+		// The account is its owner's: it accepts by signing in after this, and gets the
+		// roles then (the Acceptor), so the link leads to the application.
+		if target = cmp.Or(inv.RedirectURL, s.appURL); target == "" {
+			return "", Errorf(CodeConflict, "To accept, sign in to %s with your account for this address.", s.appName)
 		}
-		req := TicketRequest{UserID: inv.Auth0UserID, TTL: s.ticketTTL}
+	default:
+		req := TicketRequest{UserID: inv.Auth0UserID, TTL: s.ticketTTL,
+			// Setting the password proves the mailbox only when the link came by email.
+			MarkVerified: !inv.LinkDisclosed || s.verifyDisclose}
 		switch {
 		case inv.RedirectURL != "":
 			req.ResultURL = inv.RedirectURL

@@ -62,7 +62,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 		if err := s.canSend(n, now); err != nil {
 			return err
 		}
-		n.TokenHash = TokenHash(token)
+		n.replaceLink(token, false)
 		if ttl != 0 {
 			n.ExpiresAt = now.Add(ttl).UTC()
 		}
@@ -148,7 +148,7 @@ func (s *Service) ticket(ctx context.Context, a Actor, inv *Invitation) (*Create
 		if !n.ExpiresAt.After(now) {
 			return Errorf(CodeConflict, "the invitation has expired; resend it with a new ttl_seconds")
 		}
-		n.TokenHash = TokenHash(token)
+		n.replaceLink(token, true)
 		n.record(EventTicket, now, a.Sub, "")
 		return nil
 	})
@@ -383,7 +383,7 @@ func (s *Service) retireOrgInvitation(ctx context.Context, inv *Invitation, id, 
 // says so for the history; how qualifies it there ("unrecorded ").
 func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID string, policy UserPolicy, how string) (string, error) {
 	what := fmt.Sprintf("%s %sAuth0 user %s", policy, how, userID)
-	kept, err := s.retireUser(ctx, userID, policy)
+	kept, err := s.retireUser(ctx, inv.ID, userID, policy)
 	log := s.logger(ctx, inv)
 	if userID != inv.Auth0UserID {
 		log = log.With("auth0_user_id", userID)
@@ -401,7 +401,7 @@ func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID
 
 // retireUser applies policy to a user Doorman created; kept is true when the user is
 // left as it was (policy keep, or the user has logged in).
-func (s *Service) retireUser(ctx context.Context, userID string, policy UserPolicy) (kept bool, err error) {
+func (s *Service) retireUser(ctx context.Context, invID, userID string, policy UserPolicy) (kept bool, err error) {
 	switch policy {
 	case UserKeep:
 		return true, nil
@@ -413,12 +413,13 @@ func (s *Service) retireUser(ctx context.Context, userID string, policy UserPoli
 		if err != nil {
 			return false, err
 		}
-		if u.LoginsCount > 0 {
+		if u.LoginsCount > 0 || u.AppMetadata["invitationId"] != invID {
+			// It has been used, or a later invitation adopted it.
 			return true, nil
 		}
 		return false, s.identity.BlockUser(ctx, userID)
 	default:
-		deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, userID)
+		deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, userID, invID)
 		return !deleted, err
 	}
 }

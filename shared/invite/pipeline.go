@@ -66,6 +66,7 @@ func (s *Service) newInvitation(a Actor, req CreateRequest, id string, now time.
 		CreatedAt:      now.UTC(),
 		ExpiresAt:      now.Add(req.TTL).UTC(),
 		TokenHash:      TokenHash(token),
+		LinkDisclosed:  !req.SendEmail,
 		Delivery:       Delivery{Status: DeliveryNone},
 		Version:        1,
 	}
@@ -140,7 +141,7 @@ func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *
 		err  error
 	)
 	if org == nil {
-		undo, err = s.provisionUser(ctx, a, next, resumable)
+		undo, err = s.provisionUser(ctx, next, resumable)
 	} else {
 		undo, err = s.provisionOrg(ctx, next, resumed)
 	}
@@ -183,15 +184,15 @@ func (s *Service) adoptable(ctx context.Context, resumable bool, err error, next
 	return gerr != nil || fresh.Status == StatusPending && (!provisioned(fresh) || sameAuth0Side(fresh, next))
 }
 
-// provisionUser finds or creates the application user and assigns the roles. An
-// account that exists (and is not one Doorman created for an earlier, unfinished
-// invitation) gets the roles and the invitation is accepted right away: a password
-// reset would lock its owner out.
+// provisionUser finds or creates the application user. A new user gets the roles: no
+// one but the invitee, through the emailed link, can ever sign in as it. A user Doorman
+// created for an earlier invitation is adopted (adopt). Anyone else's account gets
+// nothing now: the invitation stays pending and records what it found (Account).
 //
 // When the role assignment fails, the user just created is deleted, unless resumable
 // and the failure may pass: a bulk item is retried, and the retry adopts the user
 // (FindUserByEmail finds it, flagged and never logged in) instead of creating another.
-func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation, resumable bool) (undo func(context.Context), err error) {
+func (s *Service) provisionUser(ctx context.Context, inv *Invitation, resumable bool) (undo func(context.Context), err error) {
 	log := s.logger(ctx, inv)
 	u, err := s.identity.FindUserByEmail(ctx, inv.Email)
 	switch {
@@ -223,16 +224,49 @@ func (s *Service) provisionUser(ctx context.Context, a Actor, inv *Invitation, r
 
 	inv.Auth0UserID = u.ID
 	if invited, _ := u.AppMetadata["needsInvitation"].(bool); invited && u.LoginsCount == 0 {
-		// A user Doorman created for an earlier invitation that was never taken up:
-		// this invitation adopts it, so that the invitee still sets a password.
+		// A user Doorman created for an invitation that was never taken up: this
+		// invitation adopts it, so that the invitee still sets a password.
 		inv.UserCreated = true
-		return nil, s.assignRoles(ctx, inv)
+		return nil, s.adopt(ctx, inv, u)
 	}
-	if err := s.assignRoles(ctx, inv); err != nil {
-		return nil, err
+	// Someone's account: nothing is granted and nothing accepted until its owner
+	// proves control of the address (the Acceptor grants the roles then).
+	inv.Account = AccountUnclaimed
+	if u.EmailVerified {
+		inv.Account = AccountExisting
 	}
-	log.InfoContext(ctx, "existing auth0 user granted access", "auth0_user_id", u.ID)
-	return nil, inv.transition(StatusAccepted, s.now(), a.Sub, "existing account")
+	log.InfoContext(ctx, "invitation for an existing auth0 account", "auth0_user_id", u.ID, "account", inv.Account)
+	return nil, nil
+}
+
+// adopt makes a user Doorman created the user of inv. Its own (an earlier attempt of a
+// bulk item created it) only gets its roles; an earlier invitation's is adopted only
+// once that invitation is finished and its cleanup done, and then rewritten to name
+// inv, unblocked, and given exactly inv's roles.
+func (s *Service) adopt(ctx context.Context, inv *Invitation, u *User) error {
+	prevID, _ := u.AppMetadata["invitationId"].(string)
+	if prevID == inv.ID {
+		return s.assignRoles(ctx, inv)
+	}
+	if prevID != "" {
+		prev, err := s.store.Get(ctx, prevID)
+		switch {
+		case IsCode(err, CodeNotFound):
+			// Its retention ended: nothing is left to clean up.
+		case err != nil:
+			return fmt.Errorf("read the invitation %s of the Auth0 user: %w", prevID, err)
+		case prev.Status == StatusPending || prev.CleanupPending:
+			return Errorf(CodeConflict, "an earlier invitation of this address (%s) is still being cleaned up; invite again in a few minutes", prevID)
+		}
+	}
+	err := s.identity.AdoptUser(ctx, u.ID, inv.ID, inv.Roles)
+	if IsCode(err, CodeNotFound) {
+		return &Error{Code: CodeInvalid, Field: "roles", Message: "Auth0 does not know one of the roles", Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("adopt Auth0 user: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) assignRoles(ctx context.Context, inv *Invitation) error {
@@ -308,7 +342,7 @@ func (s *Service) fail(ctx context.Context, a Actor, inv *Invitation, cause erro
 
 func (s *Service) deleteCreatedUser(ctx context.Context, inv *Invitation, why string) {
 	log := s.logger(ctx, inv)
-	deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, inv.Auth0UserID)
+	deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, inv.Auth0UserID, inv.ID)
 	switch {
 	case err != nil:
 		log.ErrorContext(ctx, "cannot delete auth0 user", "why", why, "error", err)
@@ -349,7 +383,7 @@ func (s *Service) send(ctx context.Context, inv *Invitation, org *Organization, 
 			if n.Delivery.Status != DeliveryPending {
 				return Errorf(CodeConflict, "delivery of %s changed", n.ID)
 			}
-			n.TokenHash = TokenHash(token)
+			n.replaceLink(token, false)
 			n.Delivery.Status = DeliverySending
 			return nil
 		})
@@ -382,6 +416,8 @@ func (s *Service) emailFor(inv *Invitation, org *Organization, token string) Mai
 	switch {
 	case inv.Status == StatusAccepted:
 		m.Template, m.Link = TemplateAccess, cmp.Or(inv.RedirectURL, s.appURL)
+	case inv.Account == AccountExisting:
+		m.Template = TemplateExistingAccount
 	case org != nil:
 		m.Template, m.TargetName = TemplateOrganization, orgName(org)
 	}

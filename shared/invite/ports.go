@@ -207,7 +207,10 @@ const (
 	TemplateApplication  Template = "application_invitation"
 	TemplateOrganization Template = "organization_invitation"
 	TemplateAccess       Template = "access_granted"
-	TemplateReminder     Template = "reminder"
+	// TemplateExistingAccount invites an address that has an account already: it says
+	// to follow the link and sign in with that account, never to set a password.
+	TemplateExistingAccount Template = "existing_account_invitation"
+	TemplateReminder        Template = "reminder"
 )
 
 // Mail is one email to an invitee. Every string in it is user-supplied or derived

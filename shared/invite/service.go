@@ -83,6 +83,15 @@ type Config struct {
 	LoginClientID   string
 	RedirectAllowed func(string) bool // the redirect_url allow-list; nil allows none
 
+	// Ceiling is the most an invitation may carry (Who may grant what); the zero value
+	// lets invitations carry no roles and no app_metadata.
+	Ceiling Ceiling
+	// VerifyDisclosedLinks lets a link handed to the API caller (send_email false,
+	// tickets) lead to a ticket that marks the email verified. Off by default: the
+	// caller may not control the address, and a verified address is what other
+	// applications trust.
+	VerifyDisclosedLinks bool
+
 	ResendInterval    time.Duration // minimum time between two sends; default 1 minute
 	MaxSends          int           // emails per invitation; default 5
 	ExpiredUserPolicy UserPolicy    // default UserDelete
@@ -130,7 +139,9 @@ type Service struct {
 	itemAttempts   int
 	itemBackoff    time.Duration
 
-	orgs *orgCache
+	orgs           *orgCache
+	grants         *grants
+	verifyDisclose bool
 }
 
 // NewService checks cfg and applies its defaults.
@@ -169,6 +180,8 @@ func NewService(cfg Config) (*Service, error) {
 		itemBackoff:    cfg.ItemBackoff,
 		sleep:          cfg.Sleep,
 		orgs:           &orgCache{byID: map[string]cachedOrg{}},
+		grants:         &grants{ceiling: cfg.Ceiling, held: map[heldKey]heldRoles{}},
+		verifyDisclose: cfg.VerifyDisclosedLinks,
 	}
 	if s.queue == nil {
 		s.queue = noQueue{}
@@ -235,6 +248,9 @@ type Actor struct {
 	Name        string
 	Permissions []string
 	OrgID       string // the token's org_id claim; empty for an application-level token
+	// Machine is set for a token issued through the client-credentials grant (gty):
+	// it holds no roles, so it grants roles only with PermAdmin.
+	Machine bool
 }
 
 // Has reports whether the actor holds the permission.
@@ -254,11 +270,15 @@ func authorize(a Actor, perm string) error {
 // canSee reports whether the invitation is in the actor's reach: an organization's
 // token reaches only that organization; an application-level token reaches
 // application invitations, and every organization's with PermAdmin.
-func (a Actor) canSee(inv *Invitation) bool {
+func (a Actor) canSee(inv *Invitation) bool { return a.reaches(inv.OrganizationID) }
+
+// reaches reports whether the actor may see invitations of orgID ("" for the
+// application's).
+func (a Actor) reaches(orgID string) bool {
 	if a.OrgID != "" {
-		return inv.OrganizationID == a.OrgID
+		return orgID == a.OrgID
 	}
-	return inv.OrganizationID == "" || a.Has(PermAdmin)
+	return orgID == "" || a.Has(PermAdmin)
 }
 
 // orgFor resolves the organization a request names against the actor's reach and

@@ -252,7 +252,10 @@ func (r *sweepRun) expire(ctx context.Context, inv *Invitation) {
 // member already.
 func (r *sweepRun) reconcile(ctx context.Context, inv *Invitation) (bool, string, error) {
 	switch {
-	case inv.Kind == KindApplication && inv.Auth0UserID != "":
+	case inv.Kind == KindApplication && inv.Auth0UserID != "" && inv.Account == "":
+		// A user Doorman created: only the invitee can have signed in. (An account that
+		// was there before has logged in anyway; its acceptance needs the owner's proof,
+		// which only the log stream brings.)
 		u, err := r.svc.identity.GetUser(ctx, inv.Auth0UserID)
 		if IsCode(err, CodeNotFound) {
 			return false, "", nil
@@ -269,14 +272,16 @@ func (r *sweepRun) reconcile(ctx context.Context, inv *Invitation) (bool, string
 		if err != nil {
 			return false, "", fmt.Errorf("reconcile %s: %w", inv.ID, err)
 		}
-		_, err = r.svc.identity.OrgMember(ctx, inv.OrganizationID, u.ID)
+		m, err := r.svc.identity.OrgMember(ctx, inv.OrganizationID, u.ID)
 		if IsCode(err, CodeNotFound) {
 			return false, "", nil
 		}
 		if err != nil {
 			return false, "", fmt.Errorf("reconcile %s: %w", inv.ID, err)
 		}
-		return true, "the invitee is a member", nil
+		// Past its expiry Auth0's invitation is gone whether or not it was consumed, so
+		// only the invitation's roles on the member tell that the invitee took it up.
+		return len(inv.Roles) > 0 && containsAll(m.Roles, inv.Roles), "the invitee is a member with the invitation's roles", nil
 	}
 	return false, "", nil
 }
@@ -389,7 +394,7 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 		if !n.AwaitsReminder() {
 			return Errorf(CodeConflict, "the reminder of invitation %s is settled", n.ID)
 		}
-		n.TokenHash = TokenHash(token)
+		n.replaceLink(token, false)
 		n.record(EventReminded, now, ActorSweeper, "")
 		// The reminder's link replaces the previous one, as a resend does.
 		n.record(EventResent, now, ActorSweeper, "reminder")

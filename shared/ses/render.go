@@ -25,6 +25,7 @@ var templateFiles embed.FS
 // The emails Doorman sends, in the order tests and the trial render walk them.
 var templates = []invite.Template{
 	invite.TemplateApplication,
+	invite.TemplateExistingAccount,
 	invite.TemplateOrganization,
 	invite.TemplateAccess,
 	invite.TemplateReminder,
