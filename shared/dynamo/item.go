@@ -273,6 +273,8 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	setT(d, "next_attempt_at", inv.Delivery.NextAttemptAt)
 	setT(d, "last_sent_at", inv.Delivery.LastSentAt)
 	setS(d, "last_error", inv.Delivery.LastError)
+	setN(d, "failures", inv.Delivery.Failures)
+	setT(d, "last_attempt_at", inv.Delivery.LastAttemptAt)
 	if len(d) > 0 {
 		m["delivery"] = &types.AttributeValueMemberM{Value: d}
 	}
@@ -288,6 +290,13 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 			l[i] = &types.AttributeValueMemberM{Value: em}
 		}
 		m["history"] = &types.AttributeValueMemberL{Value: l}
+	}
+	if len(inv.Folded) > 0 {
+		f := make(map[string]types.AttributeValue, len(inv.Folded))
+		for event, n := range inv.Folded {
+			setN(f, event, n)
+		}
+		m["history_folded"] = &types.AttributeValueMemberM{Value: f}
 	}
 	m[attrVersion] = num(int64(inv.Version))
 	return nil
@@ -444,6 +453,8 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		NextAttemptAt: dd.t("next_attempt_at"),
 		LastSentAt:    dd.t("last_sent_at"),
 		LastError:     dd.s("last_error"),
+		Failures:      dd.n("failures"),
+		LastAttemptAt: dd.t("last_attempt_at"),
 	}
 	if dd.err != nil {
 		d.fail("delivery", dd.err)
@@ -461,6 +472,16 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 			if hd.err != nil {
 				d.fail("history", hd.err)
 			}
+		}
+	}
+	if fm, ok := d.m["history_folded"].(*types.AttributeValueMemberM); ok && len(fm.Value) > 0 {
+		fd := &decoder{m: fm.Value}
+		inv.Folded = make(map[string]int, len(fm.Value))
+		for event := range fm.Value {
+			inv.Folded[event] = fd.n(event)
+		}
+		if fd.err != nil {
+			d.fail("history_folded", fd.err)
 		}
 	}
 	if d.err == nil && inv.ID == "" {

@@ -278,22 +278,12 @@ func (a *Acceptor) note(n *Invitation, ev IdentityEvent, event, detail string) e
 }
 
 func recordAfterEnd(n *Invitation, ev IdentityEvent) error {
-	if countHistory(n, EventAfterEnd) >= maxAfterEnd {
+	if n.count(EventAfterEnd) >= maxAfterEnd {
 		return errUnchanged
 	}
 	detail := fmt.Sprintf("%s after the invitation was %s; not applied %s", describeLog(ev.Type), n.Status, logRef(ev.LogID))
 	n.record(EventAfterEnd, ev.At, ActorAuth0, detail)
 	return nil
-}
-
-func countHistory(inv *Invitation, event string) int {
-	c := 0
-	for _, e := range inv.History {
-		if e.Event == event {
-			c++
-		}
-	}
-	return c
 }
 
 // accept moves a pending invitation to accepted. An application invitation then has
@@ -444,7 +434,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 	case !inv.ExpiresAt.After(now):
 		// Nothing to reissue: the sweeper expires it.
 		return a.svc.apply(ctx, inv, func(n *Invitation) error { return a.note(n, ev, EventAcceptFailed, reason) })
-	case !a.reissue || countHistory(inv, EventReissued) >= a.maxReissues:
+	case !a.reissue || inv.count(EventReissued) >= a.maxReissues:
 		return a.failInvitation(ctx, ev, inv, reason+" The Auth0 invitation is used up; invite again.")
 	}
 	org, err := a.svc.organizationFor(ctx, inv)
@@ -468,7 +458,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 			return errUnchanged
 		}
 		n.record(EventAcceptFailed, ev.At, ActorAuth0, reason+" "+logRef(ev.LogID))
-		n.Auth0InvitationID, n.Auth0InvitationURL = fresh.ID, fresh.URL
+		n.Auth0InvitationID, n.Auth0InvitationURL = fresh.ID, ""
 		n.replaceLink(token, false)
 		n.record(EventReissued, now, ActorDoorman, "a new Auth0 invitation and link were emailed "+logRef(ev.LogID))
 		return nil

@@ -21,6 +21,7 @@ func (s *Service) deliver(ctx context.Context, inv *Invitation, m Mail, now time
 	}
 	next, err := s.apply(ctx, inv, func(n *Invitation) error {
 		d := &n.Delivery
+		d.LastAttemptAt = now.UTC()
 		if sendErr == nil {
 			d.Status, d.MessageID, d.LastSentAt = DeliverySent, msgID, now.UTC()
 			d.Sends++
@@ -30,6 +31,7 @@ func (s *Service) deliver(ctx context.Context, inv *Invitation, m Mail, now time
 		}
 		d.Status = DeliveryFailed
 		d.Attempts++
+		d.Failures++
 		d.LastError = safeMessage(sendErr)
 		d.NextAttemptAt = time.Time{}
 		if !IsCode(sendErr, CodeInvalid) && d.Attempts < maxDeliveryAttempts {

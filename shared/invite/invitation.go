@@ -5,6 +5,7 @@
 package invite
 
 import (
+	"maps"
 	"time"
 )
 
@@ -82,6 +83,11 @@ type Delivery struct {
 	NextAttemptAt time.Time
 	LastSentAt    time.Time
 	LastError     string
+	// Failures counts every email of the invitation the provider did not accept; with
+	// Sends it is what the per-invitation send limit counts. LastAttemptAt is the time
+	// of the last email tried, accepted or not.
+	Failures      int
+	LastAttemptAt time.Time
 }
 
 // Event is one line of an invitation's history.
@@ -144,8 +150,10 @@ type Invitation struct {
 	// invitation found it: "" when Doorman created it (or adopted its own), else
 	// AccountExisting or AccountUnclaimed. Such an invitation grants its roles only
 	// when the account's owner accepts (see the Acceptor).
-	Account            AccountState
-	Auth0InvitationID  string
+	Account           AccountState
+	Auth0InvitationID string
+	// Auth0InvitationURL is what versions before this one stored of Auth0's
+	// invitation URL; it is now read from Auth0 when the invitee follows the link.
 	Auth0InvitationURL string
 	// FlagClearPending marks an accepted application invitation whose
 	// app_metadata.needsInvitation Auth0 has not yet confirmed cleared; the sweeper
@@ -167,6 +175,9 @@ type Invitation struct {
 	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
 	// stored. Resend replaces it.
 	TokenHash string
+	// Folded counts, by event, the history entries dropped to keep History within
+	// MaxHistory (the oldest of the kinds that repeat).
+	Folded map[string]int
 	// LinkDisclosed says the current link went to the API caller (send_email false,
 	// tickets) rather than to the address: following it proves nothing about the
 	// mailbox, so its password-change ticket does not mark the email verified.
@@ -226,6 +237,7 @@ func (inv *Invitation) Clone() *Invitation {
 	c.AppMetadata = cloneMap(inv.AppMetadata)
 	c.UserMetadata = cloneMap(inv.UserMetadata)
 	c.History = append([]Event(nil), inv.History...)
+	c.Folded = maps.Clone(inv.Folded)
 	return &c
 }
 

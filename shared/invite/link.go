@@ -55,11 +55,16 @@ func (s *Service) Continue(ctx context.Context, token string) (string, error) {
 	}
 	var target string
 	switch {
+	case inv.Kind == KindOrganization && inv.Auth0InvitationURL != "":
+		target = inv.Auth0InvitationURL // stored by an earlier version
 	case inv.Kind == KindOrganization:
-		if inv.Auth0InvitationURL == "" {
-			return "", fmt.Errorf("continue %s: no Auth0 invitation URL stored", inv.ID)
+		// Auth0's invitation URL works as a credential: it is read when needed, never
+		// stored.
+		oi, err := s.identity.GetOrgInvitation(ctx, inv.OrganizationID, inv.Auth0InvitationID)
+		if err != nil {
+			return "", fmt.Errorf("continue %s: read the Auth0 organization invitation: %w", inv.ID, err)
 		}
-		target = inv.Auth0InvitationURL
+		target = oi.URL
 	case inv.Auth0UserID == "":
 		return "", fmt.Errorf("continue %s: no Auth0 user stored", inv.ID)
 	case inv.Account == AccountExisting:

@@ -68,7 +68,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 		}
 		if fresh != nil {
 			replaced = n.Auth0InvitationID
-			n.Auth0InvitationID, n.Auth0InvitationURL = fresh.ID, fresh.URL
+			n.Auth0InvitationID, n.Auth0InvitationURL = fresh.ID, ""
 		}
 		n.record(EventResent, now, a.Sub, detail)
 		return nil
@@ -86,18 +86,44 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 	return s.deliver(ctx, next, s.emailFor(next, org, token), now), nil
 }
 
-// canSend applies the per-invitation limits of Resend.
+// canSend applies the per-invitation limits of Resend: MaxSends emails in all, the
+// ones the provider refused included, and one per ResendInterval.
 func (s *Service) canSend(inv *Invitation, now time.Time) error {
 	if inv.Status != StatusPending {
 		return Errorf(CodeConflict, "the invitation is %s, not pending", inv.Status)
 	}
-	if inv.Delivery.Sends >= s.maxSends {
-		return Errorf(CodeRateLimited, "this invitation has been sent %d times; revoke it and invite again", inv.Delivery.Sends)
+	d := inv.Delivery
+	if d.Sends+d.Failures >= s.maxSends {
+		return Errorf(CodeRateLimited, "this invitation has been sent %d times; revoke it and invite again", d.Sends+d.Failures)
 	}
-	if last := inv.Delivery.LastSentAt; !last.IsZero() {
-		if wait := last.Add(s.resendInterval).Sub(now); wait > 0 {
-			return &Error{Code: CodeRateLimited, Message: "this invitation was sent moments ago", RetryAfter: wait}
+	last := d.LastSentAt
+	if d.LastAttemptAt.After(last) {
+		last = d.LastAttemptAt
+	}
+	return s.notSoon(last, now, "sent")
+}
+
+// canTicket applies the same limits to the links handed to the caller: MaxSends in
+// all and one per ResendInterval.
+func (s *Service) canTicket(inv *Invitation, now time.Time) error {
+	if n := inv.count(EventTicket); n >= s.maxSends {
+		return Errorf(CodeRateLimited, "%d links were issued for this invitation; revoke it and invite again", n)
+	}
+	var last time.Time
+	for _, e := range inv.History {
+		if e.Event == EventTicket {
+			last = e.At
 		}
+	}
+	return s.notSoon(last, now, "given a new link")
+}
+
+func (s *Service) notSoon(last, now time.Time, what string) error {
+	if last.IsZero() {
+		return nil
+	}
+	if wait := last.Add(s.resendInterval).Sub(now); wait > 0 {
+		return &Error{Code: CodeRateLimited, Message: "this invitation was " + what + " moments ago", RetryAfter: wait}
 	}
 	return nil
 }
@@ -147,6 +173,9 @@ func (s *Service) ticket(ctx context.Context, a Actor, inv *Invitation) (*Create
 		}
 		if !n.ExpiresAt.After(now) {
 			return Errorf(CodeConflict, "the invitation has expired; resend it with a new ttl_seconds")
+		}
+		if err := s.canTicket(n, now); err != nil {
+			return err
 		}
 		n.replaceLink(token, true)
 		n.record(EventTicket, now, a.Sub, "")

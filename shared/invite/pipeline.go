@@ -295,7 +295,7 @@ func (s *Service) provisionOrg(ctx context.Context, inv *Invitation, resumed boo
 		}
 		for _, oi := range found {
 			if oi.InvitationID == inv.ID {
-				inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, oi.URL
+				inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, ""
 				return nil, nil
 			}
 		}
@@ -304,7 +304,7 @@ func (s *Service) provisionOrg(ctx context.Context, inv *Invitation, resumed boo
 	if err != nil {
 		return nil, fmt.Errorf("create Auth0 organization invitation: %w", err)
 	}
-	inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, oi.URL
+	inv.Auth0InvitationID, inv.Auth0InvitationURL = oi.ID, ""
 	return func(ctx context.Context) { s.deleteOrgInvitation(ctx, inv, oi.ID) }, nil
 }
 

@@ -64,7 +64,50 @@ func (inv *Invitation) leavesAuth0Artefact() bool {
 
 // record appends one history entry.
 func (inv *Invitation) record(event string, at time.Time, actor, detail string) {
+	if len(detail) > MaxHistoryDetail {
+		detail = OneLine(detail[:MaxHistoryDetail])
+	}
 	inv.History = append(inv.History, Event{Event: event, At: at.UTC(), Actor: actor, Detail: detail})
+	for len(inv.History) > MaxHistory && inv.foldOldest() {
+	}
+}
+
+// The bounds of an invitation's history: whatever callers do (thousands of tickets,
+// resends, log events), the stored item stays far below DynamoDB's 400 KB.
+const (
+	MaxHistory       = 60
+	MaxHistoryDetail = 300
+)
+
+// foldOldest drops the oldest entry of a kind that repeats (tickets, sends, opened
+// links, Auth0 events) and counts it in Folded; entries that happen once (created,
+// reminded, the end) stay. It reports whether it dropped one.
+func (inv *Invitation) foldOldest() bool {
+	for i, e := range inv.History {
+		switch e.Event {
+		case EventCreated, EventAccepted, EventExpired, EventRevoked, EventFailed,
+			EventReminded, EventReminderSkipped, EventEmailUnconfirmed:
+			continue
+		}
+		if inv.Folded == nil {
+			inv.Folded = map[string]int{}
+		}
+		inv.Folded[e.Event]++
+		inv.History = append(inv.History[:i], inv.History[i+1:]...)
+		return true
+	}
+	return false
+}
+
+// count is how many times event happened, folded entries included.
+func (inv *Invitation) count(event string) int {
+	c := inv.Folded[event]
+	for _, e := range inv.History {
+		if e.Event == event {
+			c++
+		}
+	}
+	return c
 }
 
 // sinceLink reports whether event was recorded since the current link token was
