@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
@@ -34,6 +35,9 @@ func (s *Store) classify(err error) *invite.Error {
 	switch {
 	case errors.As(err, &missing):
 		return invite.Wrap(invite.CodeInternal, err, "table %s does not exist", s.table)
+	case errors.As(err, &canceled) && cancelledAsInvalid(canceled):
+		// An item over 400 KB, or one DynamoDB refuses otherwise: no retry can help.
+		return invite.Wrap(invite.CodeInvalid, err, "the database refused the item")
 	case errors.As(err, &condition), errors.As(err, &canceled):
 		return invite.Wrap(invite.CodeConflict, err, "the item changed concurrently")
 	case errors.As(err, &api):
@@ -46,7 +50,11 @@ func (s *Store) classify(err error) *invite.Error {
 		if api.ErrorFault() == smithy.FaultServer {
 			return invite.Wrap(invite.CodeUpstream, err, "the database is unavailable")
 		}
-		// Validation and access errors are Doorman's own bugs or misconfiguration.
+		if api.ErrorCode() == "ValidationException" {
+			// The request itself (an item over 400 KB, say): retrying cannot help.
+			return invite.Wrap(invite.CodeInvalid, err, "the database refused the item")
+		}
+		// Access errors are misconfiguration an operator can fix: worth a retry.
 		return invite.Wrap(invite.CodeInternal, err, "the database refused the request")
 	default:
 		// Transport errors: the endpoint is unreachable after the SDK's retries.
@@ -62,4 +70,15 @@ func conflict(existingID, format string, args ...any) *invite.Error {
 
 func notFound(format string, args ...any) *invite.Error {
 	return invite.Errorf(invite.CodeNotFound, format, args...)
+}
+
+// cancelledAsInvalid reports whether a transaction was cancelled because DynamoDB
+// refused one of its items (ValidationError), rather than by a condition or a race.
+func cancelledAsInvalid(e *types.TransactionCanceledException) bool {
+	for _, r := range e.CancellationReasons {
+		if aws.ToString(r.Code) == "ValidationError" {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@
 package inmem
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -37,6 +38,7 @@ type Store struct {
 	orgEmails    map[invite.OrgEmail]string
 	auth0Invs    map[string]string    // Auth0 organization invitation id → invitation id
 	processed    map[string]time.Time // log id → when its mark expires
+	dead         []invite.DeadLetter  // oldest first
 	lookups      int
 }
 
@@ -441,4 +443,65 @@ func (s *Store) MarkLogProcessed(_ context.Context, logID string, ttl time.Durat
 func (s *Store) marked(logID string) bool {
 	expires, ok := s.processed[logID]
 	return ok && expires.After(s.now())
+}
+
+// RecordDeadLetter implements invite.EventStore.
+func (s *Store) RecordDeadLetter(_ context.Context, d invite.DeadLetter) error {
+	if d.ID == "" || d.At.IsZero() {
+		return invite.Invalid("id", "a dead letter needs an id and a time")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.At = d.At.UTC()
+	d.InvitationIDs = slices.Clone(d.InvitationIDs)
+	for i, e := range s.dead {
+		if e.ID == d.ID && e.At.Equal(d.At) {
+			s.dead[i] = d
+			return nil
+		}
+	}
+	s.dead = append(s.dead, d)
+	slices.SortStableFunc(s.dead, func(a, b invite.DeadLetter) int {
+		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID))
+	})
+	return nil
+}
+
+// DeadLetters implements invite.EventStore: newest first; the cursor is the position
+// of the next one, sealed like the store's other cursors.
+func (s *Store) DeadLetters(_ context.Context, limit int, cursor string) (*invite.DeadLetterPage, error) {
+	if limit < 1 || limit > 100 {
+		return nil, invite.Invalid("limit", "must be between 1 and 100")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	live := make([]invite.DeadLetter, 0, len(s.dead))
+	for i := len(s.dead) - 1; i >= 0; i-- {
+		if d := s.dead[i]; d.At.Add(invite.DeadLetterRetention).After(s.now()) {
+			live = append(live, d)
+		}
+	}
+	binding := []string{"dead"}
+	start := 0
+	if cursor != "" {
+		pos, err := open(cursor, binding)
+		if err != nil {
+			return nil, err
+		}
+		// The position is the sort key of the last one returned, as DynamoDB's is.
+		start = len(live)
+		for i, d := range live {
+			if sortKey(d.At, d.ID) < pos {
+				start = i
+				break
+			}
+		}
+	}
+	end := min(start+limit, len(live))
+	page := &invite.DeadLetterPage{DeadLetters: slices.Clone(live[start:end])}
+	if end < len(live) {
+		last := live[end-1]
+		page.NextCursor = seal(binding, sortKey(last.At, last.ID))
+	}
+	return page, nil
 }

@@ -68,7 +68,9 @@ type ApplyResult struct {
 	Unchanged int // matched an invitation whose state already reflects the event
 	Unmatched int // about no invitation Doorman keeps
 	Duplicate int // already processed
-	Skipped   int // unusable (no log id, unknown type) or refused for good; logged
+	Skipped   int // unusable (no log id, unknown type); logged
+	// DeadLettered counts the events refused for good, kept as dead letters.
+	DeadLettered int
 }
 
 // Apply applies a batch of events: one batched read of every candidate, then each
@@ -127,8 +129,19 @@ func (a *Acceptor) Apply(ctx context.Context, events []IdentityEvent) (*ApplyRes
 		}
 		switch {
 		case evErr != nil && permanent(evErr):
-			res.Skipped++
-			a.svc.log.ErrorContext(ctx, "log event refused for good", "index", ev.Index, "log_id", ev.LogID, "type", ev.Type, "error", evErr)
+			// One event that can never be applied must not hold back the batch: it is
+			// kept as a dead letter (an alarm watches the line below) and the rest goes on.
+			ids := make([]string, len(matches))
+			for i, inv := range matches {
+				ids[i] = inv.ID
+			}
+			dl := DeadLetter{ID: ev.LogID, Type: ev.Type, InvitationIDs: ids, Reason: safeMessage(evErr), At: a.svc.now().UTC()}
+			if err := a.store.RecordDeadLetter(ctx, dl); err != nil {
+				failed = append(failed, fmt.Errorf("event %d (log %s): record dead letter: %w", ev.Index, ev.LogID, err))
+				continue
+			}
+			res.DeadLettered++
+			a.svc.log.ErrorContext(ctx, "log event dead-lettered", "index", ev.Index, "log_id", ev.LogID, "type", ev.Type, "reason", dl.Reason)
 		case evErr != nil:
 			failed = append(failed, fmt.Errorf("event %d (log %s): %w", ev.Index, ev.LogID, evErr))
 			a.svc.log.WarnContext(ctx, "log event not applied; the batch will be retried", "index", ev.Index, "log_id", ev.LogID, "type", ev.Type, "error", evErr)

@@ -271,7 +271,34 @@ type EventStore interface {
 	// MarkLogProcessed records an Auth0 log event id for ttl and reports whether this
 	// is its first record.
 	MarkLogProcessed(ctx context.Context, logID string, ttl time.Duration) (first bool, err error)
+
+	// RecordDeadLetter keeps, for DeadLetterRetention, an event that can never be
+	// applied; recording the same ID twice keeps one.
+	RecordDeadLetter(ctx context.Context, d DeadLetter) error
+	// DeadLetters returns up to limit (1..100) dead letters, newest first, from cursor;
+	// an altered cursor is invalid_request.
+	DeadLetters(ctx context.Context, limit int, cursor string) (*DeadLetterPage, error)
 }
+
+// DeadLetter is an event Doorman could not apply and never will (the store or Auth0
+// refused it for good): kept for an operator to look at, while the rest of its batch
+// is applied.
+type DeadLetter struct {
+	ID            string // the Auth0 log id
+	Type          string // the Auth0 log event type
+	InvitationIDs []string
+	Reason        string // client-safe: the error's code and message, never its cause
+	At            time.Time
+}
+
+// DeadLetterPage is a page of dead letters; NextCursor is empty on the last page.
+type DeadLetterPage struct {
+	DeadLetters []DeadLetter
+	NextCursor  string
+}
+
+// DeadLetterRetention is how long a dead letter is kept.
+const DeadLetterRetention = 30 * 24 * time.Hour
 
 // OrgEmail keys an organization invitation by its organization and the invitee's
 // EmailKey.

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,5 +160,50 @@ func testMarkLogProcessed(t *testing.T, newFixture func(*testing.T) *fixture) {
 	}{{"", time.Hour}, {"90020240103", 0}} {
 		_, err := f.Store.MarkLogProcessed(ctx, bad.id, bad.ttl)
 		wantCode(t, err, invite.CodeInvalid)
+	}
+}
+
+func testDeadLetters(t *testing.T, newFixture func(*testing.T) *fixture) {
+	f := newFixture(t)
+	ctx := t.Context()
+	base := f.Clock.Now().UTC().Truncate(time.Millisecond)
+	for i := range 5 {
+		d := invite.DeadLetter{ID: fmt.Sprintf("log-%d", i), Type: "s", InvitationIDs: []string{"inv_" + fmt.Sprint(i)},
+			Reason: "invalid_request: the database refused the item", At: base.Add(time.Duration(i) * time.Second)}
+		if err := f.Store.RecordDeadLetter(ctx, d); err != nil {
+			t.Fatalf("RecordDeadLetter(%s): %v", d.ID, err)
+		}
+		if i == 2 { // recorded twice: kept once
+			if err := f.Store.RecordDeadLetter(ctx, d); err != nil {
+				t.Fatalf("RecordDeadLetter again: %v", err)
+			}
+		}
+	}
+	var got []string
+	cursor := ""
+	for {
+		page, err := f.Store.DeadLetters(ctx, 2, cursor)
+		if err != nil {
+			t.Fatalf("DeadLetters: %v", err)
+		}
+		for _, d := range page.DeadLetters {
+			got = append(got, d.ID)
+			if d.Type != "s" || len(d.InvitationIDs) != 1 || d.Reason == "" || d.At.IsZero() {
+				t.Errorf("dead letter %+v lost a field", d)
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if want := []string{"log-4", "log-3", "log-2", "log-1", "log-0"}; !slices.Equal(got, want) {
+		t.Errorf("dead letters %v, want %v (newest first, each once)", got, want)
+	}
+	if _, err := f.Store.DeadLetters(ctx, 2, cursor+"x"); !invite.IsCode(err, invite.CodeInvalid) {
+		t.Errorf("altered cursor: %v, want invalid_request", err)
+	}
+	if err := f.Store.RecordDeadLetter(ctx, invite.DeadLetter{At: base}); !invite.IsCode(err, invite.CodeInvalid) {
+		t.Errorf("dead letter without id: %v, want invalid_request", err)
 	}
 }

@@ -84,6 +84,7 @@ func Run(t *testing.T, newStores NewStores) {
 		{"LookupNewestWinsAndReplacedInvitation", testLookupNewestWins},
 		{"LookupBeyond100Keys", testLookupBeyond100Keys},
 		{"MarkLogProcessed", testMarkLogProcessed},
+		{"DeadLetters", testDeadLetters},
 		{"BatchRoundTrip", testBatchRoundTrip},
 		{"BatchItemsPages", testBatchItemsPages},
 		{"FinishBatchItemCountsOnce", testFinishBatchItemCountsOnce},
@@ -244,6 +245,7 @@ func FullInvitation(now time.Time) *invite.Invitation {
 
 		Auth0UserID:        "auth0|user-1",
 		UserCreated:        true,
+		Account:            invite.AccountUnclaimed,
 		Auth0InvitationID:  "uinv_123",
 		Auth0InvitationURL: "https://tenant.example.com/login?invitation=uinv_123&organization=org_abc",
 		FlagClearPending:   true,
@@ -252,6 +254,7 @@ func FullInvitation(now time.Time) *invite.Invitation {
 		NextCleanupAt:      now.Add(4 * time.Minute),
 		Resumable:          true,
 		TokenHash:          strings.Repeat("ab", 32),
+		LinkDisclosed:      true,
 		Delivery: invite.Delivery{
 			Status:        invite.DeliverySent,
 			MessageID:     "0100018f-msg",
@@ -260,11 +263,14 @@ func FullInvitation(now time.Time) *invite.Invitation {
 			NextAttemptAt: now.Add(5 * time.Minute),
 			LastSentAt:    now.Add(time.Minute),
 			LastError:     "throttled",
+			Failures:      3,
+			LastAttemptAt: now.Add(2 * time.Minute),
 		},
 		History: []invite.Event{
 			{Event: invite.EventCreated, At: now, Actor: "auth0|admin-1", Detail: "via API"},
 			{Event: invite.EventEmailSent, At: now.Add(time.Minute), Actor: "worker", Detail: "0100018f-msg"},
 		},
+		Folded:  map[string]int{invite.EventTicket: 40, invite.EventLinkOpened: 2},
 		Version: 1,
 	}
 }
@@ -276,7 +282,7 @@ func SameInvitation(t testing.TB, got, want *invite.Invitation) {
 	norm := func(inv *invite.Invitation) string {
 		c := inv.Clone()
 		for _, tp := range []*time.Time{&c.CreatedAt, &c.ExpiresAt, &c.AcceptedAt, &c.RevokedAt, &c.ExpiredAt,
-			&c.NextCleanupAt, &c.Delivery.NextAttemptAt, &c.Delivery.LastSentAt} {
+			&c.NextCleanupAt, &c.Delivery.NextAttemptAt, &c.Delivery.LastSentAt, &c.Delivery.LastAttemptAt} {
 			*tp = tp.UTC()
 		}
 		for i := range c.History {
