@@ -63,7 +63,7 @@ func (s *Service) Continue(ctx context.Context, token string) (string, error) {
 		if inv.Auth0UserID == "" {
 			return "", fmt.Errorf("continue %s: no Auth0 user stored", inv.ID)
 		}
-		req := TicketRequest{UserID: inv.Auth0UserID, TTL: s.ticketTTL}
+		req := TicketRequest{UserID: inv.Auth0UserID, TTL: s.ticketTTL, MarkVerified: true}
 		switch {
 		case inv.RedirectURL != "":
 			req.ResultURL = inv.RedirectURL

@@ -308,12 +308,12 @@ func (s *Service) fail(ctx context.Context, a Actor, inv *Invitation, cause erro
 
 func (s *Service) deleteCreatedUser(ctx context.Context, inv *Invitation, why string) {
 	log := s.logger(ctx, inv)
-	deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, inv.Auth0UserID)
+	deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, inv.Auth0UserID, inv.ID)
 	switch {
 	case err != nil:
 		log.ErrorContext(ctx, "cannot delete auth0 user", "why", why, "error", err)
 	case !deleted:
-		log.WarnContext(ctx, "auth0 user kept: it has logged in", "why", why)
+		log.WarnContext(ctx, "auth0 user kept: it has logged in or another invitation adopted it", "why", why)
 	default:
 		log.InfoContext(ctx, "auth0 user deleted", "why", why)
 	}
