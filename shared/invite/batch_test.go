@@ -163,7 +163,8 @@ func TestBatchOutcomes(t *testing.T) {
 	if got.Status() != invite.BatchDone || got.Succeeded != 4 || got.Failed != 1 {
 		t.Fatalf("batch = %s with %d succeeded, %d failed; want done, 4, 1", got.Status(), got.Succeeded, got.Failed)
 	}
-	wantStatus := []invite.Status{invite.StatusPending, invite.StatusPending, invite.StatusAccepted, invite.StatusPending}
+	// The existing account's invitation waits for its owner (Who may grant what).
+	wantStatus := []invite.Status{invite.StatusPending, invite.StatusPending, invite.StatusPending, invite.StatusPending}
 	for i, want := range wantStatus {
 		inv := b.stored(t, items[i].ResultID)
 		if inv.Status != want || inv.Email != reqs[i].Email {
@@ -178,8 +179,11 @@ func TestBatchOutcomes(t *testing.T) {
 			t.Errorf("emails to %s = %d, want %d", addr, n, want)
 		}
 	}
-	if tmpl := b.mail.SentTo("member@example.com")[0].Template; tmpl != invite.TemplateAccess {
-		t.Errorf("existing account got %s, want %s", tmpl, invite.TemplateAccess)
+	if tmpl := b.mail.SentTo("member@example.com")[0].Template; tmpl != invite.TemplateExistingAccount {
+		t.Errorf("existing account got %s, want %s", tmpl, invite.TemplateExistingAccount)
+	}
+	if u, _ := b.idp.UserByEmail("member@example.com"); len(u.Roles) != 0 {
+		t.Errorf("existing account holds %v at create, want nothing granted yet", u.Roles)
 	}
 
 	_, resent := b.items(t, superAdmin, second.ID)
@@ -429,6 +433,13 @@ func (l *lossyIdentity) AssignRoles(ctx context.Context, userID string, roles []
 		return l.unavailable()
 	}
 	return l.Identity.AssignRoles(ctx, userID, roles)
+}
+
+func (l *lossyIdentity) AdoptUser(ctx context.Context, userID, invitationID string, roles []string) error {
+	if l.down.Load() {
+		return l.unavailable()
+	}
+	return l.Identity.AdoptUser(ctx, userID, invitationID, roles)
 }
 
 func (l *lossyIdentity) unavailable() error {

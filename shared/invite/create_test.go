@@ -135,8 +135,11 @@ func TestOrganizationInvitationEndToEnd(t *testing.T) {
 		t.Fatalf("stored: got kind %s org %s user %q auth0 invitation %q", inv.Kind, inv.OrganizationID, inv.Auth0UserID, inv.Auth0InvitationID)
 	}
 	ois := f.idp.OrgInvitations(orgAcme)
-	if len(ois) != 1 || ois[0].ID != inv.Auth0InvitationID || ois[0].URL != inv.Auth0InvitationURL || !ois[0].ExpiresAt.Equal(inv.ExpiresAt) {
+	if len(ois) != 1 || ois[0].ID != inv.Auth0InvitationID || !ois[0].ExpiresAt.Equal(inv.ExpiresAt) {
 		t.Fatalf("Auth0 organization invitations: got %+v, want one matching %s expiring %s", ois, inv.Auth0InvitationID, inv.ExpiresAt)
+	}
+	if inv.Auth0InvitationURL != "" {
+		t.Errorf("stored Auth0 invitation URL %q: it works as a credential and is read when needed", inv.Auth0InvitationURL)
 	}
 	if got := f.idp.OrgInvitationRoles(orgAcme, inv.Auth0InvitationID); !slices.Equal(got, req.Roles) {
 		t.Errorf("Auth0 invitation roles: got %v, want %v", got, req.Roles)
@@ -153,8 +156,8 @@ func TestOrganizationInvitationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Continue: %v", err)
 	}
-	if target != inv.Auth0InvitationURL {
-		t.Errorf("Continue: got %q, want the Auth0 invitation URL", target)
+	if target != ois[0].URL {
+		t.Errorf("Continue: got %q, want the Auth0 invitation URL %q", target, ois[0].URL)
 	}
 	if _, err := f.svc.Accept(f.ctx, inv.ID, invite.AcceptSource{Source: "auth0"}); err != nil {
 		t.Fatalf("Accept: %v", err)
@@ -164,32 +167,34 @@ func TestOrganizationInvitationEndToEnd(t *testing.T) {
 	}
 }
 
-func TestCreateExistingAccountGrantsAccess(t *testing.T) {
+// TestCreateExistingAccountGrantsNothingYet: an address with a verified account gets an
+// invitation that says to sign in with it; nothing is granted or accepted at create,
+// and no ticket would lock the owner out.
+func TestCreateExistingAccountGrantsNothingYet(t *testing.T) {
 	f := newFixture(t)
 	uid := f.idp.AddUser("carol@example.com", 12)
 	c := f.create(t, appAdmin, appRequest("Carol@example.com"))
 	inv := f.stored(t, c.Invitation.ID)
-	if inv.Status != invite.StatusAccepted || inv.Auth0UserID != uid || inv.UserCreated {
-		t.Fatalf("stored: got %s user %s created=%v, want accepted for %s not created", inv.Status, inv.Auth0UserID, inv.UserCreated, uid)
+	if inv.Status != invite.StatusPending || inv.Auth0UserID != uid || inv.UserCreated || inv.Account != invite.AccountExisting {
+		t.Fatalf("stored: got %s user %s created=%v account=%q, want pending for %s, not created, existing", inv.Status, inv.Auth0UserID, inv.UserCreated, inv.Account, uid)
 	}
-	if i := slices.IndexFunc(inv.History, func(e invite.Event) bool { return e.Event == invite.EventAccepted }); i < 0 || inv.History[i].Detail != "existing account" {
-		t.Errorf("history: got %+v, want accepted with detail \"existing account\"", inv.History)
-	}
-	if u, _ := f.idp.User(uid); !slices.Equal(u.Roles, []string{"rol_viewer"}) {
-		t.Errorf("roles: got %v, want [rol_viewer]", u.Roles)
+	if u, _ := f.idp.User(uid); len(u.Roles) != 0 {
+		t.Errorf("roles at create: got %v, want none", u.Roles)
 	}
 	if f.idp.UserCount() != 1 {
 		t.Errorf("users: got %d, want the existing one only", f.idp.UserCount())
 	}
 	sent := f.mail.SentTo("carol@example.com")
-	if len(sent) != 1 || sent[0].Template != invite.TemplateAccess || sent[0].Link != "https://app.example.com/" {
-		t.Errorf("email: got %+v, want one access_granted pointing at the application", sent)
+	if len(sent) != 1 || sent[0].Template != invite.TemplateExistingAccount || tokenOf(t, sent[0].Link) == "" {
+		t.Errorf("email: got %+v, want one existing_account_invitation with the Doorman link", sent)
 	}
 	if len(f.idp.Tickets()) != 0 {
 		t.Errorf("tickets: got %d, want none (a reset would lock the owner out)", len(f.idp.Tickets()))
 	}
-	// Nothing pending holds the email.
-	f.create(t, appAdmin, appRequest("carol@example.com"))
+	// A pending invitation holds the email.
+	if _, err := f.svc.Create(f.ctx, appAdmin, appRequest("carol@example.com")); !invite.IsCode(err, invite.CodeConflict) {
+		t.Errorf("second invitation: %v, want conflict", err)
+	}
 }
 
 func TestCreateAdoptsUnfinishedInvitedUser(t *testing.T) {
@@ -330,7 +335,7 @@ func TestCreateAssignRolesFailureLeavesNoUser(t *testing.T) {
 		fail     invite.Code
 		wantCode invite.Code
 	}{
-		{"unknown role", []string{"rol_viewer", "rol_ghost"}, "", invite.CodeInvalid},
+		{"unknown role", []string{"rol_viewer"}, invite.CodeNotFound, invite.CodeInvalid},
 		{"Auth0 unavailable", []string{"rol_viewer"}, invite.CodeUpstream, invite.CodeUpstream},
 	}
 	for _, tt := range tests {

@@ -45,9 +45,14 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 		ctx:   t.Context(),
 	}
 	f.idp = inmem.NewIdentity(f.clock.Now)
-	f.idp.AddRoles("rol_viewer", "rol_editor")
+	f.idp.AddRoles("rol_viewer", "rol_editor", "rol_admin")
+	// The fixture's inviters hold the roles they grant (Who may grant what).
+	held := []string{"rol_viewer", "rol_editor"}
 	f.idp.AddOrganization(invite.Organization{ID: orgAcme, Name: "acme", DisplayName: "Acme\r\nCorp"})
 	f.idp.AddOrganization(invite.Organization{ID: orgOther, Name: "other", DisplayName: "Other Ltd"})
+	f.idp.AddInviter(appAdmin.Sub, held, nil)
+	f.idp.AddInviter(acmeAdmin.Sub, nil, map[string][]string{orgAcme: held})
+	f.idp.AddInviter(otherAdmin.Sub, nil, map[string][]string{orgOther: held})
 	cfg := invite.Config{
 		Store:           f.store,
 		Batches:         inmem.NewBatches(),
@@ -60,6 +65,7 @@ func newFixture(t *testing.T, edit ...func(*invite.Config)) *fixture {
 		ApplicationURL:  "https://app.example.com/",
 		LoginClientID:   loginCID,
 		RedirectAllowed: allowExample,
+		Ceiling:         invite.Ceiling{Roles: []string{"rol_viewer", "rol_editor"}, AppMetadataKeys: []string{"plan", "team"}},
 	}
 	f.cfg = cfg
 	f.rebuild(t, edit...)

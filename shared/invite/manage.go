@@ -87,7 +87,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 }
 
 // canSend applies the per-invitation limits of Resend: MaxSends emails in all, the
-// ones the provider refused included, and one per ResendInterval.
+// ones the provider refused included, and one sent per ResendInterval.
 func (s *Service) canSend(inv *Invitation, now time.Time) error {
 	if inv.Status != StatusPending {
 		return Errorf(CodeConflict, "the invitation is %s, not pending", inv.Status)
@@ -96,11 +96,9 @@ func (s *Service) canSend(inv *Invitation, now time.Time) error {
 	if d.Sends+d.Failures >= s.maxSends {
 		return Errorf(CodeRateLimited, "this invitation has been sent %d times; revoke it and invite again", d.Sends+d.Failures)
 	}
-	last := d.LastSentAt
-	if d.LastAttemptAt.After(last) {
-		last = d.LastAttemptAt
-	}
-	return s.notSoon(last, now, "sent")
+	// The interval runs from the last email that went out: after a refused one the
+	// invitee has nothing, and a resend at once is what an admin would want.
+	return s.notSoon(d.LastSentAt, now, "sent")
 }
 
 // canTicket applies the same limits to the links handed to the caller: MaxSends in

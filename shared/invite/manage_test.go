@@ -137,6 +137,7 @@ func TestList(t *testing.T) {
 	}
 	f.create(t, acmeAdmin, orgRequest("b1@example.com", orgAcme))
 	other := invite.Actor{Sub: "auth0|second", Name: "Second", Permissions: allPerms}
+	f.idp.AddInviter(other.Sub, []string{"rol_viewer"}, nil)
 	f.create(t, other, appRequest("c1@example.com"))
 	if _, err := f.svc.Revoke(f.ctx, appAdmin, appIDs[0]); err != nil {
 		t.Fatalf("Revoke: %v", err)
