@@ -263,6 +263,9 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	if inv.Resumable {
 		m["resumable"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if inv.Deferred {
+		m["deferred"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	setS(m, "token_hash", inv.TokenHash)
 
 	d := make(map[string]types.AttributeValue, 7)
@@ -422,6 +425,7 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		Auth0UserID:        d.s("auth0_user_id"),
 		UserCreated:        d.b("user_created"),
 		Account:            invite.AccountState(d.s("account")),
+		Deferred:           d.b("deferred"),
 		LinkDisclosed:      d.b("link_disclosed"),
 		Auth0InvitationID:  d.s("auth0_inv_id"),
 		Auth0InvitationURL: d.s("auth0_inv_url"),

@@ -84,8 +84,19 @@ type BatchItem struct {
 
 // ItemRef names one item of a batch: the body of a queue message.
 type ItemRef struct {
-	BatchID string `json:"batch_id"`
+	BatchID string `json:"batch_id,omitempty"`
 	Index   int    `json:"index"`
+	// InvitationID names a single create whose Auth0 side the API left to the worker
+	// (Auth0 was busy); BatchID is then empty.
+	InvitationID string `json:"invitation_id,omitempty"`
+}
+
+// Valid reports whether the reference names a batch item or an invitation.
+func (r ItemRef) Valid() bool {
+	if r.InvitationID != "" {
+		return r.BatchID == "" && ValidID(r.InvitationID)
+	}
+	return ValidID(r.BatchID) && r.Index >= 0 && r.Index < MaxBatchItems
 }
 
 // BatchItemPage is a page of a batch's items in index order; NextCursor is empty on the

@@ -16,7 +16,13 @@ import (
 // jitter; if it still fails, the error is returned so that the queue delivers the
 // message again, unless last is set (the queue's final delivery), when the item is
 // recorded as failed. nil means the message is done with.
+//
+// A reference to a deferred single create (InvitationID) is worked by
+// workDeferred.
 func (s *Service) WorkBatchItem(ctx context.Context, ref ItemRef, last bool) error {
+	if ref.InvitationID != "" {
+		return s.workDeferred(ctx, ref.InvitationID, last)
+	}
 	item, err := s.batches.GetBatchItem(ctx, ref)
 	if IsCode(err, CodeNotFound) {
 		// A message for an item that is gone (retention ended) has nothing left to do.
@@ -30,19 +36,10 @@ func (s *Service) WorkBatchItem(ctx context.Context, ref ItemRef, last bool) err
 		return nil
 	}
 	var res *itemResult
-	for attempt := 1; ; attempt++ {
+	err = s.retrying(ctx, func() (err error) {
 		res, err = s.runItem(ctx, item)
-		if err == nil || !Transient(err) || attempt >= s.itemAttempts || ctx.Err() != nil {
-			break
-		}
-		wait := s.jitter(s.itemBackoff << (attempt - 1))
-		if e := AsError(err); e != nil && e.RetryAfter > wait {
-			wait = e.RetryAfter // Auth0 said how long; sooner would be refused again
-		}
-		if werr := s.sleep(ctx, wait); werr != nil {
-			break
-		}
-	}
+		return err
+	})
 	if err != nil && Transient(err) && !last {
 		return err
 	}
@@ -54,6 +51,79 @@ func (s *Service) WorkBatchItem(ctx context.Context, ref ItemRef, last bool) err
 		return s.finishItem(rctx, item, &itemResult{problem: s.abandonItem(rctx, item, err)})
 	}
 	return s.finishItem(ctx, item, res)
+}
+
+// retrying runs work until it succeeds, fails for good, or has failed for a reason
+// that may pass itemAttempts times, waiting between attempts with backoff and jitter
+// (or as long as Auth0 asked); it returns work's last error.
+func (s *Service) retrying(ctx context.Context, work func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := work()
+		if err == nil || !Transient(err) || attempt >= s.itemAttempts || ctx.Err() != nil {
+			return err
+		}
+		wait := s.jitter(s.itemBackoff << (attempt - 1))
+		if e := AsError(err); e != nil && e.RetryAfter > wait {
+			wait = e.RetryAfter // Auth0 said how long; sooner would be refused again
+		}
+		if s.sleep(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
+// workDeferred finishes a single create the API deferred to the worker: the same
+// steps as a bulk item's (advance), resumed from what is stored. A failure that may
+// pass is returned, so that the queue delivers the message again; on the last delivery
+// the invitation is left pending for the sweeper to queue again after
+// ProvisioningGrace: a passing refusal never fails an invitation. Auth0's refusal fails
+// it, as it would have the create.
+func (s *Service) workDeferred(ctx context.Context, id string, last bool) error {
+	inv, err := s.store.Get(ctx, id)
+	if IsCode(err, CodeNotFound) {
+		return nil // gone with its retention
+	}
+	if err != nil {
+		return fmt.Errorf("work deferred invitation %s: %w", id, err)
+	}
+	ctx = WithInvitation(ctx, inv)
+	err = s.retrying(ctx, func() error {
+		if inv.Status != StatusPending {
+			return nil // revoked, expired or done meanwhile
+		}
+		org, err := s.organizationFor(ctx, inv)
+		if err != nil {
+			return err
+		}
+		a := Actor{Sub: inv.Inviter.Sub, Name: inv.Inviter.Name}
+		_, err = s.advance(ctx, a, inv, org, true)
+		if IsCode(err, CodeConflict) {
+			// Someone else changed it (a revoke, another delivery): read it again.
+			fresh, gerr := s.store.Get(ctx, id)
+			if gerr != nil {
+				return gerr
+			}
+			inv = fresh
+			return Errorf(CodeUpstream, "invitation %s changed under the worker", id)
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case Transient(err) && !last:
+		return err
+	case Transient(err):
+		s.logger(ctx, inv).WarnContext(ctx, "deferred invitation left for the sweeper", "error", err)
+		return nil
+	default:
+		// Refused for good outside Auth0's own answer (its organization is gone, say):
+		// it fails, as the create would have.
+		if inv.Status == StatusPending && !inv.Provisioned() {
+			s.fail(ctx, Actor{Sub: inv.Inviter.Sub}, inv, err)
+		}
+		return nil
+	}
 }
 
 // recordTimeout bounds the writes that record an item's failure after its context
@@ -229,6 +299,9 @@ func (s *Service) itemConflict(ctx context.Context, item *BatchItem, existingID 
 func (s *Service) advance(ctx context.Context, a Actor, inv *Invitation, org *Organization, resumed bool) (*Invitation, error) {
 	if inv.Status == StatusPending && !provisioned(inv) {
 		next, err := s.provision(ctx, a, inv, org, true, resumed)
+		if next != nil && next.Status == StatusFailed {
+			return next, nil // Auth0 refused it: the caller reports the stored reason
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -253,13 +326,7 @@ func (s *Service) advance(ctx context.Context, a Actor, inv *Invitation, org *Or
 	return inv, nil
 }
 
-// provisioned reports whether the Auth0 side of a pending invitation exists.
-func provisioned(inv *Invitation) bool {
-	if inv.Kind == KindOrganization {
-		return inv.Auth0InvitationID != ""
-	}
-	return inv.Auth0UserID != ""
-}
+func provisioned(inv *Invitation) bool { return inv.Provisioned() }
 
 // sameAuth0Side reports whether two copies of an invitation name the same Auth0 user
 // or organization invitation.

@@ -13,6 +13,10 @@ type Created struct {
 	// Resent is true when Create found a pending invitation for the same email and,
 	// as asked by on_conflict=resend, resent that one instead.
 	Resent bool
+	// Deferred is true when Auth0 was busy past the create budget: the invitation is
+	// stored, pending and not yet provisioned, and the worker finishes it (and sends
+	// its email) at the tenant's rate.
+	Deferred bool
 }
 
 // Create invites req.Email to the application or to req.OrganizationID.
@@ -22,8 +26,11 @@ type Created struct {
 // resend of it). Only what the caller may grant passes (checkGrant). It then
 // provisions Auth0: for the application, a new database user with the roles, or, when
 // the person already has an account, nothing until its owner accepts; for an
-// organization, an Auth0 organization invitation. When Auth0 refuses, the invitation is stored as
-// failed, which frees the reservation, and the Auth0 error is returned.
+// organization, an Auth0 organization invitation. When Auth0 refuses, the invitation is
+// stored as failed, which frees the reservation, and the Auth0 error is returned. When
+// Auth0 is busy (rate limited, unavailable, slow) past CreateBudget, nothing fails:
+// the invitation is deferred to the worker, which provisions and emails it exactly
+// once, as it does bulk items (Created.Deferred).
 //
 // An email that cannot be sent does not fail Create: the invitation exists and stays
 // pending, its Delivery says failed, and a retry is queued (Delivery.NextAttemptAt).
@@ -60,8 +67,16 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	}
 	s.logger(ctx, inv).InfoContext(ctx, "invitation created", "kind", inv.Kind, "organization_id", inv.OrganizationID, "inviter", inv.Inviter.Sub)
 
-	if inv, err = s.provision(ctx, a, inv, org, false, false); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, s.createBudget)
+	next, err := s.provision(pctx, a, inv, org, true, false)
+	cancel()
+	switch {
+	case err == nil:
+		inv = next
+	case next != nil: // Auth0 refused it for good: stored failed
 		return nil, err
+	default:
+		return s.deferToWorker(ctx, inv, req, token)
 	}
 	if !req.SendEmail {
 		out := &Created{Invitation: inv}
@@ -75,4 +90,41 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 		return nil, err
 	}
 	return &Created{Invitation: sent}, nil
+}
+
+// defer_ leaves a stored invitation whose Auth0 side could not be made within the
+// create budget to the worker: it is marked Deferred (and Resumable, so that whatever
+// an interrupted attempt created in Auth0 is found by its id) and queued. A queue that
+// refuses the message loses nothing: the sweeper queues deferred invitations again
+// after ProvisioningGrace.
+func (s *Service) deferToWorker(ctx context.Context, inv *Invitation, req CreateRequest, token string) (*Created, error) {
+	// The write must not inherit a deadline Auth0 used up.
+	ctx = context.WithoutCancel(ctx)
+	now := s.now()
+	deferred, err := s.apply(ctx, inv, func(n *Invitation) error {
+		if n.Status != StatusPending || n.Provisioned() {
+			return errUnchanged
+		}
+		n.Deferred, n.Resumable = true, true
+		n.record(EventProvisioningQueued, now, ActorDoorman, "Auth0 was busy; the worker finishes it")
+		return nil
+	})
+	if err != nil {
+		if !IsCode(err, CodeConflict) {
+			return nil, fmt.Errorf("create invitation %s: defer provisioning: %w", inv.ID, err)
+		}
+		// Changed meanwhile (revoked, say): answer with what is stored.
+		if deferred, err = s.store.Get(ctx, inv.ID); err != nil {
+			return nil, fmt.Errorf("create invitation %s: %w", inv.ID, err)
+		}
+	}
+	if err := s.queue.Enqueue(ctx, []ItemRef{{InvitationID: inv.ID}}); err != nil {
+		s.logger(ctx, inv).WarnContext(ctx, "deferred invitation not queued; the sweeper queues it", "error", err)
+	}
+	s.logger(ctx, inv).InfoContext(ctx, "invitation deferred to the worker: Auth0 is busy")
+	out := &Created{Invitation: deferred, Deferred: deferred.Status == StatusPending && !deferred.Provisioned()}
+	if !req.SendEmail && deferred.Status == StatusPending {
+		out.AcceptURL = s.link(token)
+	}
+	return out, nil
 }

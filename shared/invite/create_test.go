@@ -286,10 +286,9 @@ func TestCreateAuth0FailureMarksFailedAndReleases(t *testing.T) {
 		req      invite.CreateRequest
 		wantCode invite.Code
 	}{
-		{"find user unavailable", inmem.OpFindUserByEmail, invite.CodeUpstream, appRequest("hal@example.com"), invite.CodeUpstream},
-		{"create user rate limited", inmem.OpCreateUser, invite.CodeRateLimited, appRequest("hal@example.com"), invite.CodeRateLimited},
+		// Refusals that may pass defer to the worker instead (TestCreateAuth0BusyDefers).
 		{"create user refused", inmem.OpCreateUser, invite.CodeInvalid, appRequest("hal@example.com"), invite.CodeInvalid},
-		{"org invitation unavailable", inmem.OpCreateOrgInvitation, invite.CodeUpstream, orgRequest("hal@example.com", orgAcme), invite.CodeUpstream},
+		{"org invitation refused", inmem.OpCreateOrgInvitation, invite.CodeInvalid, orgRequest("hal@example.com", orgAcme), invite.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,6 +316,110 @@ func TestCreateAuth0FailureMarksFailedAndReleases(t *testing.T) {
 	}
 }
 
+// TestCreateAuth0BusyDefers: a refusal that may pass (rate limited, unavailable) never
+// fails a create: the invitation is deferred, pending and not yet provisioned, and the
+// worker finishes it exactly once, email included.
+func TestCreateAuth0BusyDefers(t *testing.T) {
+	tests := []struct {
+		name string
+		op   inmem.Op
+		code invite.Code
+		req  invite.CreateRequest
+	}{
+		{"find user unavailable", inmem.OpFindUserByEmail, invite.CodeUpstream, appRequest("hal@example.com")},
+		{"create user rate limited", inmem.OpCreateUser, invite.CodeRateLimited, appRequest("hal@example.com")},
+		{"roles unavailable after the user was created", inmem.OpAssignRoles, invite.CodeUpstream, appRequest("hal@example.com")},
+		{"org invitation unavailable", inmem.OpCreateOrgInvitation, invite.CodeUpstream, orgRequest("hal@example.com", orgAcme)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBulk(t, 0)
+			b.idp.FailNext(tt.op, 1, tt.code)
+			c, err := b.svc.Create(b.ctx, superAdmin, tt.req)
+			if err != nil {
+				t.Fatalf("Create: %v, want it deferred", err)
+			}
+			inv := b.stored(t, c.Invitation.ID)
+			if !c.Deferred || inv.Status != invite.StatusPending || inv.Provisioned() || !inv.Deferred {
+				t.Fatalf("created: deferred=%v, stored %s provisioned=%v; want deferred, pending, not provisioned", c.Deferred, inv.Status, inv.Provisioned())
+			}
+			if b.mail.Calls() != 0 {
+				t.Errorf("%d emails before provisioning, want none", b.mail.Calls())
+			}
+			_, err = b.svc.Resend(b.ctx, superAdmin, inv.ID, 0)
+			wantCode(t, err, invite.CodeConflict)
+			_, err = b.svc.Ticket(b.ctx, superAdmin, inv.ID)
+			wantCode(t, err, invite.CodeConflict)
+
+			b.run(t)
+			done := b.stored(t, inv.ID)
+			if done.Status != invite.StatusPending || !done.Provisioned() || countEvents(done, invite.EventFailed) != 0 {
+				t.Fatalf("after the worker: %s provisioned=%v history %v; want pending, provisioned, never failed", done.Status, done.Provisioned(), events(done))
+			}
+			if n := len(b.mail.SentTo("hal@example.com")); n != 1 {
+				t.Errorf("emails: %d, want 1", n)
+			}
+			if tt.req.OrganizationID == "" && b.idp.UserCount() != 1 {
+				t.Errorf("users: %d, want 1", b.idp.UserCount())
+			}
+			if tt.req.OrganizationID != "" && len(b.idp.OrgInvitations(orgAcme)) != 1 {
+				t.Errorf("organization invitations: %d, want 1", len(b.idp.OrgInvitations(orgAcme)))
+			}
+		})
+	}
+}
+
+// TestDeferredRevokedLeavesNothing: a deferred invitation revoked before the worker
+// gets to it ends with nothing in Auth0.
+func TestDeferredRevokedLeavesNothing(t *testing.T) {
+	b := newBulk(t, 0)
+	b.idp.FailNext(inmem.OpAssignRoles, 1, invite.CodeUpstream) // the user exists, unrecorded
+	c, err := b.svc.Create(b.ctx, superAdmin, appRequest("gone@example.com"))
+	if err != nil || !c.Deferred {
+		t.Fatalf("Create: %v deferred=%v", err, c != nil && c.Deferred)
+	}
+	if _, err := b.svc.Revoke(b.ctx, superAdmin, c.Invitation.ID); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	b.run(t)
+	if n := b.idp.UserCount(); n != 0 {
+		t.Errorf("users left: %d, want none", n)
+	}
+	if b.mail.Calls() != 0 {
+		t.Errorf("emails: %d, want none", b.mail.Calls())
+	}
+}
+
+// TestSweeperQueuesLostDeferredAgain: a deferred invitation whose message was lost is
+// queued again by the sweeper after ProvisioningGrace, and then finished.
+func TestSweeperQueuesLostDeferredAgain(t *testing.T) {
+	b := newBulk(t, 0)
+	b.useQueue(t, dyingQueue{})
+	b.idp.FailNext(inmem.OpCreateUser, 1, invite.CodeRateLimited)
+	var c *invite.Created
+	func() {
+		defer func() { _ = recover() }() // the queue dies under the create
+		c, _ = b.svc.Create(b.ctx, superAdmin, appRequest("lost@example.com"))
+	}()
+	all := b.store.All()
+	if len(all) != 1 || !all[0].Deferred {
+		t.Fatalf("stored %v (created %v), want one deferred invitation", all, c)
+	}
+	b.useQueue(t, b.queue)
+	sweeper := b.newSweeper(t)
+	if res := b.sweep(t, sweeper); res.DeferredRequeued != 0 {
+		t.Fatalf("within the grace: %d requeued, want none", res.DeferredRequeued)
+	}
+	b.clock.Advance(invite.ProvisioningGrace + time.Minute)
+	if res := b.sweep(t, sweeper); res.DeferredRequeued != 1 {
+		t.Fatalf("after the grace: %d requeued, want 1", res.DeferredRequeued)
+	}
+	b.run(t)
+	if got := b.stored(t, all[0].ID); !got.Provisioned() || len(b.mail.SentTo("lost@example.com")) != 1 {
+		t.Errorf("after the requeue: provisioned=%v, %d emails; want provisioned and mailed once", got.Provisioned(), len(b.mail.SentTo("lost@example.com")))
+	}
+}
+
 func TestCreateUnknownOrganizationIsInvalid(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.svc.Create(f.ctx, superAdmin, orgRequest("ivy@example.com", "org_nosuch"))
@@ -336,7 +439,6 @@ func TestCreateAssignRolesFailureLeavesNoUser(t *testing.T) {
 		wantCode invite.Code
 	}{
 		{"unknown role", []string{"rol_viewer"}, invite.CodeNotFound, invite.CodeInvalid},
-		{"Auth0 unavailable", []string{"rol_viewer"}, invite.CodeUpstream, invite.CodeUpstream},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,8 @@ const (
 	EventReminded    = "reminder_sent"
 	// EventEmailUnconfirmed records a bulk item's send whose outcome was lost.
 	EventEmailUnconfirmed = "email_unconfirmed"
+	// EventProvisioningQueued: Auth0 was busy, so the worker finishes the invitation.
+	EventProvisioningQueued = "provisioning_queued"
 )
 
 // Invitation is one person invited by email to the application or to an organization.
@@ -171,6 +173,10 @@ type Invitation struct {
 	// invitation and died before storing its id. Ended before its Auth0 side is
 	// recorded, it is cleaned up by looking in Auth0 for what carries its id.
 	Resumable bool
+	// Deferred marks a single create whose Auth0 side the API left to the worker
+	// because Auth0 was busy (the caller got 202); the worker, or the sweeper after
+	// ProvisioningGrace, finishes it.
+	Deferred bool
 
 	// TokenHash is the hex SHA-256 of the current link token; the token itself is never
 	// stored. Resend replaces it.
@@ -211,8 +217,32 @@ func (inv *Invitation) DueAt() (time.Time, bool) {
 		return inv.AcceptedAt, true
 	case inv.Status == StatusPending && inv.Delivery.Status == DeliveryFailed:
 		return inv.Delivery.NextAttemptAt, true
+	case inv.Deferred && inv.Status == StatusPending && !inv.Provisioned():
+		// The worker should have finished it by now; if its message was lost, the
+		// sweeper queues it again.
+		last := inv.CreatedAt
+		for _, e := range inv.History {
+			if e.Event == EventProvisioningQueued && e.At.After(last) {
+				last = e.At
+			}
+		}
+		return last.Add(ProvisioningGrace), true
 	}
 	return time.Time{}, false
+}
+
+// ProvisioningGrace is how long a deferred invitation waits for the worker before
+// the sweeper queues it again.
+const ProvisioningGrace = 10 * time.Minute
+
+// Provisioned reports whether the Auth0 side of the invitation is recorded: its user,
+// or its Auth0 organization invitation. A pending invitation without it is still
+// being provisioned.
+func (inv *Invitation) Provisioned() bool {
+	if inv.Kind == KindOrganization {
+		return inv.Auth0InvitationID != ""
+	}
+	return inv.Auth0UserID != ""
 }
 
 // AwaitsReminder reports whether inv is pending, was emailed, and its reminder was

@@ -53,6 +53,9 @@ func (s *Service) Continue(ctx context.Context, token string) (string, error) {
 	if err := usable(inv, now); err != nil {
 		return "", err
 	}
+	if !inv.Provisioned() {
+		return "", Errorf(CodeConflict, "This invitation is still being set up. Please try again in a minute.")
+	}
 	var target string
 	switch {
 	case inv.Kind == KindOrganization && inv.Auth0InvitationURL != "":

@@ -86,11 +86,18 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 	return s.deliver(ctx, next, s.emailFor(next, org, token), now), nil
 }
 
+// errProvisioning answers what needs the invitation's Auth0 side while the worker
+// still makes it.
+var errProvisioning = Errorf(CodeConflict, "the invitation is still being provisioned in Auth0; try again in a moment")
+
 // canSend applies the per-invitation limits of Resend: MaxSends emails in all, the
 // ones the provider refused included, and one sent per ResendInterval.
 func (s *Service) canSend(inv *Invitation, now time.Time) error {
 	if inv.Status != StatusPending {
 		return Errorf(CodeConflict, "the invitation is %s, not pending", inv.Status)
+	}
+	if !inv.Provisioned() {
+		return errProvisioning
 	}
 	d := inv.Delivery
 	if d.Sends+d.Failures >= s.maxSends {
@@ -104,6 +111,9 @@ func (s *Service) canSend(inv *Invitation, now time.Time) error {
 // canTicket applies the same limits to the links handed to the caller: MaxSends in
 // all and one per ResendInterval.
 func (s *Service) canTicket(inv *Invitation, now time.Time) error {
+	if !inv.Provisioned() {
+		return errProvisioning
+	}
 	if n := inv.count(EventTicket); n >= s.maxSends {
 		return Errorf(CodeRateLimited, "%d links were issued for this invitation; revoke it and invite again", n)
 	}

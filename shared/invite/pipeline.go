@@ -128,12 +128,13 @@ func (s *Service) organizationOf(ctx context.Context, req CreateRequest) (*Organ
 }
 
 // provision creates the Auth0 side of a stored pending invitation (the user with its
-// roles, or the organization invitation) and records it. A single create (resumable
-// false) fails the invitation on any error, taking back what it created, and returns
-// the error. A bulk item (resumable) leaves the invitation pending on an error that may
-// pass, for a retry that adopts what Auth0 already has (resumed says an earlier attempt
-// may have got that far), fails it on a refusal and returns it as stored, and keeps
-// what it created whenever the stored invitation can still take it.
+// roles, or the organization invitation) and records it. On Auth0's refusal it stores
+// the invitation failed and returns it as stored together with the refusal. With
+// resumable false it fails the invitation on any error, taking back what it created.
+// Resumable (a bulk item, or a single create that may fall back to the worker), it
+// leaves the invitation pending on an error that may pass, for a retry that adopts
+// what Auth0 already has (resumed says an earlier attempt may have got that far), and
+// keeps what it created whenever the stored invitation can still take it.
 func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *Organization, resumable, resumed bool) (*Invitation, error) {
 	next := inv.Clone()
 	var (
@@ -149,9 +150,8 @@ func (s *Service) provision(ctx context.Context, a Actor, inv *Invitation, org *
 		if resumable && Transient(err) {
 			return nil, err
 		}
-		failed := s.fail(ctx, a, inv, err)
-		if resumable && failed != nil {
-			return failed, nil
+		if failed := s.fail(ctx, a, inv, err); failed != nil {
+			return failed, fmt.Errorf("create invitation %s: %w", inv.ID, err)
 		}
 		return nil, fmt.Errorf("create invitation %s: %w", inv.ID, err)
 	}

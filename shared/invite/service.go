@@ -46,6 +46,7 @@ const (
 	DefaultTicketTTL      = 30 * time.Minute
 	DefaultResendInterval = time.Minute
 	DefaultMaxSends       = 5
+	DefaultCreateBudget   = 2 * time.Second
 	// maxDeliveryAttempts bounds the queued retries of a failed email.
 	maxDeliveryAttempts = 8
 )
@@ -91,6 +92,11 @@ type Config struct {
 	// caller may not control the address, and a verified address is what other
 	// applications trust.
 	VerifyDisclosedLinks bool
+
+	// CreateBudget is how long a single create waits on Auth0 before it leaves the
+	// invitation to the worker and answers at once (Created.Deferred); default
+	// DefaultCreateBudget.
+	CreateBudget time.Duration
 
 	ResendInterval    time.Duration // minimum time between two sends; default 1 minute
 	MaxSends          int           // emails per invitation; default 5
@@ -139,6 +145,7 @@ type Service struct {
 	itemAttempts   int
 	itemBackoff    time.Duration
 
+	createBudget   time.Duration
 	orgs           *orgCache
 	grants         *grants
 	verifyDisclose bool
@@ -182,9 +189,13 @@ func NewService(cfg Config) (*Service, error) {
 		orgs:           &orgCache{byID: map[string]cachedOrg{}},
 		grants:         &grants{ceiling: cfg.Ceiling, held: map[heldKey]heldRoles{}},
 		verifyDisclose: cfg.VerifyDisclosedLinks,
+		createBudget:   cfg.CreateBudget,
 	}
 	if s.queue == nil {
 		s.queue = noQueue{}
+	}
+	if s.createBudget <= 0 {
+		s.createBudget = DefaultCreateBudget
 	}
 	if s.batchRetention <= 0 {
 		s.batchRetention = DefaultBatchRetention

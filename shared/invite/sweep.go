@@ -94,9 +94,12 @@ type SweepResult struct {
 	RemindersFailed int // reminder claimed, email failed and queued for a retry
 	RemindersSkip   int // created with less than the reminder lead left
 	BatchesRequeued int // batches whose submitter stopped before queueing them all
-	Deferred        int
-	Conflicts       int
-	Errors          int
+	// DeferredRequeued counts deferred single creates queued again: their message was
+	// lost or the worker gave up on a passing failure.
+	DeferredRequeued int
+	Deferred         int
+	Conflicts        int
+	Errors           int
 	// RateLimited is set when Auth0 answered 429 and its work paused for the run.
 	RateLimited bool
 	// Complete is false when the run stopped at its time budget with work left.
@@ -331,6 +334,12 @@ func (r *sweepRun) retry(ctx context.Context, inv *Invitation) {
 		if !next.FlagClearPending {
 			r.res.FlagsCleared++
 		}
+	case inv.Deferred && inv.Status == StatusPending && !inv.Provisioned():
+		if err := r.requeueDeferred(ctx, inv); err != nil {
+			r.outcome(ctx, inv, "requeue deferred", err)
+			return
+		}
+		r.res.DeferredRequeued++
 	case !at.IsZero():
 		if _, err := r.svc.RetryDelivery(ctx, inv.ID); err != nil {
 			r.outcome(ctx, inv, "email retry", err)
@@ -344,6 +353,23 @@ func (r *sweepRun) retry(ctx context.Context, inv *Invitation) {
 		}
 		r.res.Failed++
 	}
+}
+
+// requeueDeferred queues again a deferred invitation the worker has not finished
+// within ProvisioningGrace, recording it first so that its due time moves on.
+func (r *sweepRun) requeueDeferred(ctx context.Context, inv *Invitation) error {
+	now := r.now()
+	next, err := r.svc.apply(ctx, inv, func(n *Invitation) error {
+		if at, ok := n.DueAt(); !ok || at.After(now) || !n.Deferred || n.Provisioned() {
+			return Errorf(CodeConflict, "invitation %s is not due for provisioning", n.ID)
+		}
+		n.record(EventProvisioningQueued, now, ActorSweeper, "queued again")
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.svc.queue.Enqueue(ctx, []ItemRef{{InvitationID: next.ID}})
 }
 
 // failDelivery ends a pending invitation whose email failed for good or ran out of

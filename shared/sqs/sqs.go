@@ -187,8 +187,8 @@ func decode(body string) (invite.ItemRef, error) {
 	if err := json.Unmarshal([]byte(body), &ref); err != nil {
 		return ref, fmt.Errorf("decode item reference: %w", err)
 	}
-	if !invite.ValidID(ref.BatchID) || ref.Index < 0 || ref.Index >= invite.MaxBatchItems {
-		return ref, fmt.Errorf("item reference %q/%d is out of range", ref.BatchID, ref.Index)
+	if !ref.Valid() {
+		return ref, fmt.Errorf("item reference %q/%d/%q is out of range", ref.BatchID, ref.Index, ref.InvitationID)
 	}
 	return ref, nil
 }
