@@ -31,7 +31,7 @@ func main() {
 			ctx = invite.WithRequestID(ctx, lc.AwsRequestID)
 		}
 		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
-		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget", time.Until(deadline).Round(time.Second))
+		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget_ms", time.Until(deadline).Milliseconds())
 		return a.Sweeper.Run(ctx, deadline)
 	})
 }

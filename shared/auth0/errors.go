@@ -29,7 +29,7 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 	}
 	if info, _ := ctx.Value(callKey{}).(*callInfo); info != nil {
 		if wait, ok := info.gaveUp(); ok {
-			log.WarnContext(ctx, "auth0: rate limited past the call's deadline", "retry_after", wait)
+			log.WarnContext(ctx, "auth0: rate limited past the call's deadline", "retry_after_ms", wait.Milliseconds())
 			return &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: wait, Err: cause}
 		}
 	}
@@ -69,7 +69,7 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 		return invite.Wrap(invite.CodeConflict, cause, "%s", msg)
 	case s == http.StatusTooManyRequests:
 		wait := id.retryAfter(ctx)
-		log.WarnContext(ctx, "auth0: rate limited after retries", "retry_after", wait)
+		log.WarnContext(ctx, "auth0: rate limited after retries", "retry_after_ms", wait.Milliseconds())
 		return &invite.Error{Code: invite.CodeRateLimited, Message: "Auth0 is rate limiting Doorman", RetryAfter: wait, Err: cause}
 	case s >= 500:
 		log.WarnContext(ctx, "auth0: server error", "status", s, "auth0_message", msg)
