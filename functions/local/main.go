@@ -9,6 +9,7 @@
 //	go run ./functions/local create-table   create the table (idempotent); `make stack-up` runs it
 //	go run ./functions/local invoke FN EVENT run one function's bootstrap on an event file;
 //	                                        `make invoke FN=… EVENT=…` runs it
+//	go run ./functions/local load [flags]   Doorman under load, measured (`make load`)
 package main
 
 import (
@@ -34,7 +35,7 @@ func main() {
 
 func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: local serve | token [flags] | create-table | invoke <function> <event.json>")
+		return fmt.Errorf("usage: local serve | token [flags] | create-table | invoke <function> <event.json> | load [flags]")
 	}
 	switch args[0] {
 	case "create-table":
@@ -45,7 +46,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return mintToken(ctx, os.Getenv, args[1:], os.Stdout)
 	case "invoke":
 		return invoke(ctx, os.Getenv, args[1:], os.Stdout, os.Stderr, log)
+	case "load":
+		return load(ctx, os.Getenv, args[1:], os.Stdout, log)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, token, create-table or invoke)", args[0])
+		return fmt.Errorf("unknown command %q (want serve, token, create-table, invoke or load)", args[0])
 	}
 }

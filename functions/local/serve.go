@@ -26,7 +26,7 @@ import (
 // serve runs Doorman locally until ctx ends. Auth0's paths (/oauth/token, /api/v2,
 // /.well-known, the login and ticket pages) do not collide with Doorman's (/v1, /i,
 // /webhooks), so one listener serves both as one origin.
-func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *slog.Logger, started ...func(*running)) error {
 	addr, err := listenAddr(getenv)
 	if err != nil {
 		return err
@@ -46,9 +46,13 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	rt := &router{}
 	var seeded seed
 	if l.UseSim {
+		rate, err := simRate(getenv)
+		if err != nil {
+			return err
+		}
 		rt.sim = auth0sim.New(auth0sim.Options{
 			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
-			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log,
+			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log, RateLimit: rate,
 			LogStream: &auth0sim.LogStream{
 				URL: base + webhookPath, Authorization: "Bearer " + cfg.WebhookToken.Reveal(),
 				Format: "array", BatchSize: 20, FlushInterval: 500 * time.Millisecond,
@@ -98,6 +102,9 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 
 	if err := banner(out, base, cfg, l, rt.sim, seeded); err != nil {
 		return err
+	}
+	for _, f := range started {
+		f(&running{base: base, sim: rt.sim, app: a, seed: seeded})
 	}
 	select {
 	case err := <-errc:
@@ -228,6 +235,28 @@ func bulkWorkers(getenv func(string) string) (int, error) {
 		return 0, fmt.Errorf("BULK_WORKERS %q must be an integer from 1 to 100", v)
 	}
 	return n, nil
+}
+
+// running is what a started serve offers the commands that drive it (load).
+type running struct {
+	base string
+	sim  *auth0sim.Sim // nil against a real tenant
+	app  *app.App
+	seed seed
+}
+
+// simRate is AUTH0_SIM_RATE: the stand-in's Management API requests per second
+// (default 2, a free tenant's).
+func simRate(getenv func(string) string) (float64, error) {
+	v := getenv("AUTH0_SIM_RATE")
+	if v == "" {
+		return 0, nil
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 || r > 1000 {
+		return 0, fmt.Errorf("AUTH0_SIM_RATE %q must be requests per second, above 0 and at most 1000", v)
+	}
+	return r, nil
 }
 
 // sweepInterval is SWEEP_INTERVAL (default 1m): how often the local run sweeps.
