@@ -10,7 +10,7 @@ export TABLE_NAME ?= doorman-local
 STACK := ./.ci/stack.sh
 GO ?= go
 
-.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps build synth deploy sizes invoke
+.PHONY: help dev test test-unit stack-up stack-down stack-status bench deps build synth deploy sizes invoke load
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +49,15 @@ invoke: ## run one function's bootstrap on an event: make invoke FN=worker EVENT
 	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=api|logstream|sweeper|worker EVENT=events/…"; exit 1; }
 	@$(STACK) up
 	@eval "$$($(STACK) env)"; $(GO) run ./functions/local invoke $(FN) $(EVENT)
+
+# CREATORS concurrent admins create invitations for DURATION against the stand-in at
+# RATE Management API requests per second (README, "Under load").
+CREATORS ?= 20
+DURATION ?= 60s
+RATE ?= 2
+load: ## measure creates under load: make load CREATORS=20 DURATION=60s RATE=2
+	@$(STACK) up
+	@eval "$$($(STACK) env)"; $(GO) run ./functions/local load -creators $(CREATORS) -duration $(DURATION) -auth0-rate $(RATE)
 
 test-unit: ## run the tests that need no stack (stack tests skip, saying why)
 	@$(GO) test ./...
