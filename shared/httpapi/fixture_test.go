@@ -37,7 +37,7 @@ var (
 	appAdmin   = httpapi.Claims{Sub: "auth0|admin", Name: "Ada Admin", Permissions: allPerms}
 	acmeAdmin  = httpapi.Claims{Sub: "auth0|acme", Name: "Olga Acme", Permissions: allPerms, OrgID: orgAcme}
 	otherAdmin = httpapi.Claims{Sub: "auth0|other", Name: "Otto Other", Permissions: allPerms, OrgID: orgOther}
-	readOnly   = httpapi.Claims{Sub: "auth0|reader", Name: "Rita Reader", Scope: "openid read:invitations"}
+	readOnly   = httpapi.Claims{Sub: "auth0|reader", Name: "Rita Reader", Permissions: []string{invite.PermRead}, Scope: "openid"}
 )
 
 // gatedStore is the in-memory store with faults a test can switch on: Create can be
