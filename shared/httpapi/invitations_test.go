@@ -233,6 +233,38 @@ func TestIdempotencyReplay(t *testing.T) {
 	wantProblem(t, res, http.StatusConflict, invite.CodeConflict)
 }
 
+// TestIdempotencyKeyPerOrganization: one user holding tokens of two organizations
+// sends the same key and body with each; they are two requests, and neither
+// organization is answered with the other's invitation.
+func TestIdempotencyKeyPerOrganization(t *testing.T) {
+	f := newFixture(t)
+	inAcme := httpapi.Claims{Sub: "auth0|olga", Name: "Olga", Permissions: allPerms, OrgID: orgAcme}
+	inOther := inAcme
+	inOther.OrgID = orgOther
+	body := `{"email":"ann@example.com","name":"Ann"}`
+	key := map[string]string{"Idempotency-Key": "invite-ann"}
+	var ids []any
+	for _, c := range []httpapi.Claims{inAcme, inOther} {
+		res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: &c, Header: key})
+		if res.Status != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("%s: status %d (replayed %q), want 201 not replayed; %s", c.OrgID, res.Status, res.Header.Get("Idempotent-Replayed"), res.Body)
+		}
+		inv := res.json(t)
+		if inv["organization_id"] != c.OrgID {
+			t.Errorf("%s: organization_id = %v, want %s", c.OrgID, inv["organization_id"], c.OrgID)
+		}
+		ids = append(ids, inv["id"])
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both organizations got invitation %v, want one each", ids[0])
+	}
+	// Within one organization the key still replays.
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: &inAcme, Header: key})
+	if res.Header.Get("Idempotent-Replayed") != "true" || res.json(t)["id"] != ids[0] {
+		t.Errorf("repeat in %s: replayed %q, id %v; want a replay of %v", orgAcme, res.Header.Get("Idempotent-Replayed"), res.json(t)["id"], ids[0])
+	}
+}
+
 func TestIdempotencyKeyValidation(t *testing.T) {
 	f := newFixture(t)
 	for _, key := range []string{strings.Repeat("k", 256), "tab\there"} {
