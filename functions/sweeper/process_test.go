@@ -29,9 +29,11 @@ func TestSweepProcess(t *testing.T) {
 	// Seed an application invitation an hour past its expiry.
 	store := stack.Store(t)
 	now := time.Now()
-	user := sim.AddUser(auth0sim.User{Email: "late@example.com", AppMetadata: map[string]any{"needsInvitation": true}})
+	const id = "01KAXPZ7Q0SWEEPTEST0000001"
+	// As Doorman creates it: flagged, and naming the invitation.
+	user := sim.AddUser(auth0sim.User{Email: "late@example.com", AppMetadata: map[string]any{"needsInvitation": true, "invitationId": id}})
 	inv := &invite.Invitation{
-		ID: "01KAXPZ7Q0SWEEPTEST0000001", Kind: invite.KindApplication, Email: user.Email, Name: "Late",
+		ID: id, Kind: invite.KindApplication, Email: user.Email, Name: "Late",
 		Inviter: invite.Inviter{Sub: "auth0|admin", Name: "Admin"}, Status: invite.StatusPending,
 		CreatedAt: now.Add(-8 * 24 * time.Hour), ExpiresAt: now.Add(-time.Hour),
 		Auth0UserID: user.ID, UserCreated: true,

@@ -214,12 +214,14 @@ func TestPasswordChangeTicketBody(t *testing.T) {
 		req  invite.TicketRequest
 		want map[string]any
 	}{
-		{"result URL wins over client id", invite.TicketRequest{UserID: "auth0|1", ResultURL: "https://app.example.com/welcome", ClientID: "spa", TTL: 90 * time.Second},
+		{"result URL wins over client id", invite.TicketRequest{UserID: "auth0|1", ResultURL: "https://app.example.com/welcome", ClientID: "spa", TTL: 90 * time.Second, MarkVerified: true},
 			map[string]any{"user_id": "auth0|1", "result_url": "https://app.example.com/welcome", "ttl_sec": 90.0, "mark_email_as_verified": true, "includeEmailInRedirect": false}},
-		{"client id", invite.TicketRequest{UserID: "auth0|1", ClientID: "spa", TTL: 1500 * time.Millisecond},
+		{"client id", invite.TicketRequest{UserID: "auth0|1", ClientID: "spa", TTL: 1500 * time.Millisecond, MarkVerified: true},
 			map[string]any{"user_id": "auth0|1", "client_id": "spa", "ttl_sec": 2.0, "mark_email_as_verified": true, "includeEmailInRedirect": false}},
-		{"defaults: login client, configured TTL", invite.TicketRequest{UserID: "auth0|1"},
+		{"defaults: login client, configured TTL", invite.TicketRequest{UserID: "auth0|1", MarkVerified: true},
 			map[string]any{"user_id": "auth0|1", "client_id": loginClient, "ttl_sec": 3600.0, "mark_email_as_verified": true, "includeEmailInRedirect": false}},
+		{"not verifying: false is sent, not left out", invite.TicketRequest{UserID: "auth0|1"},
+			map[string]any{"user_id": "auth0|1", "client_id": loginClient, "ttl_sec": 3600.0, "mark_email_as_verified": false, "includeEmailInRedirect": false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -226,13 +226,9 @@ func (id *Identity) AssignRoles(ctx context.Context, userID string, roleIDs []st
 	if len(roleIDs) == 0 {
 		return nil
 	}
-	roles := make([]*management.Role, len(roleIDs))
-	for i := range roleIDs {
-		roles[i] = &management.Role{ID: &roleIDs[i]}
-	}
 	ctx, done := id.call(ctx)
 	defer done()
-	if err := id.api.assignRoles(ctx, userID, roles); err != nil {
+	if err := id.api.assignRoles(ctx, userID, roleRefs(roleIDs)); err != nil {
 		return id.fail(ctx, "assign roles", err, "auth0_user_id", userID)
 	}
 	return nil
@@ -255,10 +251,11 @@ func (id *Identity) ClearInvitationFlag(ctx context.Context, userID string) erro
 }
 
 // DeleteUserIfNeverLoggedIn makes two calls (GET, then DELETE /users/{id}) when the
-// user never logged in, and one when it did or is already gone.
-func (id *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (bool, error) {
-	if userID == "" {
-		return false, invite.Invalid("user_id", "a user id is required")
+// user never logged in and its app_metadata.invitationId is invitationID, and one
+// (the GET) when it is kept or already gone.
+func (id *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID, invitationID string) (bool, error) {
+	if userID == "" || invitationID == "" {
+		return false, invite.Invalid("user_id", "a user id and an invitation id are required")
 	}
 	ctx, done := id.call(ctx)
 	defer done()
@@ -269,13 +266,118 @@ func (id *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string
 	if err != nil {
 		return false, id.fail(ctx, "read user before delete", err, "auth0_user_id", userID)
 	}
-	if u.GetLoginsCount() > 0 {
+	// A later invitation that adopted the user rewrote invitationId: it is that
+	// invitation's user now, whatever becomes of this one.
+	if u.GetLoginsCount() > 0 || invitationIDOf(u) != invitationID {
 		return false, nil
 	}
 	if err := id.api.deleteUser(ctx, userID); err != nil && status(err) != http.StatusNotFound {
 		return false, id.fail(ctx, "delete user", err, "auth0_user_id", userID)
 	}
 	return true, nil
+}
+
+// AdoptUser makes two calls when the user holds exactly roleIDs already (GET
+// /users/{id}/roles, then PATCH /users/{id}), one more when it lacks some (POST
+// /users/{id}/roles) and one more when it holds others (DELETE /users/{id}/roles):
+// four at most, plus a GET per further 100 roles it holds. The roles come first, the
+// missing ones before the extra ones: Auth0 assigns all or none, so an unknown role
+// fails before anything changed. The PATCH sends {"blocked":false,"app_metadata":
+// {"needsInvitation":true,"invitationId":…}}; Auth0 merges app_metadata key by key,
+// so the rest of it stays.
+func (id *Identity) AdoptUser(ctx context.Context, userID, invitationID string, roleIDs []string) error {
+	if userID == "" || invitationID == "" {
+		return invite.Invalid("user_id", "a user id and an invitation id are required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	held, err := id.userRoles(ctx, userID)
+	if err != nil {
+		return err
+	}
+	has := make(map[string]bool, len(held))
+	for _, r := range held {
+		has[r.ID] = true
+	}
+	wanted := make(map[string]bool, len(roleIDs))
+	var missing, extra []string
+	for _, r := range roleIDs {
+		if !has[r] && !wanted[r] {
+			missing = append(missing, r)
+		}
+		wanted[r] = true
+	}
+	for _, r := range held {
+		if !wanted[r.ID] {
+			extra = append(extra, r.ID)
+		}
+	}
+	if len(missing) > 0 {
+		if err := id.api.assignRoles(ctx, userID, roleRefs(missing)); err != nil {
+			return id.fail(ctx, "assign roles", err, "auth0_user_id", userID, "invitation_id", invitationID)
+		}
+	}
+	if len(extra) > 0 {
+		if err := id.api.removeRoles(ctx, userID, roleRefs(extra)); err != nil {
+			return id.fail(ctx, "remove roles", err, "auth0_user_id", userID, "invitation_id", invitationID)
+		}
+	}
+	meta := map[string]interface{}{"needsInvitation": true, "invitationId": invitationID}
+	if err := id.api.updateUser(ctx, userID, &management.User{Blocked: ptr(false), AppMetadata: &meta}); err != nil {
+		return id.fail(ctx, "adopt user", err, "auth0_user_id", userID, "invitation_id", invitationID)
+	}
+	return nil
+}
+
+// rolesPage is the largest page of roles Auth0 serves.
+const rolesPage = 100
+
+// Roles pages through GET /roles, 100 at a time: one call for a tenant of up to 100
+// roles, one more per further 100.
+func (id *Identity) Roles(ctx context.Context) ([]invite.Role, error) {
+	ctx, done := id.call(ctx)
+	defer done()
+	return id.allRoles(ctx, "list roles", func(opts ...management.RequestOption) (*management.RoleList, error) {
+		return id.api.roles(ctx, opts...)
+	})
+}
+
+// UserRoles pages through GET /users/{id}/roles, 100 at a time: one call for a user
+// of up to 100 roles. not_found is Auth0's 404 for a user that does not exist.
+func (id *Identity) UserRoles(ctx context.Context, userID string) ([]invite.Role, error) {
+	if userID == "" {
+		return nil, invite.Invalid("user_id", "a user id is required")
+	}
+	ctx, done := id.call(ctx)
+	defer done()
+	return id.userRoles(ctx, userID)
+}
+
+func (id *Identity) userRoles(ctx context.Context, userID string) ([]invite.Role, error) {
+	return id.allRoles(ctx, "list user roles", func(opts ...management.RequestOption) (*management.RoleList, error) {
+		return id.api.userRoles(ctx, userID, opts...)
+	}, "auth0_user_id", userID)
+}
+
+// allRoles reads every page of a role list. go-auth0 asks for include_totals, so
+// HasNext knows from start, limit and total whether another page follows.
+func (id *Identity) allRoles(ctx context.Context, op string, list func(...management.RequestOption) (*management.RoleList, error), attrs ...any) ([]invite.Role, error) {
+	out := []invite.Role{}
+	for page := 0; ; page++ {
+		l, err := list(management.Page(page), management.PerPage(rolesPage))
+		if err != nil {
+			return nil, id.fail(ctx, op, err, append(attrs, "page", page)...)
+		}
+		if l == nil {
+			return out, nil
+		}
+		for _, r := range l.Roles {
+			out = append(out, invite.Role{ID: r.GetID(), Name: r.GetName(), Description: r.GetDescription()})
+		}
+		if !l.HasNext() || len(l.Roles) == 0 {
+			return out, nil
+		}
+	}
 }
 
 // BlockUser makes one call: PATCH /users/{id} {"blocked":true}.
@@ -292,7 +394,8 @@ func (id *Identity) BlockUser(ctx context.Context, userID string) error {
 }
 
 // PasswordChangeTicket makes one call: POST /tickets/password-change. Auth0 refuses
-// result_url together with client_id, so only one is sent.
+// result_url together with client_id, so only one is sent. mark_email_as_verified is
+// always sent, false included, so that the ticket says what it does.
 func (id *Identity) PasswordChangeTicket(ctx context.Context, req invite.TicketRequest) (string, error) {
 	if req.UserID == "" {
 		return "", invite.Invalid("user_id", "a user id is required")
@@ -304,7 +407,7 @@ func (id *Identity) PasswordChangeTicket(ctx context.Context, req invite.TicketR
 	t := &management.Ticket{
 		UserID:                 &req.UserID,
 		TTLSec:                 ptr(seconds(ttl)),
-		MarkEmailAsVerified:    ptr(true),
+		MarkEmailAsVerified:    ptr(req.MarkVerified),
 		IncludeEmailInRedirect: ptr(false),
 	}
 	switch client := firstNonEmpty(req.ClientID, id.cfg.LoginClientID); {
@@ -545,6 +648,20 @@ func toUser(u *management.User) *invite.User {
 		out.AppMetadata = map[string]any(*u.AppMetadata)
 	}
 	return out
+}
+
+// invitationIDOf is the user's app_metadata.invitationId, "" when it has none.
+func invitationIDOf(u *management.User) string {
+	v, _ := u.GetAppMetadata()["invitationId"].(string)
+	return v
+}
+
+func roleRefs(ids []string) []*management.Role {
+	roles := make([]*management.Role, len(ids))
+	for i := range ids {
+		roles[i] = &management.Role{ID: &ids[i]}
+	}
+	return roles
 }
 
 func toOrgInvitation(inv *management.OrganizationInvitation, orgID string) *invite.OrgInvitation {

@@ -310,15 +310,20 @@ func TestDeleteUserIfNeverLoggedIn(t *testing.T) {
 	tests := []struct {
 		name        string
 		logins      int
+		meta        map[string]any // app_metadata
 		gone        bool
 		wantDeleted bool
 		wantCalls   map[string]int
 	}{
-		{"never logged in: deleted", 0, false, true,
+		{"never logged in: deleted", 0, map[string]any{"invitationId": "inv_1"}, false, true,
 			map[string]int{"GET /api/v2/users/{id}": 1, "DELETE /api/v2/users/{id}": 1}},
-		{"logged in: kept", 3, false, false,
+		{"logged in: kept", 3, map[string]any{"invitationId": "inv_1"}, false, false,
 			map[string]int{"GET /api/v2/users/{id}": 1}},
-		{"already gone", 0, true, true,
+		{"adopted by a newer invitation: kept", 0, map[string]any{"invitationId": "inv_2", "needsInvitation": true}, false, false,
+			map[string]int{"GET /api/v2/users/{id}": 1}},
+		{"not Doorman's: kept", 0, nil, false, false,
+			map[string]int{"GET /api/v2/users/{id}": 1}},
+		{"already gone", 0, nil, true, true,
 			map[string]int{"GET /api/v2/users/{id}": 1}},
 	}
 	for _, tt := range tests {
@@ -326,9 +331,9 @@ func TestDeleteUserIfNeverLoggedIn(t *testing.T) {
 			e := newEnv(t, options{})
 			userID := "auth0|gone"
 			if !tt.gone {
-				userID = e.sim.AddUser(auth0sim.User{Email: "ann@example.com", LoginsCount: tt.logins}).ID
+				userID = e.sim.AddUser(auth0sim.User{Email: "ann@example.com", LoginsCount: tt.logins, AppMetadata: tt.meta}).ID
 			}
-			deleted, err := e.id.DeleteUserIfNeverLoggedIn(context.Background(), userID)
+			deleted, err := e.id.DeleteUserIfNeverLoggedIn(context.Background(), userID, "inv_1")
 			if err != nil || deleted != tt.wantDeleted {
 				t.Fatalf("got %v, %v; want %v, nil", deleted, err, tt.wantDeleted)
 			}
@@ -343,6 +348,169 @@ func TestDeleteUserIfNeverLoggedIn(t *testing.T) {
 			wantCalls(t, e.sim, tt.wantCalls)
 		})
 	}
+}
+
+func TestAdoptUser(t *testing.T) {
+	tests := []struct {
+		name      string
+		held      []string // role names the user holds
+		adopt     []string // role names it is adopted with
+		wantCalls map[string]int
+	}{
+		{"roles unchanged", []string{"admin"}, []string{"admin"},
+			map[string]int{"GET /api/v2/users/{id}/roles": 1, "PATCH /api/v2/users/{id}": 1}},
+		{"a role added", []string{"admin"}, []string{"admin", "viewer"},
+			map[string]int{"GET /api/v2/users/{id}/roles": 1, "POST /api/v2/users/{id}/roles": 1, "PATCH /api/v2/users/{id}": 1}},
+		{"the old invitation's role removed", []string{"admin", "viewer"}, []string{"viewer"},
+			map[string]int{"GET /api/v2/users/{id}/roles": 1, "DELETE /api/v2/users/{id}/roles": 1, "PATCH /api/v2/users/{id}": 1}},
+		{"roles replaced", []string{"admin"}, []string{"viewer", "viewer"},
+			map[string]int{"GET /api/v2/users/{id}/roles": 1, "POST /api/v2/users/{id}/roles": 1,
+				"DELETE /api/v2/users/{id}/roles": 1, "PATCH /api/v2/users/{id}": 1}},
+		{"no roles left", []string{"admin", "viewer"}, nil,
+			map[string]int{"GET /api/v2/users/{id}/roles": 1, "DELETE /api/v2/users/{id}/roles": 1, "PATCH /api/v2/users/{id}": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, options{})
+			ids := map[string]string{}
+			for _, name := range []string{"admin", "viewer"} {
+				ids[name] = e.sim.CreateRole(name, "").ID
+			}
+			byName := func(names []string) []string {
+				out := []string{}
+				for _, n := range names {
+					out = append(out, ids[n])
+				}
+				return out
+			}
+			u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", Blocked: true, Roles: byName(tt.held),
+				AppMetadata: map[string]any{"invitationId": "inv_1", "plan": "pro"}})
+			if err := e.id.AdoptUser(context.Background(), u.ID, "inv_2", byName(tt.adopt)); err != nil {
+				t.Fatalf("AdoptUser: %v", err)
+			}
+			got, _ := e.sim.User(u.ID)
+			wantMeta := map[string]any{"invitationId": "inv_2", "needsInvitation": true, "plan": "pro"}
+			if got.Blocked || !reflect.DeepEqual(got.AppMetadata, wantMeta) {
+				t.Errorf("got blocked %v, app_metadata %v; want unblocked, %v", got.Blocked, got.AppMetadata, wantMeta)
+			}
+			if want := slices.Compact(sorted(byName(tt.adopt))); !slices.Equal(sorted(got.Roles), want) {
+				t.Errorf("got roles %v, want %v", got.Roles, want)
+			}
+			sent := e.sent.last(t, "PATCH", "/api/v2/users/")
+			if want := map[string]any{"blocked": false, "app_metadata": map[string]any{"needsInvitation": true, "invitationId": "inv_2"}}; !reflect.DeepEqual(sent, want) {
+				t.Errorf("sent %v\nwant %v", sent, want)
+			}
+			wantCalls(t, e.sim, tt.wantCalls)
+		})
+	}
+}
+
+// An unknown role fails before anything changed: Auth0 assigns all roles or none.
+func TestAdoptUserRefused(t *testing.T) {
+	e := newEnv(t, options{})
+	held := e.sim.CreateRole("admin", "")
+	viewer := e.sim.CreateRole("viewer", "")
+	u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", Blocked: true, Roles: []string{held.ID},
+		AppMetadata: map[string]any{"invitationId": "inv_1"}})
+	before, _ := e.sim.User(u.ID)
+
+	err := e.id.AdoptUser(context.Background(), u.ID, "inv_2", []string{viewer.ID, "rol_doesnotexist"})
+	if ie := wantCode(t, err, invite.CodeNotFound); ie.Message != "The role does not exist." {
+		t.Errorf("got message %q, want Auth0's", ie.Message)
+	}
+	if got, _ := e.sim.User(u.ID); !reflect.DeepEqual(got, before) {
+		t.Errorf("got user %+v after a refused adoption, want it unchanged: %+v", got, before)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}/roles": 1, "POST /api/v2/users/{id}/roles": 1})
+
+	e.sim.ResetCalls()
+	err = e.id.AdoptUser(context.Background(), "auth0|missing", "inv_2", []string{viewer.ID})
+	wantCode(t, err, invite.CodeNotFound)
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}/roles": 1})
+}
+
+func TestRoles(t *testing.T) {
+	e := newEnv(t, options{})
+	var want []invite.Role
+	tests := []struct {
+		name      string
+		total     int
+		wantPages int
+	}{
+		{"none", 0, 1},
+		{"one", 1, 1},
+		{"a full page", 100, 1},
+		{"two pages", 150, 2},
+		{"two full pages", 200, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := len(want); i < tt.total; i++ {
+				r := e.sim.CreateRole(fmt.Sprintf("role-%03d", i), fmt.Sprintf("Role %d", i))
+				want = append(want, invite.Role{ID: r.ID, Name: r.Name, Description: r.Description})
+			}
+			e.sim.ResetCalls()
+			got, err := e.id.Roles(context.Background())
+			if err != nil {
+				t.Fatalf("Roles: %v", err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("got %d roles %v\nwant %d %v", len(got), got, len(want), want)
+			}
+			wantCalls(t, e.sim, map[string]int{"GET /api/v2/roles": tt.wantPages})
+		})
+	}
+}
+
+func TestUserRoles(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	var all []invite.Role
+	for i := range 150 {
+		r := e.sim.CreateRole(fmt.Sprintf("role-%03d", i), "")
+		all = append(all, invite.Role{ID: r.ID, Name: r.Name})
+	}
+	ids := func(roles []invite.Role) []string {
+		out := []string{}
+		for _, r := range roles {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		roles     []invite.Role
+		wantPages int
+	}{
+		{"no roles", nil, 1},
+		{"two roles", all[3:5], 1},
+		{"150 roles", all, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := e.sim.AddUser(auth0sim.User{Email: "ann@example.com", Roles: ids(tt.roles)})
+			e.sim.ResetCalls()
+			got, err := e.id.UserRoles(ctx, u.ID)
+			if err != nil {
+				t.Fatalf("UserRoles: %v", err)
+			}
+			if !reflect.DeepEqual(sorted(ids(got)), sorted(ids(tt.roles))) {
+				t.Errorf("got roles %v, want %v", ids(got), ids(tt.roles))
+			}
+			for _, r := range got {
+				if r.Name == "" {
+					t.Errorf("got role %+v without its name", r)
+				}
+			}
+			wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}/roles": tt.wantPages})
+		})
+	}
+	e.sim.ResetCalls()
+	_, err := e.id.UserRoles(ctx, "auth0|missing")
+	if ie := wantCode(t, err, invite.CodeNotFound); ie.Message != "The user does not exist." {
+		t.Errorf("got message %q, want Auth0's", ie.Message)
+	}
+	wantCalls(t, e.sim, map[string]int{"GET /api/v2/users/{id}/roles": 1})
 }
 
 func TestBlockUser(t *testing.T) {
@@ -363,12 +531,14 @@ func TestPasswordChangeTicket(t *testing.T) {
 		req  invite.TicketRequest
 		want map[string]any
 	}{
-		{"result URL", invite.TicketRequest{ResultURL: "https://app.example.com/welcome", ClientID: "ignored", TTL: 90 * time.Second},
-			map[string]any{"result_url": "https://app.example.com/welcome", "ttl_sec": 90.0}},
-		{"client id", invite.TicketRequest{ClientID: "spa-client"},
-			map[string]any{"client_id": "spa-client", "ttl_sec": 3600.0}},
-		{"the login client by default", invite.TicketRequest{},
-			map[string]any{"client_id": loginClient, "ttl_sec": 3600.0}},
+		{"result URL", invite.TicketRequest{ResultURL: "https://app.example.com/welcome", ClientID: "ignored", TTL: 90 * time.Second, MarkVerified: true},
+			map[string]any{"result_url": "https://app.example.com/welcome", "ttl_sec": 90.0, "mark_email_as_verified": true}},
+		{"client id", invite.TicketRequest{ClientID: "spa-client", MarkVerified: true},
+			map[string]any{"client_id": "spa-client", "ttl_sec": 3600.0, "mark_email_as_verified": true}},
+		{"the login client by default", invite.TicketRequest{MarkVerified: true},
+			map[string]any{"client_id": loginClient, "ttl_sec": 3600.0, "mark_email_as_verified": true}},
+		{"not verifying the address", invite.TicketRequest{ClientID: "spa-client"},
+			map[string]any{"client_id": "spa-client", "ttl_sec": 3600.0, "mark_email_as_verified": false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,7 +552,7 @@ func TestPasswordChangeTicket(t *testing.T) {
 			if !strings.HasPrefix(ticket, e.sim.BaseURL()) || !strings.Contains(ticket, "ticket=") {
 				t.Errorf("got ticket URL %q", ticket)
 			}
-			want := map[string]any{"user_id": u.ID, "mark_email_as_verified": true, "includeEmailInRedirect": false}
+			want := map[string]any{"user_id": u.ID, "includeEmailInRedirect": false}
 			for k, v := range tt.want {
 				want[k] = v
 			}

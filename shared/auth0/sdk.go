@@ -14,6 +14,9 @@ type api interface {
 	updateUser(ctx context.Context, id string, u *management.User) error
 	deleteUser(ctx context.Context, id string) error
 	assignRoles(ctx context.Context, id string, roles []*management.Role) error
+	removeRoles(ctx context.Context, id string, roles []*management.Role) error
+	userRoles(ctx context.Context, id string, opts ...management.RequestOption) (*management.RoleList, error)
+	roles(ctx context.Context, opts ...management.RequestOption) (*management.RoleList, error)
 	passwordChangeTicket(ctx context.Context, t *management.Ticket) error
 	connectionByName(ctx context.Context, name string) (*management.Connection, error)
 	createInvitation(ctx context.Context, orgID string, inv *management.OrganizationInvitation) error
@@ -49,6 +52,18 @@ func (s sdk) deleteUser(ctx context.Context, id string) error {
 
 func (s sdk) assignRoles(ctx context.Context, id string, roles []*management.Role) error {
 	return s.m.User.AssignRoles(ctx, id, roles)
+}
+
+func (s sdk) removeRoles(ctx context.Context, id string, roles []*management.Role) error {
+	return s.m.User.RemoveRoles(ctx, id, roles)
+}
+
+func (s sdk) userRoles(ctx context.Context, id string, opts ...management.RequestOption) (*management.RoleList, error) {
+	return s.m.User.Roles(ctx, id, opts...)
+}
+
+func (s sdk) roles(ctx context.Context, opts ...management.RequestOption) (*management.RoleList, error) {
+	return s.m.Role.List(ctx, opts...)
 }
 
 func (s sdk) passwordChangeTicket(ctx context.Context, t *management.Ticket) error {

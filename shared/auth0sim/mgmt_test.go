@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,72 @@ func TestOrgInvitationLifecycle(t *testing.T) {
 	resp, _, raw := api(t, sim, token, "GET", "/api/v2/organizations/"+org.ID+"/invitations?include_totals=true&per_page=50", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(raw), `"limit":2`) {
 		t.Errorf("got %d %s, want 200 with limit 2", resp.StatusCode, raw)
+	}
+}
+
+// TestRolePages checks the offset paging go-auth0's RoleList.HasNext relies on: with
+// include_totals, start is the page's offset, limit the page size asked for and total
+// every role, so that total > start+limit says another page follows.
+func TestRolePages(t *testing.T) {
+	sim := NewTestServer(t, Options{RateLimit: -1})
+	token := managementToken(t, sim)
+	var ids []string
+	for i := range 150 {
+		ids = append(ids, sim.CreateRole("role-"+strconv.Itoa(i), "").ID)
+	}
+	ann := sim.AddUser(User{Email: "ann@example.com", Roles: ids})
+	for _, path := range []string{"/api/v2/roles", "/api/v2/users/" + url.PathEscape(ann.ID) + "/roles"} {
+		tests := []struct {
+			query                string
+			wantLen              int
+			wantStart, wantLimit float64
+			wantFirst            string
+		}{
+			{"?include_totals=true&per_page=100", 100, 0, 100, ids[0]},
+			{"?include_totals=true&page=1&per_page=100", 50, 100, 100, ids[100]},
+			{"?include_totals=true", 50, 0, 50, ids[0]},
+		}
+		for _, tt := range tests {
+			t.Run(path+tt.query, func(t *testing.T) {
+				resp, body, raw := api(t, sim, token, "GET", path+tt.query, nil)
+				if resp.StatusCode != 200 {
+					t.Fatalf("got status %d, want 200: %s", resp.StatusCode, raw)
+				}
+				roles, _ := body["roles"].([]any)
+				if len(roles) != tt.wantLen || body["start"] != tt.wantStart || body["limit"] != tt.wantLimit || body["total"] != 150.0 {
+					t.Errorf("got %d roles, start %v, limit %v, total %v; want %d, %v, %v, 150",
+						len(roles), body["start"], body["limit"], body["total"], tt.wantLen, tt.wantStart, tt.wantLimit)
+				}
+				if len(roles) > 0 {
+					first, _ := roles[0].(map[string]any)
+					if first["id"] != tt.wantFirst || first["name"] == "" {
+						t.Errorf("got first role %v, want %s with its name", first, tt.wantFirst)
+					}
+				}
+			})
+		}
+	}
+	resp, body, raw := api(t, sim, token, "GET", "/api/v2/users/auth0%7Cnobody/roles?include_totals=true", nil)
+	if resp.StatusCode != 404 || body["message"] != "The user does not exist." {
+		t.Errorf("roles of an unknown user: got %d %s, want 404 The user does not exist.", resp.StatusCode, raw)
+	}
+}
+
+// TestPatchBlocked: PATCH sets and clears blocked, and the user then shows it.
+func TestPatchBlocked(t *testing.T) {
+	sim := NewTestServer(t, Options{RateLimit: -1})
+	token := managementToken(t, sim)
+	ann := sim.AddUser(User{Email: "ann@example.com", Blocked: true, AppMetadata: map[string]any{"invitationId": "inv_1", "plan": "pro"}})
+	path := "/api/v2/users/" + url.PathEscape(ann.ID)
+	resp, body, raw := api(t, sim, token, "PATCH", path, `{"blocked":false,"app_metadata":{"needsInvitation":true,"invitationId":"inv_2"}}`)
+	if resp.StatusCode != 200 || body["blocked"] != false {
+		t.Fatalf("got %d %s, want 200 with blocked false", resp.StatusCode, raw)
+	}
+	got, _ := sim.User(ann.ID)
+	if want := map[string]any{"needsInvitation": true, "invitationId": "inv_2", "plan": "pro"}; got.Blocked || !reflect.DeepEqual(got.AppMetadata, want) {
+		t.Errorf("got blocked %v, app_metadata %v; want unblocked, %v", got.Blocked, got.AppMetadata, want)
+	}
+	if resp, body, raw := api(t, sim, token, "PATCH", path, `{"blocked":true}`); resp.StatusCode != 200 || body["blocked"] != true {
+		t.Errorf("got %d %s, want 200 with blocked true", resp.StatusCode, raw)
 	}
 }

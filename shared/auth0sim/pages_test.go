@@ -139,6 +139,50 @@ func TestPasswordChangeTicket(t *testing.T) {
 	})
 }
 
+// TestPasswordChangeTicketVerifiesOnlyWhenAsked: setting the password through a ticket
+// marks the address verified only when the ticket said mark_email_as_verified, which
+// Auth0 defaults to false.
+func TestPasswordChangeTicketVerifiesOnlyWhenAsked(t *testing.T) {
+	tests := []struct {
+		name         string
+		mark         any // mark_email_as_verified; nil leaves it out
+		wantVerified bool
+	}{
+		{"marked", true, true},
+		{"not marked", false, false},
+		{"left out", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := NewTestServer(t, Options{RateLimit: -1})
+			token := managementToken(t, sim)
+			u := sim.AddUser(User{Email: "ann@example.com", Password: "Old-password-1"})
+			body := map[string]any{"user_id": u.ID, "result_url": "https://app.example/done"}
+			if tt.mark != nil {
+				body["mark_email_as_verified"] = tt.mark
+			}
+			ticketURL := newTicket(t, sim, token, body)
+			ticket := strings.TrimPrefix(ticketURL, sim.BaseURL()+"/u/reset-password?ticket=")
+			resp, page := submit(t, browser(t), sim.BaseURL()+"/u/reset-password",
+				url.Values{"ticket": {ticket}, "password": {"New-password-2"}, "password_confirm": {"New-password-2"}})
+			if resp.StatusCode != 302 {
+				t.Fatalf("got status %d, want 302: %s", resp.StatusCode, page)
+			}
+			got, _ := sim.User(u.ID)
+			if got.EmailVerified != tt.wantVerified {
+				t.Errorf("got email_verified %v, want %v", got.EmailVerified, tt.wantVerified)
+			}
+			scp := eventsOf(sim, "scp")
+			if len(scp) != 1 {
+				t.Fatalf("got %d scp events, want 1", len(scp))
+			}
+			if q, _ := scp[0].Data.Details["query"].(map[string]any); q["markEmailAsVerified"] != tt.wantVerified {
+				t.Errorf("got scp query %v, want markEmailAsVerified %v", q, tt.wantVerified)
+			}
+		})
+	}
+}
+
 func TestLoginPage(t *testing.T) {
 	sim := NewTestServer(t, Options{RateLimit: -1})
 	u := sim.AddUser(User{Email: "ann@example.com", Password: "Secret-pass-1", LoginsCount: 2})

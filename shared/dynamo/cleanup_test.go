@@ -11,20 +11,25 @@ import (
 )
 
 // TestSweepRetriesCleanupOnDynamo runs revoke and expiry with a failing Auth0 cleanup
-// through DynamoDB Local, and the sweep that finishes it.
+// through DynamoDB Local, and the sweep that finishes it: it deletes the user Doorman
+// created, unless a newer invitation adopted it in the meantime.
 func TestSweepRetriesCleanupOnDynamo(t *testing.T) {
 	tests := []struct {
 		name       string
 		code       invite.Code
 		end        func(ctx context.Context, svc *invite.Service, id string) (*invite.Invitation, error)
 		wantStatus invite.Status
+		adopted    bool // a newer invitation adopts the user before the sweep
 	}{
 		{"revoke, delete rate limited", invite.CodeRateLimited, func(ctx context.Context, svc *invite.Service, id string) (*invite.Invitation, error) {
 			return svc.Revoke(ctx, invite.Actor{Sub: "auth0|admin", Permissions: []string{invite.PermRead, invite.PermDelete}}, id)
-		}, invite.StatusRevoked},
+		}, invite.StatusRevoked, false},
 		{"expire, Auth0 unavailable", invite.CodeUpstream, func(ctx context.Context, svc *invite.Service, id string) (*invite.Invitation, error) {
 			return svc.Expire(ctx, id)
-		}, invite.StatusExpired},
+		}, invite.StatusExpired, false},
+		{"expire, user adopted by a newer invitation before the sweep", invite.CodeUpstream, func(ctx context.Context, svc *invite.Service, id string) (*invite.Invitation, error) {
+			return svc.Expire(ctx, id)
+		}, invite.StatusExpired, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +41,11 @@ func TestSweepRetriesCleanupOnDynamo(t *testing.T) {
 				t.Fatal(err)
 			}
 			inv := f.Invitation(id, "ann@example.com")
-			inv.Auth0UserID, inv.UserCreated = idp.AddUser("ann@example.com", 0), true
+			u, err := idp.CreateUser(ctx, invite.NewUser{Email: "ann@example.com", InvitationID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv.Auth0UserID, inv.UserCreated = u.ID, true
 			inv.ExpiresAt = f.Clock.Now().Add(-time.Minute)
 			f.Create(t, inv)
 			svc, err := invite.NewService(invite.Config{
@@ -69,6 +78,11 @@ func TestSweepRetriesCleanupOnDynamo(t *testing.T) {
 				t.Errorf("due: got %+v, want %s alone", due.Invitations, id)
 			}
 
+			if tt.adopted {
+				if err := idp.AdoptUser(ctx, inv.Auth0UserID, "inv_newer", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
 			f.Clock.Advance(2 * time.Minute)
 			s, err := invite.NewSweeper(invite.SweeperConfig{Service: svc, Store: f.store, ReminderBefore: -1})
 			if err != nil {
@@ -78,8 +92,8 @@ func TestSweepRetriesCleanupOnDynamo(t *testing.T) {
 			if err != nil || res.CleanupsDone != 1 {
 				t.Errorf("sweep: got %+v, %v; want 1 cleanup done", res, err)
 			}
-			if _, ok := idp.User(inv.Auth0UserID); ok {
-				t.Errorf("after sweep: the user Doorman created is still in Auth0")
+			if _, ok := idp.User(inv.Auth0UserID); ok != tt.adopted {
+				t.Errorf("after sweep: the user is in Auth0: %v, want %v (kept only when adopted)", ok, tt.adopted)
 			}
 			done, err := f.store.Get(ctx, id)
 			if err != nil {

@@ -32,6 +32,9 @@ const (
 	OpOrgMember           Op = "OrgMember"
 	OpOrganization        Op = "Organization"
 	OpBlockUser           Op = "BlockUser"
+	OpAdoptUser           Op = "AdoptUser"
+	OpRoles               Op = "Roles"
+	OpUserRoles           Op = "UserRoles"
 )
 
 // Auth0's limits for organization invitations.
@@ -53,14 +56,15 @@ type UserState struct {
 
 // Identity is an in-memory invite.Identity with Auth0's semantics: emails are matched
 // case-insensitively, a second user with the same email is a conflict, unknown roles
-// are refused, deleted organization invitations are not_found.
+// are refused (and nothing changes), a user's roles are a set, the roles of a user
+// that does not exist are not_found, deleted organization invitations are not_found.
 type Identity struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	domain   string
 	seq      int
 	users    map[string]*UserState
-	roles    map[string]bool
+	roles    map[string]invite.Role
 	orgs     map[string]*orgState
 	tickets  []invite.TicketRequest
 	calls    map[Op]int
@@ -85,20 +89,26 @@ func NewIdentity(now func() time.Time) *Identity {
 		now:      now,
 		domain:   "doorman-test.eu.auth0.com",
 		users:    map[string]*UserState{},
-		roles:    map[string]bool{},
+		roles:    map[string]invite.Role{},
 		orgs:     map[string]*orgState{},
 		calls:    map[Op]int{},
 		failures: map[Op][]invite.Code{},
 	}
 }
 
-// AddRoles defines role ids that AssignRoles and CreateOrgInvitation accept.
+// AddRoles defines role ids that AssignRoles and CreateOrgInvitation accept, each
+// named as its id.
 func (d *Identity) AddRoles(ids ...string) {
+	for _, id := range ids {
+		d.AddRole(invite.Role{ID: id, Name: id})
+	}
+}
+
+// AddRole defines a role with its name and description.
+func (d *Identity) AddRole(r invite.Role) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, id := range ids {
-		d.roles[id] = true
-	}
+	d.roles[r.ID] = r
 }
 
 // AddOrganization defines an organization.
@@ -356,7 +366,7 @@ func (d *Identity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.U
 func (d *Identity) unknownRoles(ids []string) []string {
 	var unknown []string
 	for _, r := range ids {
-		if !d.roles[r] {
+		if _, ok := d.roles[r]; !ok {
 			unknown = append(unknown, r)
 		}
 	}
@@ -400,22 +410,93 @@ func (d *Identity) ClearInvitationFlag(ctx context.Context, userID string) error
 	return nil
 }
 
-// DeleteUserIfNeverLoggedIn implements invite.Identity.
-func (d *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID string) (bool, error) {
+// DeleteUserIfNeverLoggedIn implements invite.Identity: kept when the user has logged
+// in or its app_metadata.invitationId names another invitation.
+func (d *Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID, invitationID string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.begin(ctx, OpDeleteUser); err != nil {
 		return false, err
 	}
+	if userID == "" || invitationID == "" {
+		return false, badRequest("A user id and an invitation id are required.")
+	}
 	u, ok := d.users[userID]
 	if !ok {
 		return true, nil
 	}
-	if u.LoginsCount > 0 {
+	if u.LoginsCount > 0 || u.AppMetadata["invitationId"] != invitationID {
 		return false, nil
 	}
 	delete(d.users, userID)
 	return true, nil
+}
+
+// AdoptUser implements invite.Identity: an unknown role is not_found and changes
+// nothing, as the real adapter assigns the roles before anything else.
+func (d *Identity) AdoptUser(ctx context.Context, userID, invitationID string, roleIDs []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(ctx, OpAdoptUser); err != nil {
+		return err
+	}
+	if userID == "" || invitationID == "" {
+		return badRequest("A user id and an invitation id are required.")
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	if unknown := d.unknownRoles(roleIDs); len(unknown) > 0 {
+		return notFound("Role not found: " + strings.Join(unknown, ", "))
+	}
+	roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return !slices.Contains(roleIDs, r) })
+	for _, r := range roleIDs {
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	u.Roles = roles
+	if u.AppMetadata == nil {
+		u.AppMetadata = map[string]any{}
+	}
+	u.AppMetadata["needsInvitation"] = true
+	u.AppMetadata["invitationId"] = invitationID
+	u.Blocked = false
+	return nil
+}
+
+// Roles implements invite.Identity, by id.
+func (d *Identity) Roles(ctx context.Context) ([]invite.Role, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(ctx, OpRoles); err != nil {
+		return nil, err
+	}
+	out := make([]invite.Role, 0, len(d.roles))
+	for _, r := range d.roles {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b invite.Role) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// UserRoles implements invite.Identity, in the order they were assigned.
+func (d *Identity) UserRoles(ctx context.Context, userID string) ([]invite.Role, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.begin(ctx, OpUserRoles); err != nil {
+		return nil, err
+	}
+	u, ok := d.users[userID]
+	if !ok {
+		return nil, notFound("The user does not exist.")
+	}
+	out := make([]invite.Role, 0, len(u.Roles))
+	for _, id := range u.Roles {
+		out = append(out, d.roles[id])
+	}
+	return out, nil
 }
 
 // PasswordChangeTicket implements invite.Identity. Like Auth0 it refuses result_url

@@ -1,6 +1,7 @@
 package inmem_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -77,18 +78,25 @@ func TestIdentityUsers(t *testing.T) {
 		t.Errorf("ticket: got %q, %v", url, err)
 	}
 
-	// Deleted only when it never logged in.
+	// Deleted only when it never logged in and still belongs to the invitation.
 	if err := d.RecordLogin(u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, u.ID); err != nil || deleted {
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, u.ID, "INV1"); err != nil || deleted {
 		t.Errorf("delete after login: got %v, %v, want kept", deleted, err)
 	}
-	fresh := d.AddUser("bob@example.com", 0)
-	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh); err != nil || !deleted {
+	bob, err := d.CreateUser(ctx, invite.NewUser{Email: "bob@example.com", InvitationID: "INV2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := bob.ID
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh, "INV_OTHER"); err != nil || deleted {
+		t.Errorf("delete for another invitation: got %v, %v, want kept", deleted, err)
+	}
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh, "INV2"); err != nil || !deleted {
 		t.Errorf("delete: got %v, %v, want deleted", deleted, err)
 	}
-	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh); err != nil || !deleted {
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, fresh, "INV2"); err != nil || !deleted {
 		t.Errorf("delete again: got %v, %v, want deleted (already gone)", deleted, err)
 	}
 	wantCode(t, d.BlockUser(ctx, fresh), invite.CodeNotFound)
@@ -97,6 +105,97 @@ func TestIdentityUsers(t *testing.T) {
 	}
 	if st, _ := d.User(u.ID); !st.Blocked {
 		t.Errorf("BlockUser: user not blocked")
+	}
+}
+
+func TestIdentityRoles(t *testing.T) {
+	ctx := t.Context()
+	d := inmem.NewIdentity(func() time.Time { return t0 })
+	d.AddRole(invite.Role{ID: "rol_b", Name: "viewer", Description: "Views"})
+	d.AddRoles("rol_a")
+	roles, err := d.Roles(ctx)
+	want := []invite.Role{{ID: "rol_a", Name: "rol_a"}, {ID: "rol_b", Name: "viewer", Description: "Views"}}
+	if err != nil || !slices.Equal(roles, want) {
+		t.Errorf("Roles: got %v, %v, want %v", roles, err, want)
+	}
+	u := d.AddUser("ann@example.com", 0)
+	if got, err := d.UserRoles(ctx, u); err != nil || len(got) != 0 {
+		t.Errorf("UserRoles of a user without roles: got %v, %v, want none", got, err)
+	}
+	if err := d.AssignRoles(ctx, u, []string{"rol_b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.UserRoles(ctx, u); err != nil || !slices.Equal(got, want[1:]) {
+		t.Errorf("UserRoles: got %v, %v, want %v", got, err, want[1:])
+	}
+	_, err = d.UserRoles(ctx, "auth0|missing")
+	wantCode(t, err, invite.CodeNotFound)
+	if got := d.Calls(inmem.OpUserRoles); got != 3 {
+		t.Errorf("Calls(UserRoles): got %d, want 3", got)
+	}
+}
+
+func TestIdentityAdoptUser(t *testing.T) {
+	ctx := t.Context()
+	d := newIdentity(t)
+	d.AddRoles("rol_c")
+	created, err := d.CreateUser(ctx, invite.NewUser{Email: "ann@example.com", InvitationID: "INV1", AppMetadata: map[string]any{"plan": "pro"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.ID
+	if err := d.AssignRoles(ctx, id, []string{"rol_a", "rol_b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ClearInvitationFlag(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.BlockUser(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := d.User(id)
+
+	tests := []struct {
+		name      string
+		userID    string
+		roles     []string
+		wantCode  invite.Code
+		wantRoles []string
+	}{
+		{"unknown role changes nothing", id, []string{"rol_c", "rol_ghost"}, invite.CodeNotFound, nil},
+		{"unknown user", "auth0|missing", []string{"rol_a"}, invite.CodeNotFound, nil},
+		{"roles replaced", id, []string{"rol_b", "rol_c", "rol_c"}, "", []string{"rol_b", "rol_c"}},
+		{"no roles", id, nil, "", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := d.AdoptUser(ctx, tt.userID, "INV2", tt.roles)
+			got, _ := d.User(id)
+			if tt.wantCode != "" {
+				wantCode(t, err, tt.wantCode)
+				if got.Blocked != before.Blocked || !slices.Equal(got.Roles, before.Roles) || got.AppMetadata["invitationId"] != "INV1" {
+					t.Errorf("after a refused adoption: got %+v, want it unchanged (%+v)", got, before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("AdoptUser: %v", err)
+			}
+			if !slices.Equal(got.Roles, tt.wantRoles) {
+				t.Errorf("roles: got %v, want %v", got.Roles, tt.wantRoles)
+			}
+			want := map[string]any{"needsInvitation": true, "invitationId": "INV2", "plan": "pro"}
+			if got.Blocked || !maps.Equal(got.AppMetadata, want) {
+				t.Errorf("got blocked %v, app_metadata %v; want unblocked, %v", got.Blocked, got.AppMetadata, want)
+			}
+		})
+	}
+	// The old invitation's cleanup leaves the adopted user alone; the new one's does not.
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, id, "INV1"); err != nil || deleted {
+		t.Errorf("delete for the old invitation: got %v, %v, want kept", deleted, err)
+	}
+	if deleted, err := d.DeleteUserIfNeverLoggedIn(ctx, id, "INV2"); err != nil || !deleted {
+		t.Errorf("delete for the new invitation: got %v, %v, want deleted", deleted, err)
 	}
 }
 

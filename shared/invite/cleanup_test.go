@@ -240,6 +240,10 @@ func TestRetryCleanup(t *testing.T) {
 		{name: "block policy, user gone", policy: invite.UserBlock, op: inmem.OpBlockUser,
 			before: deleteUser},
 		{name: "keep policy after a lost write", policy: invite.UserKeep, op: inmem.OpDeleteUser, wantUser: true},
+		{name: "delete policy, user adopted by a newer invitation", policy: invite.UserDelete, op: inmem.OpDeleteUser,
+			before: adoptUser, wantUser: true},
+		{name: "block policy, user adopted by a newer invitation", policy: invite.UserBlock, op: inmem.OpBlockUser,
+			before: adoptUser, wantUser: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,8 +293,17 @@ func TestRetryCleanup(t *testing.T) {
 // after a lost response finds it.
 func deleteUser(t *testing.T, f *fixture, inv *invite.Invitation) {
 	t.Helper()
-	if _, err := f.idp.DeleteUserIfNeverLoggedIn(f.ctx, inv.Auth0UserID); err != nil {
+	if _, err := f.idp.DeleteUserIfNeverLoggedIn(f.ctx, inv.Auth0UserID, inv.ID); err != nil {
 		t.Fatalf("delete user: %v", err)
+	}
+}
+
+// adoptUser hands the invitation's Auth0 user to a newer invitation, whose user it is
+// from then on: the old invitation's cleanup must leave it alone.
+func adoptUser(t *testing.T, f *fixture, inv *invite.Invitation) {
+	t.Helper()
+	if err := f.idp.AdoptUser(f.ctx, inv.Auth0UserID, "inv_newer", nil); err != nil {
+		t.Fatalf("adopt user: %v", err)
 	}
 }
 

@@ -347,7 +347,7 @@ func (s *Service) deleteCreatedUser(ctx context.Context, inv *Invitation, why st
 	case err != nil:
 		log.ErrorContext(ctx, "cannot delete auth0 user", "why", why, "error", err)
 	case !deleted:
-		log.WarnContext(ctx, "auth0 user kept: it has logged in", "why", why)
+		log.WarnContext(ctx, "auth0 user kept: it has logged in or another invitation adopted it", "why", why)
 	default:
 		log.InfoContext(ctx, "auth0 user deleted", "why", why)
 	}

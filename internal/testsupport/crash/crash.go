@@ -157,6 +157,19 @@ func (d Identity) AssignRoles(ctx context.Context, userID string, roleIDs []stri
 	return err
 }
 
+func (d Identity) AdoptUser(ctx context.Context, userID, invitationID string, roleIDs []string) error {
+	_, err := around(d.In, "auth0.AdoptUser", func() (struct{}, error) {
+		return struct{}{}, d.Identity.AdoptUser(ctx, userID, invitationID, roleIDs)
+	})
+	return err
+}
+
+func (d Identity) DeleteUserIfNeverLoggedIn(ctx context.Context, userID, invitationID string) (bool, error) {
+	return around(d.In, "auth0.DeleteUserIfNeverLoggedIn", func() (bool, error) {
+		return d.Identity.DeleteUserIfNeverLoggedIn(ctx, userID, invitationID)
+	})
+}
+
 func (d Identity) CreateOrgInvitation(ctx context.Context, req invite.OrgInvitationRequest) (*invite.OrgInvitation, error) {
 	return around(d.In, "auth0.CreateOrgInvitation", func() (*invite.OrgInvitation, error) { return d.Identity.CreateOrgInvitation(ctx, req) })
 }
