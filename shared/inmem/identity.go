@@ -64,6 +64,7 @@ type Identity struct {
 	domain   string
 	seq      int
 	users    map[string]*UserState
+	inviters map[string]bool // users added by AddInviter
 	roles    map[string]invite.Role
 	orgs     map[string]*orgState
 	tickets  []invite.TicketRequest
@@ -89,6 +90,7 @@ func NewIdentity(now func() time.Time) *Identity {
 		now:      now,
 		domain:   "doorman-test.eu.auth0.com",
 		users:    map[string]*UserState{},
+		inviters: map[string]bool{},
 		roles:    map[string]invite.Role{},
 		orgs:     map[string]*orgState{},
 		calls:    map[Op]int{},
@@ -130,6 +132,35 @@ func (d *Identity) AddUser(email string, loginsCount int) string {
 	id := d.nextID("auth0|")
 	d.users[id] = &UserState{User: invite.User{ID: id, Email: strings.ToLower(email), EmailVerified: true, LoginsCount: loginsCount, AppMetadata: map[string]any{}}}
 	return id
+}
+
+// AddInviter defines a user with a given id (an inviter's token subject) holding the
+// tenant roles roleIDs, and, for each organization in orgRoles, a membership with
+// those roles: the roles an inviter may grant.
+func (d *Identity) AddInviter(userID string, roleIDs []string, orgRoles map[string][]string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[userID] = &UserState{User: invite.User{ID: userID, EmailVerified: true, LoginsCount: 1, AppMetadata: map[string]any{}},
+		Roles: slices.Clone(roleIDs)}
+	d.inviters[userID] = true
+	for orgID, roles := range orgRoles {
+		if o, ok := d.orgs[orgID]; ok {
+			o.members[userID] = &invite.Member{UserID: userID, Roles: slices.Clone(roles)}
+		}
+	}
+}
+
+// SetEmailVerified sets the user's email_verified, as Auth0's verification email or
+// a ticket marking the address verified does.
+func (d *Identity) SetEmailVerified(userID string, verified bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.users[userID]
+	if !ok {
+		return notFound("The user does not exist.")
+	}
+	u.EmailVerified = verified
+	return nil
 }
 
 // RecordLogin counts a successful login of the user, as Auth0 does.
@@ -200,11 +231,11 @@ func (d *Identity) UserByEmail(email string) (UserState, bool) {
 	return UserState{}, false
 }
 
-// UserCount returns how many users the tenant has.
+// UserCount returns how many users the tenant has, the inviters of AddInviter aside.
 func (d *Identity) UserCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.users)
+	return len(d.users) - len(d.inviters)
 }
 
 // OrgInvitations returns copies of an organization's open invitations, by id.
