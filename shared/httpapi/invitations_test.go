@@ -29,7 +29,8 @@ func TestCreate(t *testing.T) {
 		{"application", appAdmin, createBody("ann@example.com"), "", "application", "pending", false, invite.TemplateApplication},
 		{"application without email", appAdmin, createBody("ann@example.com", `"send_email":false`), "", "application", "pending", true, ""},
 		{"organization token", acmeAdmin, createBody("bob@example.com"), "", "organization", "pending", false, invite.TemplateOrganization},
-		{"existing account gets access", appAdmin, createBody("cy@example.com"), "cy@example.com", "application", "accepted", false, invite.TemplateAccess},
+		// An account's owner gets the roles only by following the link and signing in.
+		{"existing account is asked to sign in", appAdmin, createBody("cy@example.com"), "cy@example.com", "application", "pending", false, invite.TemplateExistingAccount},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +89,7 @@ func TestAuthorization(t *testing.T) {
 		{"create without claims", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), InvalidRequest: true}, 401, invite.CodeUnauth, true},
 		{"list without claims", call{Method: "GET", Path: "/v1/invitations", InvalidRequest: true}, 401, invite.CodeUnauth, true},
 		{"create without permission", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: &noPerms}, 403, invite.CodeForbidden, false},
-		{"scope-only token cannot create", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: claims(readOnly)}, 403, invite.CodeForbidden, false},
+		{"read-only token cannot create", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: claims(readOnly)}, 403, invite.CodeForbidden, false},
 		{"another organization's invitation", call{Method: "GET", Path: "/v1/invitations/" + id, Claims: claims(otherAdmin)}, 404, invite.CodeNotFound, false},
 		{"application token on an organization's invitation", call{Method: "DELETE", Path: "/v1/invitations/" + id, Claims: claims(appAdmin)}, 404, invite.CodeNotFound, false},
 		{"malformed id", call{Method: "GET", Path: "/v1/invitations/not-an-id", Claims: claims(appAdmin)}, 404, invite.CodeNotFound, false},
@@ -102,10 +103,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
-	// The scope claim stands in for permissions: a read-only token can read.
+	// A read-only token can read.
 	res := f.do(call{Method: "GET", Path: "/v1/invitations", Claims: claims(readOnly)})
 	if res.Status != http.StatusOK {
-		t.Errorf("list with scope read:invitations: status %d, want 200; %s", res.Status, res.Body)
+		t.Errorf("list with read:invitations: status %d, want 200; %s", res.Status, res.Body)
 	}
 }
 
