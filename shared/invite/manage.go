@@ -383,7 +383,7 @@ func (s *Service) retireOrgInvitation(ctx context.Context, inv *Invitation, id, 
 // says so for the history; how qualifies it there ("unrecorded ").
 func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID string, policy UserPolicy, how string) (string, error) {
 	what := fmt.Sprintf("%s %sAuth0 user %s", policy, how, userID)
-	kept, err := s.retireUser(ctx, inv.ID, userID, policy)
+	kept, err := s.retireUser(ctx, userID, inv.ID, policy)
 	log := s.logger(ctx, inv)
 	if userID != inv.Auth0UserID {
 		log = log.With("auth0_user_id", userID)
@@ -399,9 +399,10 @@ func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID
 	return what, nil
 }
 
-// retireUser applies policy to a user Doorman created; kept is true when the user is
-// left as it was (policy keep, or the user has logged in).
-func (s *Service) retireUser(ctx context.Context, invID, userID string, policy UserPolicy) (kept bool, err error) {
+// retireUser applies policy to a user Doorman created for invitationID; kept is true
+// when the user is left as it was (policy keep, the user has logged in, or a later
+// invitation adopted it: its invitationId names another).
+func (s *Service) retireUser(ctx context.Context, userID, invitationID string, policy UserPolicy) (kept bool, err error) {
 	switch policy {
 	case UserKeep:
 		return true, nil
@@ -413,13 +414,12 @@ func (s *Service) retireUser(ctx context.Context, invID, userID string, policy U
 		if err != nil {
 			return false, err
 		}
-		if u.LoginsCount > 0 || u.AppMetadata["invitationId"] != invID {
-			// It has been used, or a later invitation adopted it.
+		if u.LoginsCount > 0 || u.AppMetadata["invitationId"] != invitationID {
 			return true, nil
 		}
 		return false, s.identity.BlockUser(ctx, userID)
 	default:
-		deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, userID, invID)
+		deleted, err := s.identity.DeleteUserIfNeverLoggedIn(ctx, userID, invitationID)
 		return !deleted, err
 	}
 }
