@@ -48,6 +48,11 @@ const (
 	ctxAuth0RateLimit     = "auth0RateLimit"
 	ctxReminderBefore     = "reminderBefore"
 	ctxExpiredUserPolicy  = "expiredUserPolicy"
+	ctxGrantableRoles     = "grantableRoles"
+	ctxAppMetadataKeys    = "appMetadataKeys"
+	ctxAllowedConnections = "allowedConnections"
+	ctxAllowedClientIDs   = "allowedClientIds"
+	ctxVerifyDisclosed    = "verifyDisclosedLinks"
 )
 
 // Defaults of the optional settings.
@@ -110,6 +115,14 @@ type Config struct {
 	Auth0RateLimit  string // AUTH0_RATE_LIMIT: Management API requests per second (2, a free tenant)
 	ReminderBefore  string // REMINDER_BEFORE: the reminder's lead before expiry (48h; off)
 	UserPolicy      string // EXPIRED_USER_POLICY: unclaimed users Doorman created (delete, block, keep)
+	// The grant ceiling, comma-separated (a list in cdk.json): GRANTABLE_ROLES, the
+	// role ids or names invitations may carry (none); APP_METADATA_KEYS (none);
+	// ALLOWED_CONNECTIONS and ALLOWED_CLIENT_IDS besides the configured ones.
+	GrantableRoles     string
+	AppMetadataKeys    string
+	AllowedConnections string
+	AllowedClientIDs   string
+	VerifyDisclosed    string // VERIFY_DISCLOSED_LINKS: links handed to API callers verify the email (false)
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -151,6 +164,11 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		Auth0RateLimit:     r.str(ctxAuth0RateLimit, ""),
 		ReminderBefore:     r.str(ctxReminderBefore, ""),
 		UserPolicy:         r.str(ctxExpiredUserPolicy, ""),
+		GrantableRoles:     r.str(ctxGrantableRoles, ""),
+		AppMetadataKeys:    r.str(ctxAppMetadataKeys, ""),
+		AllowedConnections: r.str(ctxAllowedConnections, ""),
+		AllowedClientIDs:   r.str(ctxAllowedClientIDs, ""),
+		VerifyDisclosed:    r.str(ctxVerifyDisclosed, ""),
 		AlarmEmail:         r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),

@@ -70,6 +70,10 @@ func TestConfigValues(t *testing.T) {
 			func(c Config) (any, any) {
 				return strings.Join(c.CORSOrigins, " "), "https://a.example.com https://b.example.com"
 			}},
+		{"grantable roles as a JSON list", mapContext{ctxGrantableRoles: []any{"member", "Billing admin"}},
+			func(c Config) (any, any) { return c.GrantableRoles, "member,Billing admin" }},
+		{"disclosed links verify, from cdk.json", mapContext{ctxVerifyDisclosed: true},
+			func(c Config) (any, any) { return c.VerifyDisclosed, "true" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,6 +77,9 @@ func withContextKeys(msg string) string {
 		"APPLICATION_NAME": ctxApplicationName, "APPLICATION_URL": ctxApplicationURL,
 		"INVITES_PER_HOUR": ctxInvitesPerHour, "AUTH0_RATE_LIMIT": ctxAuth0RateLimit,
 		"REMINDER_BEFORE": ctxReminderBefore, "EXPIRED_USER_POLICY": ctxExpiredUserPolicy,
+		"GRANTABLE_ROLES": ctxGrantableRoles, "APP_METADATA_KEYS": ctxAppMetadataKeys,
+		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
+		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -261,6 +261,9 @@ func (b *builder) functions() error {
 		"APPLICATION_NAME": cfg.ApplicationName, "APPLICATION_URL": cfg.ApplicationURL,
 		"INVITES_PER_HOUR": cfg.InvitesPerHour, "AUTH0_RATE_LIMIT": cfg.Auth0RateLimit,
 		"REMINDER_BEFORE": cfg.ReminderBefore, "EXPIRED_USER_POLICY": cfg.UserPolicy,
+		"GRANTABLE_ROLES": cfg.GrantableRoles, "APP_METADATA_KEYS": cfg.AppMetadataKeys,
+		"ALLOWED_CONNECTIONS": cfg.AllowedConnections, "ALLOWED_CLIENT_IDS": cfg.AllowedClientIDs,
+		"VERIFY_DISCLOSED_LINKS": cfg.VerifyDisclosed,
 	} {
 		if v != "" {
 			b.env[name] = jsii.String(v)

@@ -811,12 +811,17 @@ func TestMissingAssets(t *testing.T) {
 // given, to every function.
 func TestOptionalFunctionSettings(t *testing.T) {
 	set := map[string]struct{ key, value string }{
-		"APPLICATION_NAME":    {ctxApplicationName, "Acme Console"},
-		"APPLICATION_URL":     {ctxApplicationURL, "https://app.example.com"},
-		"INVITES_PER_HOUR":    {ctxInvitesPerHour, "0"},
-		"AUTH0_RATE_LIMIT":    {ctxAuth0RateLimit, "15"},
-		"REMINDER_BEFORE":     {ctxReminderBefore, "24h"},
-		"EXPIRED_USER_POLICY": {ctxExpiredUserPolicy, "block"},
+		"APPLICATION_NAME":       {ctxApplicationName, "Acme Console"},
+		"APPLICATION_URL":        {ctxApplicationURL, "https://app.example.com"},
+		"INVITES_PER_HOUR":       {ctxInvitesPerHour, "0"},
+		"AUTH0_RATE_LIMIT":       {ctxAuth0RateLimit, "15"},
+		"REMINDER_BEFORE":        {ctxReminderBefore, "24h"},
+		"EXPIRED_USER_POLICY":    {ctxExpiredUserPolicy, "block"},
+		"GRANTABLE_ROLES":        {ctxGrantableRoles, "member,rol_Ab12Cd34Ef56Gh78"},
+		"APP_METADATA_KEYS":      {ctxAppMetadataKeys, "plan"},
+		"ALLOWED_CONNECTIONS":    {ctxAllowedConnections, "google-oauth2"},
+		"ALLOWED_CLIENT_IDS":     {ctxAllowedClientIDs, "spa-client"},
+		"VERIFY_DISCLOSED_LINKS": {ctxVerifyDisclosed, "true"},
 	}
 	ctx := mapContext{}
 	for _, s := range set {
@@ -863,6 +868,16 @@ func TestFunctionsWouldRefuse(t *testing.T) {
 			[]string{"REMINDER_BEFORE (context reminderBefore):"}},
 		{"unknown user policy", mapContext{ctxExpiredUserPolicy: "archive"},
 			[]string{"EXPIRED_USER_POLICY (context expiredUserPolicy):"}},
+		{"role listed twice", mapContext{ctxGrantableRoles: "member,member"},
+			[]string{"GRANTABLE_ROLES (context grantableRoles):"}},
+		{"metadata key with a dot", mapContext{ctxAppMetadataKeys: "plan.tier"},
+			[]string{"APP_METADATA_KEYS (context appMetadataKeys):"}},
+		{"connection with a space", mapContext{ctxAllowedConnections: "google oauth2"},
+			[]string{"ALLOWED_CONNECTIONS (context allowedConnections):"}},
+		{"client id with a space", mapContext{ctxAllowedClientIDs: "spa client"},
+			[]string{"ALLOWED_CLIENT_IDS (context allowedClientIds):"}},
+		{"disclosed links not a bool", mapContext{ctxVerifyDisclosed: "maybe"},
+			[]string{"VERIFY_DISCLOSED_LINKS (context verifyDisclosedLinks):"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

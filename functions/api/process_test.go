@@ -91,6 +91,7 @@ func baseEnv() map[string]string {
 		"SES_ENDPOINT":              "http://127.0.0.1:9",
 		"INVITES_PER_HOUR":          "0",
 		"APPLICATION_NAME":          "Acme Portal",
+		"GRANTABLE_ROLES":           "member",
 	}
 }
 

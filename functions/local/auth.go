@@ -45,6 +45,7 @@ type customClaims struct {
 	Scope       string   `json:"scope"`
 	OrgID       string   `json:"org_id"`
 	Name        string   `json:"name"`
+	Gty         string   `json:"gty"`
 }
 
 func (*customClaims) Validate(context.Context) error { return nil }
@@ -56,7 +57,7 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 				vc := got.(*validator.ValidatedClaims)
 				c := vc.CustomClaims.(*customClaims)
 				r = r.WithContext(httpapi.WithClaims(r.Context(), httpapi.Claims{
-					Sub: vc.RegisteredClaims.Subject, Permissions: c.Permissions, Scope: c.Scope, OrgID: c.OrgID, Name: c.Name,
+					Sub: vc.RegisteredClaims.Subject, Permissions: c.Permissions, Scope: c.Scope, OrgID: c.OrgID, Name: c.Name, Gty: c.Gty,
 				}))
 			}
 		}

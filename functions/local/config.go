@@ -20,6 +20,9 @@ const (
 	simAudience     = "https://doorman.local/api"
 	simLoginClient  = "doorman-local-app"
 	simConnection   = "Username-Password-Authentication"
+	// simMemberRole is the role seeded in the stand-in and, unless GRANTABLE_ROLES
+	// says otherwise, the one role local invitations may carry.
+	simMemberRole = "member"
 )
 
 // listenAddr is where the local server listens (LISTEN_ADDR).
@@ -71,6 +74,7 @@ func localEnv(getenv func(string) string, base string) (local, error) {
 		for k, v := range map[string]string{
 			"AUTH0_DOMAIN": base, "AUTH0_CLIENT_ID": simClientID, "AUTH0_CLIENT_SECRET": simClientSecret,
 			"AUTH0_CONNECTION": simConnection, "AUTH0_CLIENT_ID_FOR_LOGIN": simLoginClient,
+			"GRANTABLE_ROLES": simMemberRole,
 		} {
 			defaults[k] = v
 		}

@@ -57,6 +57,15 @@ func TestLocalEnv(t *testing.T) {
 			if got := l.getenv("PUBLIC_BASE_URL"); got != base {
 				t.Errorf("PUBLIC_BASE_URL = %q, want %q", got, base)
 			}
+			// The stand-in's seeded member role is grantable, so that the printed
+			// curl works; a real tenant's operator says what is.
+			wantRoles := ""
+			if tc.wantSim {
+				wantRoles = simMemberRole
+			}
+			if got := l.getenv("GRANTABLE_ROLES"); got != wantRoles {
+				t.Errorf("GRANTABLE_ROLES = %q, want %q", got, wantRoles)
+			}
 			if len(l.WebhookToken) < 32 {
 				t.Errorf("generated webhook token has %d characters, want at least 32", len(l.WebhookToken))
 			}

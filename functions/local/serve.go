@@ -189,7 +189,7 @@ type seed struct {
 // roles and an organization, and an admin token with every invitation permission.
 func seedSim(sim *auth0sim.Sim) seed {
 	s := seed{
-		Member: sim.CreateRole("member", "Can use the application"),
+		Member: sim.CreateRole(simMemberRole, "Can use the application"),
 		Admin:  sim.CreateRole("admin", "Administers the application"),
 		Org:    sim.CreateOrganization("acme", "Acme Corporation"),
 	}
@@ -207,6 +207,8 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "  Bulk invitations    %s/v1/invitation-batches  (worker in process)\n", base)
 	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
+	fmt.Fprintf(&b, "  Grantable roles     %s  (GRANTABLE_ROLES; invitations with other roles are refused)\n",
+		or(strings.Join(cfg.GrantableRoles, ", "), "none"))
 	if sim == nil {
 		fmt.Fprintf(&b, "  Auth0               %s (a real tenant; tokens from it, issuer %s)\n", cfg.Auth0.Domain, l.Issuer)
 		_, err := io.WriteString(out, b.String()+"\nPress Ctrl-C to stop.\n")

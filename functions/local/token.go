@@ -27,6 +27,7 @@ type tokenRequest struct {
 	OrgID       string   `json:"org_id"`
 	Permissions []string `json:"permissions"`
 	Scope       string   `json:"scope"`
+	Gty         string   `json:"gty"`
 	TTLSeconds  int      `json:"ttl_seconds"`
 }
 
@@ -49,7 +50,7 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 			return
 		}
 		token, err := sim.MintToken(auth0sim.Claims{Sub: req.Sub, Name: req.Name, OrgID: req.OrgID, Permissions: req.Permissions,
-			Scope: req.Scope, TTL: time.Duration(req.TTLSeconds) * time.Second})
+			Scope: req.Scope, Gty: req.Gty, TTL: time.Duration(req.TTLSeconds) * time.Second})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -67,6 +68,7 @@ func mintToken(ctx context.Context, getenv func(string) string, args []string, o
 	org := fs.String("org", "", "an organization id (org_id claim): the token then manages only that organization")
 	perms := fs.String("perm", strings.Join(allPermissions, ","), "comma-separated permissions")
 	scope := fs.String("scope", "", "a space-separated scope claim")
+	gty := fs.String("gty", "", "the gty claim: client-credentials mints a machine token, whose scope counts as its permissions")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +77,7 @@ func mintToken(ctx context.Context, getenv func(string) string, args []string, o
 	if err != nil {
 		return err
 	}
-	req := tokenRequest{Sub: *sub, Name: *name, OrgID: *org, Scope: *scope, TTLSeconds: int(ttl.Seconds())}
+	req := tokenRequest{Sub: *sub, Name: *name, OrgID: *org, Scope: *scope, Gty: *gty, TTLSeconds: int(ttl.Seconds())}
 	for _, p := range strings.Split(*perms, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			req.Permissions = append(req.Permissions, p)

@@ -255,6 +255,19 @@ func TestHandlerReadsAPIGatewayPermissions(t *testing.T) {
 	}
 }
 
+// TestHandlerReadsMachineTokens: a client-credentials token reaches the handlers with
+// its grant type, which is what makes its scope count (httpapi.Claims).
+func TestHandlerReadsMachineTokens(t *testing.T) {
+	var s seen
+	if _, err := Handler(recorder(&s), Options{})(context.Background(), fixture(t, "list-machine")); err != nil {
+		t.Fatal(err)
+	}
+	want := httpapi.Claims{Sub: "M2m0Client0Id0Example0000000000@clients", Scope: "create:invitations read:invitations", Gty: "client-credentials"}
+	if !reflect.DeepEqual(s.claims, want) {
+		t.Errorf("claims: got %+v, want %+v", s.claims, want)
+	}
+}
+
 func TestHandlerMalformedEvent(t *testing.T) {
 	var s seen
 	ev := fixture(t, "malformed")

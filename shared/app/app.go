@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, ApplicationURL: cfg.ApplicationURL,
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
 		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy),
+		Ceiling:           cfg.Ceiling(), VerifyDisclosedLinks: cfg.VerifyDisclosedLinks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)

@@ -55,7 +55,7 @@ func newApp(tb testing.TB) (*app.App, *auth0sim.Sim) {
 		"AUTH0_DOMAIN": sim.BaseURL(), "AUTH0_CLIENT_ID": "doorman-m2m", "AUTH0_CLIENT_SECRET": simSecret,
 		"AUTH0_CONNECTION": "Username-Password-Authentication", "AUTH0_CLIENT_ID_FOR_LOGIN": "bench-app",
 		"MAIL_FROM": "Doorman <invites@example.com>", "PUBLIC_BASE_URL": "https://invite.example.com",
-		"INVITES_PER_HOUR": "0", "APPLICATION_NAME": "Acme Portal",
+		"INVITES_PER_HOUR": "0", "APPLICATION_NAME": "Acme Portal", "GRANTABLE_ROLES": "member",
 	}
 	cfg, err := config.Load(ctx, func(k string) string { return env[k] }, nil, config.API)
 	if err != nil {
@@ -75,7 +75,7 @@ func newApp(tb testing.TB) (*app.App, *auth0sim.Sim) {
 func BenchmarkCreateLocalStack(b *testing.B) {
 	a, sim := newApp(b)
 	role := sim.CreateRole("member", "Can use the application")
-	ctx := httpapi.WithClaims(context.Background(), httpapi.Claims{Sub: "auth0|bench", Permissions: []string{"create:invitations"}})
+	ctx := httpapi.WithClaims(context.Background(), httpapi.Claims{Sub: "auth0|bench", Permissions: []string{"create:invitations", "admin:invitations"}})
 	run := time.Now().UnixNano()
 	var lat []time.Duration
 	b.ReportAllocs()

@@ -75,7 +75,9 @@ func newBulkRun(tb testing.TB, o bulkOptions) *bulkRun {
 		"AUTH0_DOMAIN": srv.URL, "AUTH0_CLIENT_ID": "doorman-m2m", "AUTH0_CLIENT_SECRET": simSecret,
 		"AUTH0_CONNECTION": "Username-Password-Authentication", "AUTH0_CLIENT_ID_FOR_LOGIN": "bulk-app",
 		"MAIL_FROM": "Doorman <invites@example.com>", "PUBLIC_BASE_URL": "https://invite.example.com",
-		"APPLICATION_NAME": "Acme Portal",
+		"APPLICATION_NAME": "Acme Portal", "GRANTABLE_ROLES": "member",
+		// A batch's items count against the hourly cap; a thousand are more than its default.
+		"INVITES_PER_HOUR": "0",
 	}
 	cfg, err := config.Load(ctx, func(k string) string { return env[k] }, nil, config.Worker)
 	if err != nil {

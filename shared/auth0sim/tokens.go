@@ -37,6 +37,9 @@ type Claims struct {
 	// Name is the caller's display name, as a tenant's post-login Action can add it
 	// to access tokens; Doorman shows it to invitees as the inviter.
 	Name string
+	// Gty is the grant type Auth0 names in a token it did not issue to a user:
+	// "client-credentials" for a machine's.
+	Gty string
 	// Audience defaults to Options.Audience; TTL to one hour.
 	Audience string
 	TTL      time.Duration
@@ -74,6 +77,9 @@ func (s *Sim) MintToken(c Claims) (string, error) {
 	}
 	if c.Name != "" {
 		claims["name"] = c.Name
+	}
+	if c.Gty != "" {
+		claims["gty"] = c.Gty
 	}
 	return s.sign(claims)
 }

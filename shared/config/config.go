@@ -16,10 +16,12 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -120,6 +122,30 @@ type Config struct {
 	// created and nobody claimed: "delete", "block" or "keep"; "" for the default
 	// (delete).
 	ExpiredUserPolicy string
+
+	// The grant ceiling (DESIGN.md, "Who may grant what, to whom"): GrantableRoles are
+	// the Auth0 role ids or names invitations may carry, none when empty;
+	// AppMetadataKeys the app_metadata keys they may set, none when empty;
+	// AllowedConnections and AllowedClientIDs what they may name besides
+	// Auth0.Connection and Auth0.LoginClientID.
+	GrantableRoles     []string
+	AppMetadataKeys    []string
+	AllowedConnections []string
+	AllowedClientIDs   []string
+	// VerifyDisclosedLinks lets a link handed to the API caller (send_email false,
+	// tickets) mark the invitee's email verified when used.
+	VerifyDisclosedLinks bool
+}
+
+// Ceiling is the grant ceiling of the settings, as the domain takes it: the
+// configured connection and login client are always among those allowed.
+func (c *Config) Ceiling() invite.Ceiling {
+	return invite.Ceiling{
+		Roles:           c.GrantableRoles,
+		AppMetadataKeys: c.AppMetadataKeys,
+		Connections:     append([]string{c.Auth0.Connection}, c.AllowedConnections...),
+		ClientIDs:       append([]string{c.Auth0.LoginClientID}, c.AllowedClientIDs...),
+	}
 }
 
 // Defaults of the bulk settings.
@@ -182,6 +208,17 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           "off": when the reminder goes out before expiry
 //	EXPIRED_USER_POLICY        optional delete (default), block or keep: the fate of an
 //	                           unclaimed Auth0 user Doorman created
+//	GRANTABLE_ROLES            optional; comma-separated Auth0 role ids or names, the
+//	                           only roles invitations may carry (empty: none)
+//	APP_METADATA_KEYS          optional; comma-separated app_metadata keys invitations
+//	                           may set (empty: none)
+//	ALLOWED_CONNECTIONS        optional; comma-separated connection names invitations
+//	                           may name besides AUTH0_CONNECTION
+//	ALLOWED_CLIENT_IDS         optional; comma-separated client ids invitations may
+//	                           name besides AUTH0_CLIENT_ID_FOR_LOGIN
+//	VERIFY_DISCLOSED_LINKS     optional true or false (default): whether a link handed
+//	                           to the API caller (send_email false, tickets) marks the
+//	                           invitee's email verified when used
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
 	case API, Logstream, Sweeper, Worker:
@@ -230,6 +267,12 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.ReminderBefore = r.reminderBefore("REMINDER_BEFORE")
 	c.ExpiredUserPolicy = r.optional("EXPIRED_USER_POLICY", checkUserPolicy)
 
+	c.GrantableRoles = r.list("GRANTABLE_ROLES", "role", checkRoleRef)
+	c.AppMetadataKeys = r.list("APP_METADATA_KEYS", "key", checkMetadataKey)
+	c.AllowedConnections = r.list("ALLOWED_CONNECTIONS", "connection", checkIdentifier)
+	c.AllowedClientIDs = r.list("ALLOWED_CLIENT_IDS", "client id", checkIdentifier)
+	c.VerifyDisclosedLinks = r.boolean("VERIFY_DISCLOSED_LINKS")
+
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
 	}
@@ -248,6 +291,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("cors_origins", len(c.CORSOrigins)),
 		slog.Int("invites_per_hour", c.InvitesPerHour),
 		slog.Bool("batches", c.QueueURL != ""),
+		slog.Any("grantable_roles", c.GrantableRoles),
+		slog.Any("app_metadata_keys", c.AppMetadataKeys),
+		slog.Bool("verify_disclosed_links", c.VerifyDisclosedLinks),
 		slog.Float64("auth0_rate_limit", c.Auth0RateLimit),
 		slog.Bool("dynamodb_endpoint_override", c.DynamoEndpoint != ""),
 		slog.Bool("ses_endpoint_override", c.SESEndpoint != ""),
@@ -426,6 +472,37 @@ func (r *reader) invitesPerHour(name string) int {
 	return n
 }
 
+// list reads an optional comma-separated list, each entry (a what) passing check;
+// an entry given twice is a mistake worth saying.
+func (r *reader) list(name, what string, check func(string) error) []string {
+	var out []string
+	for _, v := range splitList(r.value(name)) {
+		if err := check(v); err != nil {
+			r.fail(name, "%s %q %v", what, v, err)
+			continue
+		}
+		if slices.Contains(out, v) {
+			r.fail(name, "lists %s %q twice", what, v)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// boolean reads an optional true or false, false when unset.
+func (r *reader) boolean(name string) bool {
+	switch v := r.value(name); strings.ToLower(v) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		r.fail(name, "%q must be true or false", v)
+		return false
+	}
+}
+
 // intIn reads an optional integer in [lo, hi].
 func (r *reader) intIn(name string, def, lo, hi int) int {
 	v := r.value(name)
@@ -575,6 +652,29 @@ func checkIdentifier(v string) error {
 		if c <= ' ' || c >= 0x7f || c == ',' {
 			return errors.New("must be printable ASCII without spaces or commas")
 		}
+	}
+	return nil
+}
+
+// checkRoleRef accepts an Auth0 role id or name: at most 128 printable characters
+// (an invitation's role has the same bound), no comma.
+func checkRoleRef(v string) error {
+	if utf8.RuneCountInString(v) > 128 {
+		return errors.New("is longer than 128 characters")
+	}
+	for _, c := range v {
+		if !unicode.IsPrint(c) || c == ',' {
+			return errors.New("must be printable characters without commas")
+		}
+	}
+	return nil
+}
+
+// checkMetadataKey accepts an app_metadata key Auth0 stores: at most 100 ASCII
+// letters, digits, '_' or '-' (Auth0 refuses '.' and '$' in keys).
+func checkMetadataKey(v string) error {
+	if !only(v, 1, 100, "_-") {
+		return errors.New("must be 1 to 100 ASCII letters, digits, '_' or '-'")
 	}
 	return nil
 }

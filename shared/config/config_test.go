@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 const (
@@ -90,6 +92,13 @@ func TestLoadValid(t *testing.T) {
 	if c.WebhookToken != "" {
 		t.Errorf("WebhookToken: got a value for the api function, want none")
 	}
+	// Without grant settings invitations carry no roles and no app_metadata, and
+	// name only the configured connection and login client.
+	ceiling := invite.Ceiling{Connections: []string{"Username-Password-Authentication"}, ClientIDs: []string{"login-client"}}
+	if got := c.Ceiling(); !reflect.DeepEqual(got, ceiling) {
+		t.Errorf("Ceiling: got %+v, want %+v", got, ceiling)
+	}
+	eq(t, "VerifyDisclosedLinks", c.VerifyDisclosedLinks, false)
 }
 
 func TestLoadSettings(t *testing.T) {
@@ -143,6 +152,23 @@ func TestLoadSettings(t *testing.T) {
 			func(t *testing.T, c *Config) { eq(t, "DynamoEndpoint", c.DynamoEndpoint, "http://127.0.0.1:8000") }},
 		{"application settings", map[string]string{"APPLICATION_NAME": "Acme Portal", "APPLICATION_URL": "https://app.example.com/home", "SES_CONFIGURATION_SET": "doorman-mail"}, API,
 			func(t *testing.T, c *Config) { eq(t, "ApplicationName", c.ApplicationName, "Acme Portal") }},
+		{"grant ceiling", map[string]string{"GRANTABLE_ROLES": "member, rol_Ab12Cd34Ef56Gh78,Billing admin", "APP_METADATA_KEYS": "plan,tenant_id",
+			"ALLOWED_CONNECTIONS": "google-oauth2", "ALLOWED_CLIENT_IDS": "spa-client, mobile-client"}, Worker,
+			func(t *testing.T, c *Config) {
+				want := invite.Ceiling{
+					Roles:           []string{"member", "rol_Ab12Cd34Ef56Gh78", "Billing admin"},
+					AppMetadataKeys: []string{"plan", "tenant_id"},
+					Connections:     []string{"Username-Password-Authentication", "google-oauth2"},
+					ClientIDs:       []string{"login-client", "spa-client", "mobile-client"},
+				}
+				if got := c.Ceiling(); !reflect.DeepEqual(got, want) {
+					t.Errorf("Ceiling: got %+v, want %+v", got, want)
+				}
+			}},
+		{"disclosed links verify", map[string]string{"VERIFY_DISCLOSED_LINKS": "TRUE"}, API,
+			func(t *testing.T, c *Config) { eq(t, "VerifyDisclosedLinks", c.VerifyDisclosedLinks, true) }},
+		{"disclosed links do not verify", map[string]string{"VERIFY_DISCLOSED_LINKS": "false"}, API,
+			func(t *testing.T, c *Config) { eq(t, "VerifyDisclosedLinks", c.VerifyDisclosedLinks, false) }},
 		{"public base URL with stage path", map[string]string{"PUBLIC_BASE_URL": "https://abc.execute-api.eu-west-1.amazonaws.com/prod/"}, API,
 			func(t *testing.T, c *Config) {
 				eq(t, "PublicBaseURL", c.PublicBaseURL, "https://abc.execute-api.eu-west-1.amazonaws.com/prod")
@@ -234,6 +260,14 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown user policy", map[string]string{"EXPIRED_USER_POLICY": "archive"}, Sweeper, "EXPIRED_USER_POLICY"},
 		{"application name control char", map[string]string{"APPLICATION_NAME": "Acme\nBcc: x"}, API, "APPLICATION_NAME"},
 		{"application url http", map[string]string{"APPLICATION_URL": "http://app.example.com"}, API, "APPLICATION_URL"},
+		{"role name too long", map[string]string{"GRANTABLE_ROLES": "member," + strings.Repeat("r", 129)}, API, "GRANTABLE_ROLES"},
+		{"role name with a control character", map[string]string{"GRANTABLE_ROLES": "mem\tber"}, API, "GRANTABLE_ROLES"},
+		{"role listed twice", map[string]string{"GRANTABLE_ROLES": "member,member"}, API, "GRANTABLE_ROLES"},
+		{"metadata key with a dot", map[string]string{"APP_METADATA_KEYS": "plan.tier"}, API, "APP_METADATA_KEYS"},
+		{"metadata key with a dollar", map[string]string{"APP_METADATA_KEYS": "$set"}, Logstream, "APP_METADATA_KEYS"},
+		{"connection with a space", map[string]string{"ALLOWED_CONNECTIONS": "google oauth2"}, API, "ALLOWED_CONNECTIONS"},
+		{"client id with a space", map[string]string{"ALLOWED_CLIENT_IDS": "spa client"}, Worker, "ALLOWED_CLIENT_IDS"},
+		{"disclosed links not a bool", map[string]string{"VERIFY_DISCLOSED_LINKS": "yes"}, API, "VERIFY_DISCLOSED_LINKS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

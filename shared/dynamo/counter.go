@@ -42,10 +42,11 @@ func NewCounter(client counterAPI, table string) (*Counter, error) {
 	return &Counter{db: client, table: table, errs: &Store{table: table}}, nil
 }
 
-// Incr adds one to the count of name in the window of length window that holds now (windows
-// start at multiples of window since the Unix epoch) and returns the count after it
-// and when the window ends. One UpdateItem: concurrent calls never lose a count.
-func (c *Counter) Incr(ctx context.Context, name string, window time.Duration, now time.Time) (int, time.Time, error) {
+// Add adds n (negative to give a charge back) to the count of name in the window of
+// length window that holds now (windows start at multiples of window since the Unix
+// epoch) and returns the count after it and when the window ends. One UpdateItem:
+// concurrent calls never lose a count.
+func (c *Counter) Add(ctx context.Context, name string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
 	op := "count " + name
 	if name == "" || window < time.Second {
 		return 0, time.Time{}, fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("key", "a key and a window of at least a second are required"))
@@ -56,10 +57,10 @@ func (c *Counter) Incr(ctx context.Context, name string, window time.Duration, n
 	out, err := c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &c.table,
 		Key:                      key("CNT#"+escapeScope(name)+"#"+strconv.FormatInt(start, 10), skCounter),
-		UpdateExpression:         aws.String("ADD #n :one SET #ttl = if_not_exists(#ttl, :ttl)"),
+		UpdateExpression:         aws.String("ADD #n :n SET #ttl = if_not_exists(#ttl, :ttl)"),
 		ExpressionAttributeNames: map[string]string{"#n": attrCount, "#ttl": attrTTL},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": num(1),
+			":n":   num(int64(n)),
 			":ttl": num(end.Add(counterSlack).Unix()),
 		},
 		ReturnValues: types.ReturnValueUpdatedNew,
@@ -67,11 +68,11 @@ func (c *Counter) Incr(ctx context.Context, name string, window time.Duration, n
 	if err != nil {
 		return 0, time.Time{}, c.errs.fail(op, err)
 	}
-	n, ok := out.Attributes[attrCount].(*types.AttributeValueMemberN)
+	got, ok := out.Attributes[attrCount].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, time.Time{}, fmt.Errorf("dynamo: %s: %w", op, invite.Errorf(invite.CodeInternal, "the database returned no count"))
 	}
-	count, err := strconv.Atoi(n.Value)
+	count, err := strconv.Atoi(got.Value)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeInternal, err, "the database returned a malformed count"))
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// TestNewCounterNeedsClientAndTable: a Counter needs both. What Incr counts and
+// TestNewCounterNeedsClientAndTable: a Counter needs both. What Add counts and
 // refuses is the conformance suite's business (storetest).
 func TestNewCounterNeedsClientAndTable(t *testing.T) {
 	if _, err := NewCounter(nil, "t"); err == nil {

@@ -111,12 +111,20 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, a invite.Ac
 			Message: fmt.Sprintf("%d of %d invitations are invalid; nothing was started", len(problems), len(reqs))})
 		return
 	}
-	if err := s.chargeValid(r.Context(), a, s.batches, reqs...); err != nil {
+	// One batch on the batches cap, and its items on the invitations cap as if each
+	// were created alone: a batch is no way around the hourly cap.
+	paid, err := s.chargeValid(r.Context(), a, []charge{{s.batches, 1}, {s.invites, len(reqs)}}, reqs...)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	batch, err := s.svc.SubmitBatch(r.Context(), a, reqs)
 	if err != nil {
+		if e := invite.AsError(err); e != nil && e.Code == invite.CodeInvalid && len(e.Items) > 0 {
+			// Refused item by item (an unknown organization, a grant the caller may
+			// not make): nothing was started, so the hour is the inviter's again.
+			s.giveBack(r.Context(), a, paid)
+		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -388,7 +388,8 @@ func TestBatchBodyLimit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, func(c *httpapi.Config) { c.MaxBatchBody = tc.limit })
+			// The items would count against the hourly cap; it is not what this tests.
+			f := newFixture(t, func(c *httpapi.Config) { c.MaxBatchBody, c.InvitesPerHour = tc.limit, -1 })
 			body := batchBody(emails(tc.items)...)
 			if tc.limit > 0 && (int64(len(body)) > tc.limit) != (tc.wantStatus == http.StatusRequestEntityTooLarge) {
 				t.Fatalf("the test's body is %d bytes; it must be on the other side of %d", len(body), tc.limit)
@@ -691,4 +692,61 @@ func TestBatchesUnlimited(t *testing.T) {
 	for i := range httpapi.DefaultBatchesPerHour + 1 {
 		f.submit(appAdmin, batchBody(createBody(fmt.Sprintf("user%d@example.com", i))))
 	}
+}
+
+// TestBatchItemsCountAgainstTheInvitesCap: a batch's items count against the
+// inviter's hourly cap on invitations as single creates do. A batch that would pass
+// it is refused whole (429) and costs nothing on either cap; so does one refused for
+// an item the caller may not grant.
+func TestBatchItemsCountAgainstTheInvitesCap(t *testing.T) {
+	f := newFixture(t, func(c *httpapi.Config) { c.InvitesPerHour, c.BatchesPerHour = 5, 2 })
+	f.clock.Advance(15 * time.Minute) // 09:15: the window ends at 10:00
+	post := func(body string) response {
+		return f.do(call{Method: "POST", Path: "/v1/invitation-batches", Body: body, Claims: claims(appAdmin)})
+	}
+	items := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = createBody(fmt.Sprintf("%s%d@example.com", prefix, i))
+		}
+		return out
+	}
+	for i := range 2 {
+		f.create(appAdmin, createBody(fmt.Sprintf("single%d@example.com", i)))
+	}
+
+	// 2 created + 4 would pass the 5 of the hour.
+	res := post(batchBody(items("over", 4)...))
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
+	if got, want := res.Header.Get("Retry-After"), "2700"; got != want {
+		t.Errorf("Retry-After = %q, want %q", got, want)
+	}
+	// A batch larger than the cap never fits: waiting would not help.
+	res = post(batchBody(items("huge", 6)...))
+	if p := wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited); !strings.Contains(p["detail"].(string), "split it") {
+		t.Errorf("detail = %v, want it to say to split the batch", p["detail"])
+	}
+	if got := res.Header.Get("Retry-After"); got != "" {
+		t.Errorf("Retry-After = %q for a batch that never fits, want none", got)
+	}
+	// An item beyond the ceiling refuses the batch before anything starts.
+	res = post(batchBody(`{"email":"grant@example.com","roles":["rol_admin"]}`))
+	if p := wantProblem(t, res, http.StatusBadRequest, invite.CodeInvalid); !strings.Contains(string(res.Body), `"field":"roles[0]"`) {
+		t.Errorf("problem = %v, want the item's roles[0] named", p)
+	}
+	if got := f.queue.Stats().Sent; got != 0 {
+		t.Fatalf("queued messages = %d, want 0 (every batch refused)", got)
+	}
+
+	// None of the refusals cost anything: 3 items fill the hour exactly, and the
+	// batch is the first of the two an hour.
+	f.submit(appAdmin, batchBody(items("fits", 3)...))
+	res = f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("late@example.com"), Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
+	res = post(batchBody(items("second", 1)...))
+	wantProblem(t, res, http.StatusTooManyRequests, invite.CodeRateLimited)
+	// Another inviter has a cap of its own; the next hour starts over.
+	f.submit(acmeAdmin, batchBody(items("acme", 5)...))
+	f.clock.Advance(time.Hour)
+	f.submit(appAdmin, batchBody(items("next", 5)...))
 }

@@ -14,7 +14,7 @@ import (
 // limit, strict decoding, the hourly cap, the Idempotency-Key claim and completion,
 // encoding) over invite.Service with the in-memory store, identity and mailer.
 func BenchmarkCreate(b *testing.B) {
-	// The cap stays on (Counter.Incr runs per create) but high enough never to bite.
+	// The cap stays on (Counter.Add runs per create) but high enough never to bite.
 	fresh := func() *fixture {
 		return newFixture(b, func(c *httpapi.Config) { c.InvitesPerHour = 1 << 30 })
 	}

@@ -18,6 +18,8 @@ type Claims struct {
 	Scope       string
 	OrgID       string
 	Name        string
+	// Gty is Auth0's grant-type claim: "client-credentials" for a machine token.
+	Gty string
 }
 
 type claimsKey struct{}
@@ -37,7 +39,8 @@ func ClaimsFrom(ctx context.Context) (Claims, bool) {
 // the shapes that reach it: the decoded JWT payload (functions/local), where
 // permissions is a JSON array, or API Gateway HTTP API's JWT authorizer context,
 // where every claim value is a string and an array claim is flattened to
-// "[create:invitations read:invitations]". scope is space-separated in both.
+// "[create:invitations read:invitations]". scope is space-separated in both; gty
+// says how the token was issued.
 func ClaimsFromMap(m map[string]any) (Claims, error) {
 	var c Claims
 	var err error
@@ -54,6 +57,9 @@ func ClaimsFromMap(m map[string]any) (Claims, error) {
 		return Claims{}, err
 	}
 	if c.Name, err = stringClaim(m, "name"); err != nil {
+		return Claims{}, err
+	}
+	if c.Gty, err = stringClaim(m, "gty"); err != nil {
 		return Claims{}, err
 	}
 	if c.Permissions, err = listClaim(m, "permissions"); err != nil {
@@ -107,14 +113,18 @@ func listClaim(m map[string]any, name string) ([]string, error) {
 	}
 }
 
-// actor maps the claims to the domain's caller: permissions from the permissions
-// claim (Auth0's RBAC), or, when the token has none, from its scope.
+// actor maps the claims to the domain's caller. The permissions claim (Auth0's RBAC)
+// is authoritative. scope counts only for a machine token (gty client-credentials),
+// whose scope Auth0 fills from the permissions granted to its client: a user's token
+// carries whatever scopes the application asked for, so a user token without
+// permissions has none.
 func (c Claims) actor() invite.Actor {
+	machine := c.Gty == invite.GrantClientCredentials
 	perms := c.Permissions
-	if perms == nil {
+	if perms == nil && machine {
 		perms = strings.Fields(c.Scope)
 	}
-	return invite.Actor{Sub: c.Sub, Name: c.Name, Permissions: perms, OrgID: c.OrgID}
+	return invite.Actor{Sub: c.Sub, Name: c.Name, Permissions: perms, OrgID: c.OrgID, Machine: machine}
 }
 
 // actorHandler is a /v1 handler that runs for an authenticated caller.

@@ -37,7 +37,7 @@ var (
 	appAdmin   = httpapi.Claims{Sub: "auth0|admin", Name: "Ada Admin", Permissions: allPerms}
 	acmeAdmin  = httpapi.Claims{Sub: "auth0|acme", Name: "Olga Acme", Permissions: allPerms, OrgID: orgAcme}
 	otherAdmin = httpapi.Claims{Sub: "auth0|other", Name: "Otto Other", Permissions: allPerms, OrgID: orgOther}
-	readOnly   = httpapi.Claims{Sub: "auth0|reader", Name: "Rita Reader", Scope: "openid read:invitations"}
+	readOnly   = httpapi.Claims{Sub: "auth0|reader", Name: "Rita Reader", Permissions: []string{invite.PermRead}, Scope: "openid"}
 )
 
 // gatedStore is the in-memory store with faults a test can switch on: Create can be
@@ -124,6 +124,11 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 	f.idp.AddRoles("rol_viewer", "rol_editor")
 	f.idp.AddOrganization(invite.Organization{ID: orgAcme, Name: "acme", DisplayName: "Acme Corp"})
 	f.idp.AddOrganization(invite.Organization{ID: orgOther, Name: "other", DisplayName: "Other Ltd"})
+	// The fixture's inviters hold the roles they grant (Who may grant what).
+	held := []string{"rol_viewer", "rol_editor"}
+	f.idp.AddInviter(appAdmin.Sub, held, nil)
+	f.idp.AddInviter(acmeAdmin.Sub, nil, map[string][]string{orgAcme: held})
+	f.idp.AddInviter(otherAdmin.Sub, nil, map[string][]string{orgOther: held})
 	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
 	log := slog.New(invite.LogHandler(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil)))
 	svc, err := invite.NewService(invite.Config{
@@ -142,6 +147,7 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 		ApplicationURL:  "https://app.example.com/",
 		LoginClientID:   "client_login",
 		RedirectAllowed: allowExample,
+		Ceiling:         invite.Ceiling{Roles: []string{"rol_viewer", "rol_editor"}},
 	})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)

@@ -79,7 +79,7 @@ func (s *server) idempotentUpTo(limit int64, h bodyHandler) actorHandler {
 			return
 		}
 		rec := invite.IdempotencyRecord{
-			Key:      scopedKey(a.Sub, key[0]),
+			Key:      scopedKey(a, key[0]),
 			BodyHash: requestHash(r, body),
 		}
 		ctx := r.Context()
@@ -209,10 +209,16 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-// scopedKey gives each caller its own key space; the length prefix keeps a sub that
-// ends like a key from colliding with another.
-func scopedKey(sub, key string) string {
-	return "v1:" + strconv.Itoa(len(sub)) + ":" + sub + ":" + key
+// scopedKey gives each caller its own key space: a subject, and within it each
+// organization its token is for, so that one user's key sent with tokens of two
+// organizations names two requests. The length prefixes keep a sub or an org id that
+// ends like a key from colliding with another. A token without org_id keeps the key
+// of the versions before organizations counted, so that their records stay valid.
+func scopedKey(a invite.Actor, key string) string {
+	if a.OrgID == "" {
+		return "v1:" + strconv.Itoa(len(a.Sub)) + ":" + a.Sub + ":" + key
+	}
+	return "v2:" + strconv.Itoa(len(a.Sub)) + ":" + a.Sub + ":" + strconv.Itoa(len(a.OrgID)) + ":" + a.OrgID + ":" + key
 }
 
 // requestHash is the SHA-256 of the method, the path and the raw body: the same key

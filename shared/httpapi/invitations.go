@@ -81,7 +81,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		return
 	}
 	req := b.request(d)
-	if err := s.chargeValid(r.Context(), a, s.invites, req); err != nil {
+	if _, err := s.chargeValid(r.Context(), a, []charge{{s.invites, 1}}, req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

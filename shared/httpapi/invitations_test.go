@@ -29,7 +29,8 @@ func TestCreate(t *testing.T) {
 		{"application", appAdmin, createBody("ann@example.com"), "", "application", "pending", false, invite.TemplateApplication},
 		{"application without email", appAdmin, createBody("ann@example.com", `"send_email":false`), "", "application", "pending", true, ""},
 		{"organization token", acmeAdmin, createBody("bob@example.com"), "", "organization", "pending", false, invite.TemplateOrganization},
-		{"existing account gets access", appAdmin, createBody("cy@example.com"), "cy@example.com", "application", "accepted", false, invite.TemplateAccess},
+		// An account's owner gets the roles only by following the link and signing in.
+		{"existing account is asked to sign in", appAdmin, createBody("cy@example.com"), "cy@example.com", "application", "pending", false, invite.TemplateExistingAccount},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +89,7 @@ func TestAuthorization(t *testing.T) {
 		{"create without claims", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), InvalidRequest: true}, 401, invite.CodeUnauth, true},
 		{"list without claims", call{Method: "GET", Path: "/v1/invitations", InvalidRequest: true}, 401, invite.CodeUnauth, true},
 		{"create without permission", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: &noPerms}, 403, invite.CodeForbidden, false},
-		{"scope-only token cannot create", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: claims(readOnly)}, 403, invite.CodeForbidden, false},
+		{"read-only token cannot create", call{Method: "POST", Path: "/v1/invitations", Body: createBody("a@example.com"), Claims: claims(readOnly)}, 403, invite.CodeForbidden, false},
 		{"another organization's invitation", call{Method: "GET", Path: "/v1/invitations/" + id, Claims: claims(otherAdmin)}, 404, invite.CodeNotFound, false},
 		{"application token on an organization's invitation", call{Method: "DELETE", Path: "/v1/invitations/" + id, Claims: claims(appAdmin)}, 404, invite.CodeNotFound, false},
 		{"malformed id", call{Method: "GET", Path: "/v1/invitations/not-an-id", Claims: claims(appAdmin)}, 404, invite.CodeNotFound, false},
@@ -102,10 +103,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
-	// The scope claim stands in for permissions: a read-only token can read.
+	// A read-only token can read.
 	res := f.do(call{Method: "GET", Path: "/v1/invitations", Claims: claims(readOnly)})
 	if res.Status != http.StatusOK {
-		t.Errorf("list with scope read:invitations: status %d, want 200; %s", res.Status, res.Body)
+		t.Errorf("list with read:invitations: status %d, want 200; %s", res.Status, res.Body)
 	}
 }
 
@@ -231,6 +232,38 @@ func TestIdempotencyReplay(t *testing.T) {
 	f.clock.Advance(2 * time.Hour)
 	res = f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: claims(appAdmin), Header: key})
 	wantProblem(t, res, http.StatusConflict, invite.CodeConflict)
+}
+
+// TestIdempotencyKeyPerOrganization: one user holding tokens of two organizations
+// sends the same key and body with each; they are two requests, and neither
+// organization is answered with the other's invitation.
+func TestIdempotencyKeyPerOrganization(t *testing.T) {
+	f := newFixture(t)
+	inAcme := httpapi.Claims{Sub: "auth0|olga", Name: "Olga", Permissions: allPerms, OrgID: orgAcme}
+	inOther := inAcme
+	inOther.OrgID = orgOther
+	body := `{"email":"ann@example.com","name":"Ann"}`
+	key := map[string]string{"Idempotency-Key": "invite-ann"}
+	var ids []any
+	for _, c := range []httpapi.Claims{inAcme, inOther} {
+		res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: &c, Header: key})
+		if res.Status != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("%s: status %d (replayed %q), want 201 not replayed; %s", c.OrgID, res.Status, res.Header.Get("Idempotent-Replayed"), res.Body)
+		}
+		inv := res.json(t)
+		if inv["organization_id"] != c.OrgID {
+			t.Errorf("%s: organization_id = %v, want %s", c.OrgID, inv["organization_id"], c.OrgID)
+		}
+		ids = append(ids, inv["id"])
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both organizations got invitation %v, want one each", ids[0])
+	}
+	// Within one organization the key still replays.
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: &inAcme, Header: key})
+	if res.Header.Get("Idempotent-Replayed") != "true" || res.json(t)["id"] != ids[0] {
+		t.Errorf("repeat in %s: replayed %q, id %v; want a replay of %v", orgAcme, res.Header.Get("Idempotent-Replayed"), res.json(t)["id"], ids[0])
+	}
 }
 
 func TestIdempotencyKeyValidation(t *testing.T) {

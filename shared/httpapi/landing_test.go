@@ -45,6 +45,7 @@ func TestLandingPage(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
+			f.idp.AddInviter(hostile.Sub, []string{"rol_viewer"}, nil)
 			inv := f.create(tc.claims, createBody("ann@example.com", `"send_email":false`))
 			res := f.do(call{Method: "GET", Path: "/i/" + token(t, inv)})
 			if res.Status != http.StatusOK {

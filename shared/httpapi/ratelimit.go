@@ -11,11 +11,12 @@ import (
 // Counter counts events in fixed windows; dynamo.Counter implements it on DynamoDB
 // and inmem.Counter in memory.
 type Counter interface {
-	// Incr adds one to key's count in the window of length window that holds now
+	// Add adds n to key's count in the window of length window that holds now
 	// (windows start at multiples of window since the Unix epoch) and returns the
-	// count after it and when the window ends. upstream_unavailable when the store
-	// cannot answer.
-	Incr(ctx context.Context, key string, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
+	// count after it and when the window ends; a negative n gives back an earlier
+	// charge made with the same now. Concurrent adds are never lost.
+	// upstream_unavailable when the store cannot answer.
+	Add(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
 }
 
 // capWindow is the length of the per-inviter caps' windows.
@@ -28,26 +29,71 @@ type hourlyCap struct {
 	perHour int    // negative: no cap
 }
 
-// chargeValid counts a request to create reqs against a's cap c, and refuses it
-// rate_limited, with Retry-After, past the cap. Only a request that passes validation
-// is counted: one the service will refuse is let through uncounted, for the service
-// to say what is wrong with it, so that refused requests never use up an inviter's
-// hour.
-func (s *server) chargeValid(ctx context.Context, a invite.Actor, c hourlyCap, reqs ...invite.CreateRequest) error {
-	if c.perHour < 0 || !s.validForCreate(a, reqs...) {
-		return nil
-	}
-	now := s.now()
-	n, reset, err := s.counter.Incr(ctx, c.key+":"+a.Sub, capWindow, now)
-	if err != nil {
-		return fmt.Errorf("count %s of %s: %w", c.noun, a.Sub, err)
-	}
-	if n > c.perHour {
-		return &invite.Error{Code: invite.CodeRateLimited, RetryAfter: max(reset.Sub(now), time.Second),
-			Message: fmt.Sprintf("at most %d %s per hour per inviter", c.perHour, c.noun)}
-	}
-	return nil
+// charge is what a request costs on one cap: a single create is one invitation, a
+// batch is one batch and one invitation per item.
+type charge struct {
+	cap hourlyCap
+	n   int
 }
+
+// charged is what a request was charged, to give back if it starts nothing.
+type charged struct {
+	made []charge
+	now  time.Time
+}
+
+// chargeValid counts a request to create reqs against a's caps, and refuses it
+// rate_limited, with Retry-After, when it would take any of them past its limit.
+//
+// Only a request that passes validation is counted: one the service will refuse is
+// let through uncounted, for the service to say what is wrong with it, so that
+// refused requests never use up an inviter's hour. A request refused here costs
+// nothing either: each cap is charged first (one atomic add, so that two requests
+// racing for the last places cannot both have them) and, past the limit, what this
+// request was charged is given back. Until it is, a concurrent request may find the
+// cap reached a moment early; the cap errs towards refusing, never towards letting
+// more through.
+func (s *server) chargeValid(ctx context.Context, a invite.Actor, charges []charge, reqs ...invite.CreateRequest) (charged, error) {
+	done := charged{now: s.now()}
+	if !s.validForCreate(a, reqs...) {
+		return done, nil
+	}
+	for _, c := range charges {
+		if c.cap.perHour < 0 {
+			continue
+		}
+		if c.n > c.cap.perHour {
+			s.giveBack(ctx, a, done)
+			return charged{}, &invite.Error{Code: invite.CodeRateLimited, Message: fmt.Sprintf(
+				"this request starts %d %s, more than the %d one inviter may start per hour; split it", c.n, c.cap.noun, c.cap.perHour)}
+		}
+		count, reset, err := s.counter.Add(ctx, c.cap.counterKey(a), c.n, capWindow, done.now)
+		if err != nil {
+			s.giveBack(ctx, a, done)
+			return charged{}, fmt.Errorf("count %s of %s: %w", c.cap.noun, a.Sub, err)
+		}
+		done.made = append(done.made, c)
+		if count > c.cap.perHour {
+			s.giveBack(ctx, a, done)
+			return charged{}, &invite.Error{Code: invite.CodeRateLimited, RetryAfter: max(reset.Sub(done.now), time.Second),
+				Message: fmt.Sprintf("at most %d %s per hour per inviter", c.cap.perHour, c.cap.noun)}
+		}
+	}
+	return done, nil
+}
+
+// giveBack undoes the charges of a request that starts nothing. A charge that cannot
+// be given back stays (the inviter loses that part of the hour), which is logged.
+func (s *server) giveBack(ctx context.Context, a invite.Actor, c charged) {
+	ctx = context.WithoutCancel(ctx)
+	for _, m := range c.made {
+		if _, _, err := s.counter.Add(ctx, m.cap.counterKey(a), -m.n, capWindow, c.now); err != nil {
+			s.log.ErrorContext(ctx, "cannot give back a refused request's charge", "cap", m.cap.key, "n", m.n, "error", err.Error())
+		}
+	}
+}
+
+func (c hourlyCap) counterKey(a invite.Actor) string { return c.key + ":" + a.Sub }
 
 // validForCreate reports whether the service would take reqs past validation (the
 // permission, each request, the batch as a whole) before it looks anything up.

@@ -101,6 +101,7 @@ func newWorld(t testing.TB, events invite.EventStore) *whWorld {
 		Store: w.store, Batches: inmem.NewBatches(), Identity: w.idp, Mailer: w.mail, Now: clk.Now,
 		Rand:          &whRand{r: rand.NewChaCha8([32]byte{9})},
 		PublicBaseURL: "https://doorman.example.com",
+		Ceiling:       invite.Ceiling{Roles: []string{"rol_viewer"}},
 	})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)

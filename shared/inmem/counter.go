@@ -24,8 +24,9 @@ type counterKey struct {
 // NewCounter returns a counter with every count at zero.
 func NewCounter() *Counter { return &Counter{counts: map[counterKey]int{}} }
 
-// Incr adds one to key's count in the window of length window that holds now.
-func (c *Counter) Incr(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Time, error) {
+// Add adds n (negative to give a charge back) to key's count in the window of length
+// window that holds now.
+func (c *Counter) Add(_ context.Context, key string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
 	if key == "" || window < time.Second {
 		return 0, time.Time{}, invite.Invalid("key", "a key and a window of at least a second are required")
 	}
@@ -41,7 +42,7 @@ func (c *Counter) Incr(_ context.Context, key string, window time.Duration, now 
 	secs := int64(window / time.Second)
 	start := now.Unix() - now.Unix()%secs
 	k := counterKey{key: key, start: start}
-	c.counts[k]++
+	c.counts[k] += n
 	return c.counts[k], time.Unix(start+secs, 0).UTC(), nil
 }
 

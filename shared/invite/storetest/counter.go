@@ -9,31 +9,34 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-func testCounterIncr(t *testing.T, newFixture func(*testing.T) *fixture) {
+func testCounterAdd(t *testing.T, newFixture func(*testing.T) *fixture) {
 	f := newFixture(t)
 	ctx := t.Context()
 	hour := time.Date(2030, 5, 17, 9, 0, 0, 0, time.UTC)
 	steps := []struct {
 		name      string
 		key       string
+		n         int
 		at        time.Time
 		wantCount int
 		wantReset time.Time
 	}{
-		{"first in window", "invites:a", hour.Add(5 * time.Minute), 1, hour.Add(time.Hour)},
-		{"second in window", "invites:a", hour.Add(59 * time.Minute), 2, hour.Add(time.Hour)},
-		{"other key", "invites:b", hour.Add(10 * time.Minute), 1, hour.Add(time.Hour)},
-		{"at the window's start", "invites:c", hour, 1, hour.Add(time.Hour)},
-		{"key with hash sign", "invites:a#b", hour.Add(10 * time.Minute), 1, hour.Add(time.Hour)},
-		{"next window starts over", "invites:a", hour.Add(time.Hour), 1, hour.Add(2 * time.Hour)},
+		{"first in window", "invites:a", 1, hour.Add(5 * time.Minute), 1, hour.Add(time.Hour)},
+		{"second in window", "invites:a", 1, hour.Add(59 * time.Minute), 2, hour.Add(time.Hour)},
+		{"several at once", "invites:a", 40, hour.Add(30 * time.Minute), 42, hour.Add(time.Hour)},
+		{"a charge given back", "invites:a", -40, hour.Add(30 * time.Minute), 2, hour.Add(time.Hour)},
+		{"other key", "invites:b", 1, hour.Add(10 * time.Minute), 1, hour.Add(time.Hour)},
+		{"at the window's start", "invites:c", 1, hour, 1, hour.Add(time.Hour)},
+		{"key with hash sign", "invites:a#b", 1, hour.Add(10 * time.Minute), 1, hour.Add(time.Hour)},
+		{"next window starts over", "invites:a", 1, hour.Add(time.Hour), 1, hour.Add(2 * time.Hour)},
 	}
 	for _, s := range steps {
-		got, reset, err := f.Counter.Incr(ctx, s.key, time.Hour, s.at)
+		got, reset, err := f.Counter.Add(ctx, s.key, s.n, time.Hour, s.at)
 		if err != nil {
-			t.Fatalf("%s: Incr: %v", s.name, err)
+			t.Fatalf("%s: Add: %v", s.name, err)
 		}
 		if got != s.wantCount || !reset.Equal(s.wantReset) {
-			t.Errorf("%s: Incr = %d, reset %s; want %d, reset %s", s.name, got, reset, s.wantCount, s.wantReset)
+			t.Errorf("%s: Add(%d) = %d, reset %s; want %d, reset %s", s.name, s.n, got, reset, s.wantCount, s.wantReset)
 		}
 	}
 }
@@ -46,9 +49,9 @@ func testCounterConcurrent(t *testing.T, newFixture func(*testing.T) *fixture) {
 	seen := make(chan int, n)
 	for range n {
 		wg.Go(func() {
-			got, _, err := f.Counter.Incr(context.Background(), "invites:race", time.Hour, now)
+			got, _, err := f.Counter.Add(context.Background(), "invites:race", 1, time.Hour, now)
 			if err != nil {
-				t.Errorf("Incr: %v", err)
+				t.Errorf("Add: %v", err)
 				return
 			}
 			seen <- got
@@ -79,9 +82,9 @@ func testCounterRefusesBadInput(t *testing.T, newFixture func(*testing.T) *fixtu
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := f.Counter.Incr(t.Context(), tc.key, tc.window, f.Clock.Now())
+			_, _, err := f.Counter.Add(t.Context(), tc.key, 1, tc.window, f.Clock.Now())
 			if got := invite.ErrorCode(err); got != invite.CodeInvalid {
-				t.Errorf("Incr(%q, %s) code = %q (%v), want invalid_request", tc.key, tc.window, got, err)
+				t.Errorf("Add(%q, %s) code = %q (%v), want invalid_request", tc.key, tc.window, got, err)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type Idempotency interface {
 
 // Counter counts events in fixed windows: the port httpapi.Counter.
 type Counter interface {
-	Incr(ctx context.Context, key string, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
+	Add(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
 }
 
 // Stores are one implementation of every store port, empty, reading the time from the
@@ -91,8 +91,8 @@ func Run(t *testing.T, newStores NewStores) {
 		{"ClaimResendOnce", testClaimResendOnce},
 		{"UnqueuedBatches", testUnqueuedBatches},
 		{"IdempotencyKey", testIdempotencyKey},
-		{"CounterIncr", testCounterIncr},
-		{"CounterConcurrentIncrementsAreAllCounted", testCounterConcurrent},
+		{"CounterAdd", testCounterAdd},
+		{"CounterConcurrentAddsAreAllCounted", testCounterConcurrent},
 		{"CounterRefusesBadInput", testCounterRefusesBadInput},
 	}
 	for _, c := range cases {
