@@ -49,15 +49,24 @@ type gatedStore struct {
 	entered chan struct{} // receives once per held Create
 	getErr  error
 	getBoom bool
+	// createErrs fail the next Creates, one each.
+	createErrs []error
 }
 
 func (g *gatedStore) Create(ctx context.Context, inv *invite.Invitation) error {
 	g.mu.Lock()
 	hold, entered := g.hold, g.entered
+	var fail error
+	if len(g.createErrs) > 0 {
+		fail, g.createErrs = g.createErrs[0], g.createErrs[1:]
+	}
 	g.mu.Unlock()
 	if hold != nil {
 		entered <- struct{}{}
 		<-hold
+	}
+	if fail != nil {
+		return fail
 	}
 	return g.Store.Create(ctx, inv)
 }

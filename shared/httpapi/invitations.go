@@ -91,10 +91,15 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		return
 	}
 	status := http.StatusCreated
-	if out.Resent {
+	switch {
+	case out.Resent:
 		// on_conflict=resend answered with the invitation that already existed.
 		status = http.StatusOK
-	} else {
+	case out.Deferred:
+		// Auth0 was busy: the worker provisions it; GET shows where it is.
+		status = http.StatusAccepted
+		w.Header().Set("Location", "/v1/invitations/"+out.Invitation.ID)
+	default:
 		w.Header().Set("Location", "/v1/invitations/"+out.Invitation.ID)
 	}
 	s.writeJSON(w, status, render(out.Invitation, out.AcceptURL, out.Resent))

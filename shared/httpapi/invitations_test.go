@@ -327,7 +327,7 @@ func TestIdempotencyInFlight(t *testing.T) {
 
 func TestIdempotencyReleasedAfterServerError(t *testing.T) {
 	f := newFixture(t)
-	f.idp.FailNext(inmem.OpFindUserByEmail, 1, invite.CodeUpstream)
+	f.store.createErrs = []error{invite.Errorf(invite.CodeUpstream, "the database is unavailable")}
 	key := map[string]string{"Idempotency-Key": "retry-me"}
 	body := createBody("ann@example.com")
 	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: claims(appAdmin), Header: key})
@@ -622,6 +622,46 @@ func TestOpenAPIServed(t *testing.T) {
 	schemes := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
 	if b := schemes["bearer"].(map[string]any); b["scheme"] != "bearer" || b["bearerFormat"] != "JWT" {
 		t.Errorf("bearer scheme = %v, want http bearer JWT", b)
+	}
+}
+
+// TestCreateDeferredWhenAuth0IsBusy: a create that Auth0 keeps waiting past the budget
+// answers 202 with the stored, pending invitation marked provisioning, and Location;
+// the worker finishes it and GET then shows it provisioned.
+func TestCreateDeferredWhenAuth0IsBusy(t *testing.T) {
+	f := newFixture(t)
+	f.idp.FailNext(inmem.OpCreateUser, 1, invite.CodeRateLimited)
+	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("busy@example.com"), Claims: claims(appAdmin)})
+	if res.Status != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %s", res.Status, res.Body)
+	}
+	var inv map[string]any
+	if err := json.Unmarshal(res.Body, &inv); err != nil {
+		t.Fatal(err)
+	}
+	if inv["status"] != "pending" || inv["provisioning"] != true || inv["auth0_user_id"] != nil {
+		t.Errorf("body %s, want pending, provisioning, no auth0_user_id", res.Body)
+	}
+	if loc := res.Header.Get("Location"); loc != "/v1/invitations/"+inv["id"].(string) {
+		t.Errorf("Location %q", loc)
+	}
+	res = f.do(call{Method: "POST", Path: "/v1/invitations/" + inv["id"].(string) + "/tickets", Claims: claims(appAdmin)})
+	wantProblem(t, res, http.StatusConflict, invite.CodeConflict)
+	f.work()
+	var got map[string]any
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res = f.do(call{Method: "GET", Path: "/v1/invitations/" + inv["id"].(string), Claims: claims(appAdmin)})
+		got = nil
+		if err := json.Unmarshal(res.Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["auth0_user_id"] != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got["provisioning"] != nil || got["auth0_user_id"] == nil {
+		t.Errorf("after the worker: %v, want provisioned", got)
 	}
 }
 

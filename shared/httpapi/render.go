@@ -31,6 +31,7 @@ type invitationJSON struct {
 	RevokedAt         string         `json:"revoked_at,omitempty"`
 	ExpiredAt         string         `json:"expired_at,omitempty"`
 	FailedReason      string         `json:"failed_reason,omitempty"`
+	Provisioning      bool           `json:"provisioning,omitempty"`
 	Auth0UserID       string         `json:"auth0_user_id,omitempty"`
 	Auth0InvitationID string         `json:"auth0_invitation_id,omitempty"`
 	Delivery          deliveryJSON   `json:"delivery"`
@@ -100,6 +101,7 @@ func render(inv *invite.Invitation, acceptURL string, resent bool) invitationJSO
 		RevokedAt:         rfc3339(inv.RevokedAt),
 		ExpiredAt:         rfc3339(inv.ExpiredAt),
 		FailedReason:      inv.FailedReason,
+		Provisioning:      inv.Status == invite.StatusPending && !inv.Provisioned(),
 		Auth0UserID:       inv.Auth0UserID,
 		Auth0InvitationID: inv.Auth0InvitationID,
 		Delivery: deliveryJSON{
