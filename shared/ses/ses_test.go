@@ -381,6 +381,29 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 }
 
+// TestSendDeliversToTheKeyedMailbox: whatever spelling of a domain reaches Send, SES
+// is given the ASCII form the domain keys the address by.
+func TestSendDeliversToTheKeyedMailbox(t *testing.T) {
+	for _, to := range []string{
+		"zoe@bücher.example",
+		"zoe@ｂüｃｈｅｒ.example",
+		"zoe@bu\u0308cher.example",
+		"zoe@XN--BCHER-KVA.example",
+	} {
+		client := &recordingSES{}
+		m := newTestMailer(t, client, Config{})
+		mail := sampleMail(invite.TemplateApplication, "en")
+		mail.To = to
+		if _, err := m.Send(context.Background(), mail); err != nil {
+			t.Fatalf("Send to %q: %v", to, err)
+		}
+		got := client.requests()[0].Destination.ToAddresses
+		if len(got) != 1 || got[0] != invite.EmailKey(to) {
+			t.Errorf("Send to %q: ToAddresses = %q, want [%s]", to, got, invite.EmailKey(to))
+		}
+	}
+}
+
 func TestSendPunycodesInternationalDomains(t *testing.T) {
 	client := &recordingSES{}
 	m := newTestMailer(t, client, Config{})
