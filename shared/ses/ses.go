@@ -97,8 +97,12 @@ func (m *Mailer) Send(ctx context.Context, mail invite.Mail) (string, error) {
 	if err := checkRecipient(to); err != nil {
 		return "", err
 	}
-	if err := checkLink(mail.Link); err != nil {
-		return "", err
+	// An invitation is its link; an access notice may have none (no application URL
+	// configured), and then shows no button.
+	if mail.Link != "" || mail.Template != invite.TemplateAccess {
+		if err := checkLink(mail.Link); err != nil {
+			return "", err
+		}
 	}
 	if strings.TrimSpace(mail.TargetName) == "" {
 		return "", invite.Invalid("target_name", "the email needs the application's or organization's name")
