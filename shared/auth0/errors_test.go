@@ -213,31 +213,26 @@ func TestUnreachableAuth0LeavesNoEmailInErrorsOrLogs(t *testing.T) {
 // error code stay for the operator.
 func TestRefusalQuotingTheAddressLeavesItOut(t *testing.T) {
 	const addr = "ann.smith+x@example.com"
+	createUser := func(id *Identity) error {
+		_, err := id.CreateUser(context.Background(), invite.NewUser{Email: addr, InvitationID: "inv1"})
+		return err
+	}
 	tests := []struct {
 		name, body string
 		call       func(*Identity) error
 		wantCode   invite.Code
 	}{
 		{"create user", `{"statusCode":400,"error":"Bad Request","message":"Payload validation error: 'Object didn't pass validation for format email: ` + addr + `' on property email (The user's email).","errorCode":"invalid_body"}`,
-			func(id *Identity) error {
-				_, err := id.CreateUser(context.Background(), invite.NewUser{Email: addr, InvitationID: "inv1"})
-				return err
-			}, invite.CodeInvalid},
+			createUser, invite.CodeInvalid},
 		{"users by email", `{"statusCode":400,"error":"Bad Request","message":"Query validation error: 'Object didn't pass validation for format email: \"` + addr + `\"' on property email.","errorCode":"invalid_query_string"}`,
 			func(id *Identity) error {
 				_, err := id.FindUserByEmail(context.Background(), addr)
 				return err
 			}, invite.CodeInvalid},
 		{"conflict naming the address", `{"statusCode":409,"error":"Conflict","message":"The user ` + addr + ` already exists.","errorCode":"auth0_idp_error"}`,
-			func(id *Identity) error {
-				_, err := id.CreateUser(context.Background(), invite.NewUser{Email: addr, InvitationID: "inv1"})
-				return err
-			}, invite.CodeConflict},
+			createUser, invite.CodeConflict},
 		{"server error naming the address", `{"statusCode":503,"error":"Service Unavailable","message":"cannot index <` + addr + `>","errorCode":"unavailable"}`,
-			func(id *Identity) error {
-				_, err := id.CreateUser(context.Background(), invite.NewUser{Email: addr, InvitationID: "inv1"})
-				return err
-			}, invite.CodeUpstream},
+			createUser, invite.CodeUpstream},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
