@@ -164,7 +164,14 @@ type builder struct {
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
+	budgets                                 []routeBudget // by routes, for the stage
 	apiStage                                awsapigatewayv2.HttpStage
+}
+
+// routeBudget is a route and the throttle budget it gets for itself.
+type routeBudget struct {
+	route  awsapigatewayv2.HttpRoute
+	budget Throttle
 }
 
 // table is the invitations table, from the store's own schema.
@@ -478,9 +485,17 @@ func (b *builder) routes() {
 	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
 		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
+	// add adds routes, each with the budget for itself that stage gives it.
+	add := func(budget Throttle, opts *awsapigatewayv2.AddRoutesOptions) []awsapigatewayv2.HttpRoute {
+		routes := *b.api.AddRoutes(opts)
+		for _, r := range routes {
+			b.budgets = append(b.budgets, routeBudget{route: r, budget: budget})
+		}
+		return routes
+	}
 	// Every /v1 operation, present and future (invitations, invitation batches), is
 	// behind the authorizer through the greedy route; the function checks the claims.
-	b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	add(b.cfg.AdminThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
 			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
@@ -489,13 +504,13 @@ func (b *builder) routes() {
 		Authorizer:  jwt,
 	})
 	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
-		routes := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		routes := add(b.cfg.PublicThrottle, &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &methods,
 			Integration: apiIntegration,
 			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
 		})
-		for _, r := range *routes {
+		for _, r := range routes {
 			suppressNag(r, "AwsSolutions-APIG4", reason)
 		}
 	}
@@ -507,13 +522,13 @@ func (b *builder) routes() {
 	public(landingPath, "The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
 		"in the path is the credential; the function checks it against its stored hash.",
 		awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
-	webhook := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	webhook := add(b.cfg.WebhookThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
 		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("LogstreamIntegration"), b.logstreamFn, nil),
 		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
 	})
-	for _, r := range *webhook {
+	for _, r := range webhook {
 		suppressNag(r, "AwsSolutions-APIG4",
 			"Auth0 log streams can only send a static Authorization header, which no API Gateway authorizer type "+
 				"checks; the function compares it in constant time with the token in Secrets Manager before reading the body.")
@@ -528,7 +543,10 @@ const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requ
 	`"responseLength":"$context.responseLength","authorizerError":"$context.authorizer.error",` +
 	`"integrationError":"$context.integrationErrorMessage","sub":"$context.authorizer.claims.sub"}`
 
-// stage is the API's $default stage, with its throttle and its access log.
+// stage is the API's $default stage, with its throttle and its access log. Every
+// route has its own budget (RouteSettings by route key): unauthenticated traffic to
+// /i/<anything> spends the public routes' budget, never the admins' or the log
+// stream's. The stage's default covers only a route added without one.
 func (b *builder) stage() {
 	b.apiStage = b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
@@ -549,6 +567,18 @@ func (b *builder) stage() {
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
+	settings := make(map[string]interface{}, len(b.budgets))
+	for _, rb := range b.budgets {
+		key := *rb.route.Node().DefaultChild().(awsapigatewayv2.CfnRoute).RouteKey()
+		settings[key] = map[string]interface{}{
+			"ThrottlingRateLimit":  rb.budget.Rate,
+			"ThrottlingBurstLimit": rb.budget.Burst,
+		}
+		// API Gateway refuses route settings for a route it does not have yet, and
+		// nothing else orders the stage after the routes.
+		b.apiStage.Node().AddDependency(rb.route)
+	}
+	cfn.SetRouteSettings(settings)
 }
 
 // alarms watch each function's errors and throttles, the worker's queues and the
