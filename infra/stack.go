@@ -291,11 +291,11 @@ func (b *builder) allFunctions() []awslambda.Function {
 	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn}
 }
 
-// permissions grant each function only what it calls. Every function reaches the
-// table through the same store and Auth0 through the same client; email is sent by
-// every function that issues or reissues a link (the log stream reissues an
-// organization invitation after a failed accept, the sweeper sends reminders and
-// retries). The worker's queue reaches it through its event source.
+// permissions grant each function only what it calls: the table actions its code
+// makes (tableActions), Auth0 through the same client; email is sent by every
+// function that issues or reissues a link (the log stream reissues an organization
+// invitation after a failed accept, the sweeper sends reminders and retries). The
+// worker's queue reaches it through its event source.
 func (b *builder) permissions() {
 	tableResources := []*string{b.dynamoTable.TableArn()}
 	for _, name := range indexNames(b.schema) {
@@ -310,8 +310,8 @@ func (b *builder) permissions() {
 			b.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: b.configSet.ConfigurationSetName()}),
 		},
 	})
-	for _, fn := range b.allFunctions() {
-		fn.AddToRolePolicy(tableStatement(tableResources))
+	for i, fn := range b.allFunctions() {
+		fn.AddToRolePolicy(tableStatement(tableActions[functions[i].name], tableResources))
 		b.auth0Secret.GrantRead(fn, nil)
 	}
 	for _, fn := range b.allFunctions() {
@@ -436,22 +436,37 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 	return fn
 }
 
-// tableActions are the IAM actions behind the calls the store makes (the api interface
-// in shared/dynamo; a test keeps the two in step). TransactWriteItems is authorized as
-// the item actions it carries; BatchWriteItem (the items of a bulk request) as itself.
-// Scan and table administration are left out: Doorman never scans, and the table is
-// the stack's to change.
-var tableActions = []string{
-	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-	"dynamodb:BatchWriteItem",
+// tableActions are, by function, the IAM actions of the DynamoDB calls its code
+// makes: what its process test saw it send (functions/<name>/testdata/table-actions.txt,
+// recorded by processtest.TableMeter), which infra's tests hold equal to this and to
+// what the store methods the function calls can send. A transaction is authorized as
+// the actions of the items it carries: the invitation's writes are transactions of
+// Puts and Deletes (a Delete releases the reservation when an invitation ends, or
+// drops a replaced link), so a function needs UpdateItem only for the calls that are
+// UpdateItem or carry an Update. No function scans, and the table is the stack's to
+// change.
+var tableActions = map[string][]string{
+	// /v1 and the /i pages: lists (Query, then BatchGetItem), the per-inviter caps
+	// (UpdateItem), idempotency records, and bulk requests, whose items it writes
+	// (BatchWriteItem) and ends failed when the queue refuses them (UpdateItem).
+	apiFunction.name: {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+		"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// One BatchGetItem for a delivery's candidates, the transitions, the processed
+	// marks, and a read again after losing a race.
+	logstreamFunction.name: {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+	// The expiry, due and reminder indexes and the unqueued batches (Query), the
+	// invitations of a page (BatchGetItem), the transitions, a batch marked queued.
+	sweeperFunction.name: {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	// The item and its invitation, the invitation's transactions, and the item's
+	// claim and outcome (UpdateItem).
+	workerFunction.name: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 
-// tableStatement grants tableActions on the table and its indexes.
-func tableStatement(resources []*string) awsiam.PolicyStatement {
+// tableStatement grants actions on the table and its indexes.
+func tableStatement(actions []string, resources []*string) awsiam.PolicyStatement {
 	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("InvitationTable"),
-		Actions:   jsii.Strings(tableActions...),
+		Actions:   jsii.Strings(actions...),
 		Resources: &resources,
 	})
 }
