@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/functions/internal/processtest"
-	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -31,19 +30,8 @@ func TestTableActions(t *testing.T) {
 	defer cancel()
 	store := stack.Store(t)
 	now := time.Now().UTC()
-	user := stack.Sim.AddUser(auth0sim.User{Email: "joins@example.com", AppMetadata: map[string]any{"needsInvitation": true}})
-	inv := &invite.Invitation{
-		ID: "01KAXPZ7Q0WEBH00KACTN00001", Kind: invite.KindApplication, Email: user.Email, Name: "Joins",
-		Inviter: invite.Inviter{Sub: "auth0|admin", Name: "Admin"}, Status: invite.StatusPending,
-		CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(6 * 24 * time.Hour),
-		TokenHash: invite.TokenHash("joins-link-token"), Auth0UserID: user.ID, UserCreated: true,
-		Delivery: invite.Delivery{Status: invite.DeliverySent, Sends: 1, LastSentAt: now.Add(-time.Hour)},
-		History:  []invite.Event{{Event: invite.EventCreated, At: now.Add(-time.Hour), Actor: "auth0|admin"}},
-		Version:  1,
-	}
-	if err := store.Create(ctx, inv); err != nil {
-		t.Fatal(err)
-	}
+	inv := stack.SeedInvitation(t, "01KAXPZ7Q0WEBH00KACTN00001", "joins@example.com", now.Add(-time.Hour), now.Add(6*24*time.Hour),
+		invite.Delivery{Status: invite.DeliverySent, Sends: 1, LastSentAt: now.Add(-time.Hour)})
 	stack.Meter.BeforeNext("TransactWriteItems", func() {
 		prev, err := store.Get(ctx, inv.ID)
 		if err != nil {
@@ -51,7 +39,7 @@ func TestTableActions(t *testing.T) {
 			return
 		}
 		next := prev.Clone()
-		next.Name = "Joins (renamed)"
+		next.Name = "Renamed"
 		if err := store.Update(ctx, prev, next); err != nil {
 			t.Errorf("the other writer: %v", err)
 		}
@@ -64,8 +52,8 @@ func TestTableActions(t *testing.T) {
 	}
 	logID := fmt.Sprintf("900%s%039d", now.Format("20060102150405"), now.UnixNano())
 	body := "[" + strings.NewReplacer(
-		"auth0|677f2c9e8b1d4a0071a3c5e2", user.ID,
-		"ann.invitee@example.com", user.Email,
+		"auth0|677f2c9e8b1d4a0071a3c5e2", inv.Auth0UserID,
+		"ann.invitee@example.com", inv.Email,
 		"2026-01-02T09:15:10.706Z", now.Format(time.RFC3339Nano),
 		"9002026010209151000524810450344328104059256377126073400", logID,
 	).Replace(string(login)) + "]"
@@ -96,7 +84,7 @@ func TestTableActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != invite.StatusAccepted || got.Name != "Joins (renamed)" {
+	if got.Status != invite.StatusAccepted || got.Name != "Renamed" {
 		t.Errorf("invitation %s named %q, want accepted with the other writer's name\n%s", got.Status, got.Name, rt.Logs())
 	}
 	stack.Meter.Check(t, "logstream")

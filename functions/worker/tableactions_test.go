@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/doormanhq/doorman/functions/internal/processtest"
-	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -29,24 +28,13 @@ func TestTableActions(t *testing.T) {
 	now := time.Now()
 
 	// The pending invitation the second item runs into, sent two days ago.
-	user := stack.Sim.AddUser(auth0sim.User{Email: "again@example.com", AppMetadata: map[string]any{"needsInvitation": true}})
-	existing := &invite.Invitation{
-		ID: "01KAXPZ7Q0PENDNGAGAN000001", Kind: invite.KindApplication, Email: user.Email, Name: "Again",
-		Roles: []string{role.ID}, Inviter: invite.Inviter{Sub: admin.Sub, Name: admin.Name}, Status: invite.StatusPending,
-		CreatedAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(5 * 24 * time.Hour),
-		TokenHash: invite.TokenHash("existing-link-token"), Auth0UserID: user.ID, UserCreated: true,
-		Delivery: invite.Delivery{Status: invite.DeliverySent, Sends: 1, LastSentAt: now.Add(-48 * time.Hour)},
-		History:  []invite.Event{{Event: invite.EventCreated, At: now.Add(-48 * time.Hour), Actor: admin.Sub}},
-		Version:  1,
-	}
-	if err := store.Create(ctx, existing); err != nil {
-		t.Fatal(err)
-	}
+	existing := stack.SeedInvitation(t, "01KAXPZ7Q0PENDNGAGAN000001", "again@example.com", now.Add(-48*time.Hour), now.Add(5*24*time.Hour),
+		invite.Delivery{Status: invite.DeliverySent, Sends: 1, LastSentAt: now.Add(-48 * time.Hour)})
 
 	const batchID = "01KAXPZ7Q0WRKACTNSBATCH001"
 	requests := []invite.CreateRequest{
 		{Email: "fresh@example.com", Name: "Fresh", Roles: []string{role.ID}, TTL: invite.DefaultTTL, SendEmail: true},
-		{Email: user.Email, Name: "Again", Roles: []string{role.ID}, TTL: invite.DefaultTTL, SendEmail: true, OnConflict: invite.OnConflictResend},
+		{Email: existing.Email, Name: "Again", Roles: []string{role.ID}, TTL: invite.DefaultTTL, SendEmail: true, OnConflict: invite.OnConflictResend},
 	}
 	items := make([]*invite.BatchItem, len(requests))
 	var ev events.SQSEvent

@@ -19,6 +19,7 @@ import (
 	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // Stack is what a function's process test runs against: a fresh table in DynamoDB
@@ -94,4 +95,26 @@ func (s *Stack) Store(tb testing.TB) *dynamo.Store {
 		tb.Fatal(err)
 	}
 	return store
+}
+
+// SeedInvitation stores a pending application invitation, sent by auth0|admin at
+// created and expiring at expires, with delivery d, for a user of email that Doorman
+// created in the stand-in (flagged, never logged in); its link token is id+"-token".
+func (s *Stack) SeedInvitation(tb testing.TB, id, email string, created, expires time.Time, d invite.Delivery) *invite.Invitation {
+	tb.Helper()
+	user := s.Sim.AddUser(auth0sim.User{Email: email, AppMetadata: map[string]any{"needsInvitation": true}})
+	inv := &invite.Invitation{
+		ID: id, Kind: invite.KindApplication, Email: email, Name: "Invitee",
+		Inviter: invite.Inviter{Sub: "auth0|admin", Name: "Admin"}, Status: invite.StatusPending,
+		CreatedAt: created, ExpiresAt: expires, TokenHash: invite.TokenHash(id + "-token"),
+		Auth0UserID: user.ID, UserCreated: true, Delivery: d,
+		History: []invite.Event{{Event: invite.EventCreated, At: created, Actor: "auth0|admin"}},
+		Version: 1,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Store(tb).Create(ctx, inv); err != nil {
+		tb.Fatalf("seed invitation %s: %v", id, err)
+	}
+	return inv
 }
