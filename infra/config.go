@@ -117,12 +117,13 @@ type Config struct {
 	// default, for a route without a budget of its own (none today).
 	ThrottleRate  float64
 	ThrottleBurst int
+	Tracing       bool
+	LogRetention  awslogs.RetentionDays
+
 	// The routes' own budgets: the admin API (/v1 behind the authorizer), the public
 	// routes (the invitee's /i pages and the OpenAPI document) and the log-stream
 	// webhook. Each route key gets its group's budget for itself.
 	AdminThrottle, PublicThrottle, WebhookThrottle Throttle
-	Tracing                                        bool
-	LogRetention                                   awslogs.RetentionDays
 
 	// Passed to the functions as given and checked by their own loader (shared/config)
 	// when the stack is built; empty leaves the functions' default.

@@ -152,6 +152,7 @@ func storeCalls(t *testing.T) []string {
 // Sweeper's run and the worker's WorkBatchItem. Every method that reaches DynamoDB is
 // in one list at least, or in notCalled.
 var storeMethods = map[string][]string{
+	// FinishBatchItem to end the items of a batch the queue refused.
 	"api": {"Store.Create", "Store.Get", "Store.GetByTokenHash", "Store.List", "Store.Update",
 		"Store.ClaimIdempotencyKey", "Store.CompleteIdempotencyKey", "Store.ReleaseIdempotencyKey", "Counter.Incr",
 		"Store.CreateBatch", "Store.GetBatch", "Store.BatchItems", "Store.FinishBatchItem", "Store.MarkBatchQueued"},

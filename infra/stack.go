@@ -164,7 +164,7 @@ type builder struct {
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
-	budgets                                 []routeBudget // by routes, for the stage
+	budgets                                 []routeBudget // each route's, for stage to set
 	apiStage                                awsapigatewayv2.HttpStage
 }
 
@@ -500,7 +500,7 @@ func (b *builder) routes() {
 	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
 		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
-	// add adds routes, each with the budget for itself that stage gives it.
+	// add adds routes and keeps, for stage, the budget each gets for itself.
 	add := func(budget Throttle, opts *awsapigatewayv2.AddRoutesOptions) []awsapigatewayv2.HttpRoute {
 		routes := *b.api.AddRoutes(opts)
 		for _, r := range routes {
