@@ -19,40 +19,46 @@ import (
 // Context keys, as an operator passes them: `cdk deploy -c auth0Domain=... -c ...`.
 // README ("Deploying") lists them with their meaning; keep the two in step.
 const (
-	ctxStage              = "stage"
-	ctxThrowaway          = "throwaway"
-	ctxAssetDir           = "assetDir"
-	ctxAuth0Domain        = "auth0Domain"
-	ctxAuth0Audience      = "auth0Audience"
-	ctxAuth0ClientID      = "auth0ClientId"
-	ctxAuth0ClientSecret  = "auth0ClientSecret"
-	ctxAuth0Connection    = "auth0Connection"
-	ctxAuth0LoginClientID = "auth0LoginClientId"
-	ctxMailFrom           = "mailFrom"
-	ctxSESIdentity        = "sesIdentity"
-	ctxPublicBaseURL      = "publicBaseUrl"
-	ctxRedirectAllowlist  = "redirectAllowlist"
-	ctxCORSOrigins        = "corsOrigins"
-	ctxSweepRateMinutes   = "sweepRateMinutes"
-	ctxThrottleRate       = "throttleRate"
-	ctxThrottleBurst      = "throttleBurst"
-	ctxTracing            = "tracing"
-	ctxLogRetentionDays   = "logRetentionDays"
-	ctxAlarmEmail         = "alarmEmail"
-	ctxAlarmTopicArn      = "alarmTopicArn"
-	ctxAPI5xxPercent      = "api5xxPercent"
-	ctxQueueAgeMinutes    = "queueAgeMinutes"
-	ctxApplicationName    = "applicationName"
-	ctxApplicationURL     = "applicationUrl"
-	ctxInvitesPerHour     = "invitesPerHour"
-	ctxAuth0RateLimit     = "auth0RateLimit"
-	ctxReminderBefore     = "reminderBefore"
-	ctxExpiredUserPolicy  = "expiredUserPolicy"
-	ctxGrantableRoles     = "grantableRoles"
-	ctxAppMetadataKeys    = "appMetadataKeys"
-	ctxAllowedConnections = "allowedConnections"
-	ctxAllowedClientIDs   = "allowedClientIds"
-	ctxVerifyDisclosed    = "verifyDisclosedLinks"
+	ctxStage                = "stage"
+	ctxThrowaway            = "throwaway"
+	ctxAssetDir             = "assetDir"
+	ctxAuth0Domain          = "auth0Domain"
+	ctxAuth0Audience        = "auth0Audience"
+	ctxAuth0ClientID        = "auth0ClientId"
+	ctxAuth0ClientSecret    = "auth0ClientSecret"
+	ctxAuth0Connection      = "auth0Connection"
+	ctxAuth0LoginClientID   = "auth0LoginClientId"
+	ctxMailFrom             = "mailFrom"
+	ctxSESIdentity          = "sesIdentity"
+	ctxPublicBaseURL        = "publicBaseUrl"
+	ctxRedirectAllowlist    = "redirectAllowlist"
+	ctxCORSOrigins          = "corsOrigins"
+	ctxSweepRateMinutes     = "sweepRateMinutes"
+	ctxThrottleRate         = "throttleRate"
+	ctxThrottleBurst        = "throttleBurst"
+	ctxAdminThrottleRate    = "adminThrottleRate"
+	ctxAdminThrottleBurst   = "adminThrottleBurst"
+	ctxPublicThrottleRate   = "publicThrottleRate"
+	ctxPublicThrottleBurst  = "publicThrottleBurst"
+	ctxWebhookThrottleRate  = "webhookThrottleRate"
+	ctxWebhookThrottleBurst = "webhookThrottleBurst"
+	ctxTracing              = "tracing"
+	ctxLogRetentionDays     = "logRetentionDays"
+	ctxAlarmEmail           = "alarmEmail"
+	ctxAlarmTopicArn        = "alarmTopicArn"
+	ctxAPI5xxPercent        = "api5xxPercent"
+	ctxQueueAgeMinutes      = "queueAgeMinutes"
+	ctxApplicationName      = "applicationName"
+	ctxApplicationURL       = "applicationUrl"
+	ctxInvitesPerHour       = "invitesPerHour"
+	ctxAuth0RateLimit       = "auth0RateLimit"
+	ctxReminderBefore       = "reminderBefore"
+	ctxExpiredUserPolicy    = "expiredUserPolicy"
+	ctxGrantableRoles       = "grantableRoles"
+	ctxAppMetadataKeys      = "appMetadataKeys"
+	ctxAllowedConnections   = "allowedConnections"
+	ctxAllowedClientIDs     = "allowedClientIds"
+	ctxVerifyDisclosed      = "verifyDisclosedLinks"
 )
 
 // Defaults of the optional settings.
@@ -66,6 +72,16 @@ const (
 	defaultLogRetentionDays = 30
 	defaultAPI5xxPercent    = 5
 	defaultQueueAge         = 15 * time.Minute
+	// Each route's own throttle budget, apart from the stage's: API Gateway keeps one
+	// bucket per route key. The admin API keeps what the whole stage had. The invitee's
+	// pages and the OpenAPI document answer anyone: a fifth of it, which is still
+	// several times what a bulk send makes of link clicks and mail scanners (the worker
+	// sends at the Auth0 rate, 2 a second by default). The webhook takes each Auth0
+	// delivery of up to 100 events, which Auth0 sends faster while it catches up after
+	// a failure, and pauses the stream when they keep failing.
+	defaultAdminThrottleRate, defaultAdminThrottleBurst     = 50, 100
+	defaultPublicThrottleRate, defaultPublicThrottleBurst   = 10, 20
+	defaultWebhookThrottleRate, defaultWebhookThrottleBurst = 25, 50
 	// queueMaxReceives moves a message that keeps failing to the DLQ after this many
 	// tries. It is the worker's QUEUE_MAX_RECEIVES default, so that the two cannot
 	// drift apart; the stack passes it all the same.
@@ -101,11 +117,18 @@ type Config struct {
 	RedirectAllowlist []string
 	CORSOrigins       []string
 
-	SweepRate     time.Duration
-	ThrottleRate  float64 // steady requests per second on the API stage
+	SweepRate time.Duration
+	// ThrottleRate (steady requests per second) and ThrottleBurst are the API stage's
+	// default, for a route without a budget of its own (none today).
+	ThrottleRate  float64
 	ThrottleBurst int
 	Tracing       bool
 	LogRetention  awslogs.RetentionDays
+
+	// The routes' own budgets: the admin API (/v1 behind the authorizer), the public
+	// routes (the invitee's /i pages and the OpenAPI document) and the log-stream
+	// webhook. Each route key gets its group's budget for itself.
+	AdminThrottle, PublicThrottle, WebhookThrottle Throttle
 
 	// Passed to the functions as given and checked by their own loader (shared/config)
 	// when the stack is built; empty leaves the functions' default.
@@ -128,6 +151,13 @@ type Config struct {
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
 	API5xxPercent float64 // alarm when this share of API responses are 5xx
 	QueueAge      time.Duration
+}
+
+// Throttle is an API Gateway throttle budget: steady requests per second, and the
+// burst a full bucket lets through at once.
+type Throttle struct {
+	Rate  float64
+	Burst int
 }
 
 // ContextReader is what Config reads the CDK context through (a construct's Node).
@@ -157,6 +187,9 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		SweepRate:          time.Duration(r.number(ctxSweepRateMinutes, defaultSweepRate.Minutes())) * time.Minute,
 		ThrottleRate:       r.number(ctxThrottleRate, defaultThrottleRate),
 		ThrottleBurst:      int(r.number(ctxThrottleBurst, defaultThrottleBurst)),
+		AdminThrottle:      r.throttle(ctxAdminThrottleRate, ctxAdminThrottleBurst, defaultAdminThrottleRate, defaultAdminThrottleBurst),
+		PublicThrottle:     r.throttle(ctxPublicThrottleRate, ctxPublicThrottleBurst, defaultPublicThrottleRate, defaultPublicThrottleBurst),
+		WebhookThrottle:    r.throttle(ctxWebhookThrottleRate, ctxWebhookThrottleBurst, defaultWebhookThrottleRate, defaultWebhookThrottleBurst),
 		Tracing:            r.boolean(ctxTracing),
 		ApplicationName:    r.str(ctxApplicationName, ""),
 		ApplicationURL:     r.str(ctxApplicationURL, ""),
@@ -236,8 +269,18 @@ func (c Config) validate() error {
 	if c.SweepRate < time.Minute {
 		add("%s must be at least 1", ctxSweepRateMinutes)
 	}
-	if c.ThrottleRate <= 0 || c.ThrottleBurst <= 0 {
-		add("%s and %s must be positive", ctxThrottleRate, ctxThrottleBurst)
+	for _, t := range []struct {
+		rate, burst string
+		budget      Throttle
+	}{
+		{ctxThrottleRate, ctxThrottleBurst, Throttle{c.ThrottleRate, c.ThrottleBurst}},
+		{ctxAdminThrottleRate, ctxAdminThrottleBurst, c.AdminThrottle},
+		{ctxPublicThrottleRate, ctxPublicThrottleBurst, c.PublicThrottle},
+		{ctxWebhookThrottleRate, ctxWebhookThrottleBurst, c.WebhookThrottle},
+	} {
+		if t.budget.Rate <= 0 || t.budget.Burst <= 0 {
+			add("%s and %s must be positive", t.rate, t.burst)
+		}
 	}
 	if c.AlarmEmail != "" && c.AlarmTopicArn != "" {
 		add("set %s or %s, not both", ctxAlarmEmail, ctxAlarmTopicArn)
@@ -329,6 +372,10 @@ func (r *contextValues) number(key string, def float64) float64 {
 		return def
 	}
 	return n
+}
+
+func (r *contextValues) throttle(rateKey, burstKey string, rate float64, burst int) Throttle {
+	return Throttle{Rate: r.number(rateKey, rate), Burst: int(r.number(burstKey, float64(burst)))}
 }
 
 func (r *contextValues) list(key string) []string {

@@ -5,7 +5,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -116,7 +119,7 @@ func rendered(v any) []string {
 
 // storeCalls lists the methods of the interface through which shared/dynamo's Store
 // reaches DynamoDB, read from its source: the store names the SDK calls it makes in
-// one small interface, and the functions' grants must follow it.
+// one small interface, and storeActions must see each of them made.
 func storeCalls(t *testing.T) []string {
 	t.Helper()
 	const dir, iface = "../shared/dynamo", "api"
@@ -143,39 +146,234 @@ func storeCalls(t *testing.T) []string {
 	return calls
 }
 
-// iamActions maps a DynamoDB API call to the IAM actions it is authorized as.
-func iamActions(call string) []string {
-	switch call {
-	case "TransactWriteItems":
-		return []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
-	case "TransactGetItems":
-		return []string{"dynamodb:GetItem"}
-	default:
-		return []string{"dynamodb:" + call}
+// storeMethods are, by function, the methods of shared/dynamo's Store and Counter that
+// its code calls, from its entry point down: the api's HTTP handler (the service, the
+// idempotency records, the per-inviter counters), the webhook's Acceptor, the
+// Sweeper's run and the worker's WorkBatchItem. Every method that reaches DynamoDB is
+// in one list at least, or in notCalled.
+var storeMethods = map[string][]string{
+	// FinishBatchItem to end the items of a batch the queue refused.
+	"api": {"Store.Create", "Store.Get", "Store.GetByTokenHash", "Store.List", "Store.Update",
+		"Store.ClaimIdempotencyKey", "Store.CompleteIdempotencyKey", "Store.ReleaseIdempotencyKey", "Counter.Incr",
+		"Store.CreateBatch", "Store.GetBatch", "Store.BatchItems", "Store.FinishBatchItem", "Store.MarkBatchQueued"},
+	// Get only to read an invitation again after a lost race.
+	"logstream": {"Store.Lookup", "Store.MarkLogProcessed", "Store.Get", "Store.Update"},
+	"sweeper": {"Store.ExpiringBefore", "Store.DueBefore", "Store.RemindBefore", "Store.Get", "Store.Update",
+		"Store.UnqueuedBatches", "Store.BatchItems", "Store.MarkBatchQueued"},
+	"worker": {"Store.GetBatchItem", "Store.Get", "Store.Create", "Store.Update", "Store.ClaimResend", "Store.FinishBatchItem"},
+}
+
+// notCalled are the store methods that reach DynamoDB and that no function calls.
+var notCalled = map[string]string{
+	"Store.GetByAuth0UserIDs": "part of invite.Store; the webhook reads a delivery's candidates through EventStore.Lookup",
+}
+
+// storeActions reads shared/dynamo's source and returns, for each exported method of
+// Store and Counter that reaches DynamoDB, the IAM actions of the calls it can make:
+// the calls on the client (x.db.Name) in its body and in every function and method of
+// the package it calls, transitively, with a TransactWriteItems taken as the actions
+// of the item kinds (types.Put, types.Update, types.Delete, types.ConditionCheck) built
+// on the way, since IAM authorizes a transaction by its items. Calls are resolved by
+// name, which can only add actions. It also returns every client call it saw.
+func storeActions(t *testing.T) (map[string][]string, map[string]bool) {
+	t.Helper()
+	type fn struct {
+		decl                *ast.FuncDecl
+		calls, client, kind []string
+	}
+	var all []*fn
+	byName := map[string][]*fn{} // package functions as "f", methods as ".m"
+	exported := map[string]*fn{} // "Store.Get"
+	for _, file := range parseSources(t, "../shared/dynamo") {
+		for _, d := range file.Decls {
+			decl, ok := d.(*ast.FuncDecl)
+			if !ok || decl.Body == nil {
+				continue
+			}
+			f := &fn{decl: decl}
+			all = append(all, f)
+			key := decl.Name.Name
+			if decl.Recv != nil {
+				key = "." + key
+				recv := decl.Recv.List[0].Type
+				if star, ok := recv.(*ast.StarExpr); ok {
+					recv = star.X
+				}
+				if id, ok := recv.(*ast.Ident); ok && (id.Name == "Store" || id.Name == "Counter") && decl.Name.IsExported() {
+					exported[id.Name+"."+decl.Name.Name] = f
+				}
+			}
+			byName[key] = append(byName[key], f)
+		}
+	}
+	kinds := map[string]string{"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}
+	for _, f := range all {
+		ast.Inspect(f.decl.Body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				switch fun := n.Fun.(type) {
+				case *ast.Ident:
+					f.calls = append(f.calls, fun.Name)
+				case *ast.SelectorExpr:
+					if x, ok := fun.X.(*ast.SelectorExpr); ok && x.Sel.Name == "db" {
+						f.client = append(f.client, fun.Sel.Name)
+					} else {
+						f.calls = append(f.calls, "."+fun.Sel.Name)
+					}
+				}
+			case *ast.CompositeLit:
+				if sel, ok := n.Type.(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "types" && kinds[sel.Sel.Name] != "" {
+						f.kind = append(f.kind, kinds[sel.Sel.Name])
+					}
+				}
+			}
+			return true
+		})
+	}
+	seen := map[string]bool{}
+	out := map[string][]string{}
+	for name, root := range exported {
+		var client, kind []string
+		visited := map[*fn]bool{}
+		var walk func(f *fn)
+		walk = func(f *fn) {
+			if visited[f] {
+				return
+			}
+			visited[f] = true
+			client, kind = append(client, f.client...), append(kind, f.kind...)
+			for _, c := range f.calls {
+				for _, callee := range byName[c] {
+					walk(callee)
+				}
+			}
+		}
+		walk(root)
+		actions := map[string]bool{}
+		for _, c := range client {
+			seen[c] = true
+			if c != "TransactWriteItems" {
+				actions["dynamodb:"+c] = true
+				continue
+			}
+			for _, k := range kind {
+				actions[k] = true
+			}
+		}
+		if len(actions) > 0 {
+			out[name] = slices.Sorted(maps.Keys(actions))
+		}
+	}
+	return out, seen
+}
+
+// TestStoreActions checks the reading of the store's source on methods whose calls
+// are known, and that it accounts for every call the store's client interface
+// declares, so that a call made some other way cannot go unseen.
+func TestStoreActions(t *testing.T) {
+	actions, seen := storeActions(t)
+	for method, want := range map[string][]string{
+		"Store.Get":             {"dynamodb:GetItem"},
+		"Store.Lookup":          {"dynamodb:BatchGetItem"},
+		"Store.Create":          {"dynamodb:PutItem"},
+		"Store.Update":          {"dynamodb:DeleteItem", "dynamodb:PutItem"},
+		"Store.FinishBatchItem": {"dynamodb:UpdateItem"},
+		"Store.CreateBatch":     {"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+		"Store.List":            {"dynamodb:BatchGetItem", "dynamodb:Query"},
+		"Counter.Incr":          {"dynamodb:UpdateItem"},
+	} {
+		if got := actions[method]; !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", method, got, want)
+		}
+	}
+	for _, call := range storeCalls(t) {
+		if !seen[call] {
+			t.Errorf("the store's client interface declares %s, which no method of Store or Counter was seen to call", call)
+		}
 	}
 }
 
-func TestTableActionsFollowTheStore(t *testing.T) {
-	need := map[string]bool{}
-	for _, call := range storeCalls(t) {
-		for _, a := range iamActions(call) {
-			need[a] = true
+// TestTableActionsPerFunction: each function's role is granted exactly the DynamoDB
+// actions its process test saw it make (functions/<name>/testdata/table-actions.txt,
+// recorded through processtest.TableMeter in front of DynamoDB Local by the real
+// bootstrap), and those are exactly what the store methods the function calls can
+// make. The measure keeps the grant to what the code does; the source keeps the
+// measure complete: a call a test never reached (a branch of a store method, a method
+// the function calls) shows here as an action the file lacks, and a call the
+// function makes through a method missing from storeMethods as one the file has too
+// many.
+func TestTableActionsPerFunction(t *testing.T) {
+	s := defaultStack(t)
+	actions, _ := storeActions(t)
+	listed := map[string]bool{}
+	for _, methods := range storeMethods {
+		for _, m := range methods {
+			listed[m] = true
 		}
 	}
-	granted := map[string]bool{}
-	for _, a := range tableActions {
-		granted[a] = true
-	}
-	for a := range need {
-		if !granted[a] {
-			t.Errorf("the store calls for %s, which the functions are not granted", a)
+	for m := range actions {
+		if _, ok := notCalled[m]; ok == listed[m] {
+			t.Errorf("%s: want it in storeMethods (for each function that calls it) or in notCalled, not both or neither", m)
 		}
 	}
-	for a := range granted {
-		if !need[a] {
-			t.Errorf("the functions are granted %s, which the store never calls for", a)
+	for m := range notCalled {
+		if _, ok := actions[m]; !ok {
+			t.Errorf("notCalled lists %s, which is no method of Store or Counter that reaches DynamoDB", m)
 		}
 	}
+	for _, f := range functions {
+		t.Run(f.name, func(t *testing.T) {
+			file := filepath.Join("..", "functions", f.name, "testdata", "table-actions.txt")
+			measured := readActions(t, file)
+			reachable := map[string]bool{}
+			for _, m := range storeMethods[f.name] {
+				if _, ok := actions[m]; !ok {
+					t.Errorf("storeMethods lists %s, which is no method of Store or Counter that reaches DynamoDB", m)
+				}
+				for _, a := range actions[m] {
+					reachable[a] = true
+				}
+			}
+			if got, want := slices.Sorted(maps.Keys(reachable)), measured; !slices.Equal(got, want) {
+				t.Errorf("the store methods the %s function calls can make %v; its process test saw %v (%s). "+
+					"Drive the missing calls in its TestTableActions, or correct storeMethods", f.name, got, want, file)
+			}
+			fn := s.one(t, "AWS::Lambda::Function", exportName(f.name)+"Function")
+			granted := map[string]bool{}
+			for _, st := range statements(s) {
+				if st.role != ref(fn.props["Role"]) {
+					continue
+				}
+				for _, a := range st.actions {
+					if strings.HasPrefix(a, "dynamodb:") {
+						granted[a] = true
+					}
+				}
+			}
+			if got := slices.Sorted(maps.Keys(granted)); !slices.Equal(got, measured) {
+				t.Errorf("the %s role is granted %v, want exactly what its function was seen to make: %v (%s; tableActions in stack.go)",
+					f.name, got, measured, file)
+			}
+		})
+	}
+}
+
+// readActions reads a table-actions file: one action a line; '#' starts a comment.
+func readActions(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (the function's TestTableActions writes it with -update)", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // parseSources parses the Go files of dir, tests left out.

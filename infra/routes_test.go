@@ -393,3 +393,80 @@ func TestSelectRoute(t *testing.T) {
 		t.Errorf("OPTIONS with a $default route: got %q, want $default", r.key)
 	}
 }
+
+// TestRouteThrottleBudgets: every route has a throttle budget of its own in the
+// stage's route settings, so that none falls back to the stage's default: the public
+// routes (the invitee's pages, the OpenAPI document) get the public budget, the
+// routes behind the authorizer the admin API's, the webhook its own; each group
+// follows its context keys and nothing else.
+func TestRouteThrottleBudgets(t *testing.T) {
+	custom := mapContext{
+		ctxAdminThrottleRate: "40", ctxAdminThrottleBurst: "80",
+		ctxPublicThrottleRate: "3", ctxPublicThrottleBurst: "6",
+		ctxWebhookThrottleRate: "30", ctxWebhookThrottleBurst: "70",
+		ctxThrottleRate: "7", ctxThrottleBurst: "9", // the stage default moves alone
+	}
+	tests := []struct {
+		name                   string
+		set                    mapContext
+		admin, public, webhook string
+	}{
+		{"defaults", nil,
+			`{"ThrottlingBurstLimit":100,"ThrottlingRateLimit":50}`,
+			`{"ThrottlingBurstLimit":20,"ThrottlingRateLimit":10}`,
+			`{"ThrottlingBurstLimit":50,"ThrottlingRateLimit":25}`},
+		{"from the context", custom,
+			`{"ThrottlingBurstLimit":80,"ThrottlingRateLimit":40}`,
+			`{"ThrottlingBurstLimit":6,"ThrottlingRateLimit":3}`,
+			`{"ThrottlingBurstLimit":70,"ThrottlingRateLimit":30}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := defaultStack(t)
+			if tt.set != nil {
+				s = synthesize(t, testConfig(t, tt.set))
+			}
+			stage := s.one(t, "AWS::ApiGatewayV2::Stage", "Api")
+			settings, _ := stage.props["RouteSettings"].(map[string]any)
+			webhookFn := s.one(t, "AWS::Lambda::Function", "LogstreamFunction").id
+			routes := apiRoutes(t, s)
+			routeIDs := map[string]string{} // route key → logical id
+			for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+				routeIDs[r.props["RouteKey"].(string)] = r.id
+			}
+			dependsOn := map[string]bool{}
+			for _, d := range asSlice(stage.raw["DependsOn"]) {
+				dependsOn[d.(string)] = true
+			}
+			var public int
+			for _, r := range routes {
+				group, want := "admin", tt.admin
+				switch {
+				case r.auth == "NONE" && r.integration == webhookFn:
+					group, want = "webhook", tt.webhook
+				case r.auth == "NONE":
+					group, want = "public", tt.public
+					public++
+				}
+				got, ok := settings[r.key]
+				if !ok {
+					t.Errorf("%s (%s): no budget of its own; it would share the stage default", r.key, group)
+					continue
+				}
+				if str(got) != want {
+					t.Errorf("%s (%s): got %s, want %s", r.key, group, str(got), want)
+				}
+				// API Gateway refuses settings for a route that does not exist yet.
+				if !dependsOn[routeIDs[r.key]] {
+					t.Errorf("%s: the stage does not depend on route %s", r.key, routeIDs[r.key])
+				}
+			}
+			if public != 3 { // GET and POST /i/{token}, GET /v1/openapi.json
+				t.Errorf("public routes: got %d, want 3", public)
+			}
+			if len(settings) != len(routes) {
+				t.Errorf("route settings for %v, want one for each of the %d routes", keys(settings), len(routes))
+			}
+		})
+	}
+}

@@ -164,7 +164,14 @@ type builder struct {
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
+	budgets                                 []routeBudget // each route's, for stage to set
 	apiStage                                awsapigatewayv2.HttpStage
+}
+
+// routeBudget is a route and the throttle budget it gets for itself.
+type routeBudget struct {
+	route  awsapigatewayv2.HttpRoute
+	budget Throttle
 }
 
 // table is the invitations table, from the store's own schema.
@@ -287,11 +294,11 @@ func (b *builder) allFunctions() []awslambda.Function {
 	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn}
 }
 
-// permissions grant each function only what it calls. Every function reaches the
-// table through the same store and Auth0 through the same client; email is sent by
-// every function that issues or reissues a link (the log stream reissues an
-// organization invitation after a failed accept, the sweeper sends reminders and
-// retries). The worker's queue reaches it through its event source.
+// permissions grant each function only what it calls: the table actions its code
+// makes (tableActions), Auth0 through the same client; email is sent by every
+// function that issues or reissues a link (the log stream reissues an organization
+// invitation after a failed accept, the sweeper sends reminders and retries). The
+// worker's queue reaches it through its event source.
 func (b *builder) permissions() {
 	tableResources := []*string{b.dynamoTable.TableArn()}
 	for _, name := range indexNames(b.schema) {
@@ -306,8 +313,8 @@ func (b *builder) permissions() {
 			b.stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: b.configSet.ConfigurationSetName()}),
 		},
 	})
-	for _, fn := range b.allFunctions() {
-		fn.AddToRolePolicy(tableStatement(tableResources))
+	for i, fn := range b.allFunctions() {
+		fn.AddToRolePolicy(tableStatement(tableActions[functions[i].name], tableResources))
 		b.auth0Secret.GrantRead(fn, nil)
 	}
 	for _, fn := range b.allFunctions() {
@@ -432,22 +439,37 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 	return fn
 }
 
-// tableActions are the IAM actions behind the calls the store makes (the api interface
-// in shared/dynamo; a test keeps the two in step). TransactWriteItems is authorized as
-// the item actions it carries; BatchWriteItem (the items of a bulk request) as itself.
-// Scan and table administration are left out: Doorman never scans, and the table is
-// the stack's to change.
-var tableActions = []string{
-	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-	"dynamodb:BatchWriteItem",
+// tableActions are, by function, the IAM actions of the DynamoDB calls its code
+// makes: what its process test saw it send (functions/<name>/testdata/table-actions.txt,
+// recorded by processtest.TableMeter), which infra's tests hold equal to this and to
+// what the store methods the function calls can send. A transaction is authorized as
+// the actions of the items it carries: the invitation's writes are transactions of
+// Puts and Deletes (a Delete releases the reservation when an invitation ends, or
+// drops a replaced link), so a function needs UpdateItem only for the calls that are
+// UpdateItem or carry an Update. No function scans, and the table is the stack's to
+// change.
+var tableActions = map[string][]string{
+	// /v1 and the /i pages: lists (Query, then BatchGetItem), the per-inviter caps
+	// (UpdateItem), idempotency records, and bulk requests, whose items it writes
+	// (BatchWriteItem) and ends failed when the queue refuses them (UpdateItem).
+	apiFunction.name: {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+		"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// One BatchGetItem for a delivery's candidates, the transitions, the processed
+	// marks, and a read again after losing a race.
+	logstreamFunction.name: {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+	// The expiry, due and reminder indexes and the unqueued batches (Query), the
+	// invitations of a page (BatchGetItem), the transitions, a batch marked queued.
+	sweeperFunction.name: {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	// The item and its invitation, the invitation's transactions, and the item's
+	// claim and outcome (UpdateItem).
+	workerFunction.name: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 
-// tableStatement grants tableActions on the table and its indexes.
-func tableStatement(resources []*string) awsiam.PolicyStatement {
+// tableStatement grants actions on the table and its indexes.
+func tableStatement(actions []string, resources []*string) awsiam.PolicyStatement {
 	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("InvitationTable"),
-		Actions:   jsii.Strings(tableActions...),
+		Actions:   jsii.Strings(actions...),
 		Resources: &resources,
 	})
 }
@@ -481,9 +503,17 @@ func (b *builder) routes() {
 	jwt := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"),
 		jsii.String("https://"+b.cfg.Auth0Domain+"/"),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(b.cfg.Auth0Audience)})
+	// add adds routes and keeps, for stage, the budget each gets for itself.
+	add := func(budget Throttle, opts *awsapigatewayv2.AddRoutesOptions) []awsapigatewayv2.HttpRoute {
+		routes := *b.api.AddRoutes(opts)
+		for _, r := range routes {
+			b.budgets = append(b.budgets, routeBudget{route: r, budget: budget})
+		}
+		return routes
+	}
 	// Every /v1 operation, present and future (invitations, invitation batches), is
 	// behind the authorizer through the greedy route; the function checks the claims.
-	b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	add(b.cfg.AdminThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
 			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
@@ -492,13 +522,13 @@ func (b *builder) routes() {
 		Authorizer:  jwt,
 	})
 	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
-		routes := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		routes := add(b.cfg.PublicThrottle, &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &methods,
 			Integration: apiIntegration,
 			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
 		})
-		for _, r := range *routes {
+		for _, r := range routes {
 			suppressNag(r, "AwsSolutions-APIG4", reason)
 		}
 	}
@@ -510,13 +540,13 @@ func (b *builder) routes() {
 	public(landingPath, "The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
 		"in the path is the credential; the function checks it against its stored hash.",
 		awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
-	webhook := b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	webhook := add(b.cfg.WebhookThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
 		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("LogstreamIntegration"), b.logstreamFn, nil),
 		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
 	})
-	for _, r := range *webhook {
+	for _, r := range webhook {
 		suppressNag(r, "AwsSolutions-APIG4",
 			"Auth0 log streams can only send a static Authorization header, which no API Gateway authorizer type "+
 				"checks; the function compares it in constant time with the token in Secrets Manager before reading the body.")
@@ -531,7 +561,10 @@ const accessLogFormat = `{"requestId":"$context.requestId","time":"$context.requ
 	`"responseLength":"$context.responseLength","authorizerError":"$context.authorizer.error",` +
 	`"integrationError":"$context.integrationErrorMessage","sub":"$context.authorizer.claims.sub"}`
 
-// stage is the API's $default stage, with its throttle and its access log.
+// stage is the API's $default stage, with its throttle and its access log. Every
+// route has its own budget (RouteSettings by route key): unauthenticated traffic to
+// /i/<anything> spends the public routes' budget, never the admins' or the log
+// stream's. The stage's default covers only a route added without one.
 func (b *builder) stage() {
 	b.apiStage = b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
@@ -552,6 +585,18 @@ func (b *builder) stage() {
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
+	settings := make(map[string]interface{}, len(b.budgets))
+	for _, rb := range b.budgets {
+		key := *rb.route.Node().DefaultChild().(awsapigatewayv2.CfnRoute).RouteKey()
+		settings[key] = map[string]interface{}{
+			"ThrottlingRateLimit":  rb.budget.Rate,
+			"ThrottlingBurstLimit": rb.budget.Burst,
+		}
+		// API Gateway refuses route settings for a route it does not have yet, and
+		// nothing else orders the stage after the routes.
+		b.apiStage.Node().AddDependency(rb.route)
+	}
+	cfn.SetRouteSettings(settings)
 }
 
 // alarms watch each function's errors and throttles, the worker's queues and the

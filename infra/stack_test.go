@@ -508,17 +508,19 @@ func TestPermissionsPerFunction(t *testing.T) {
 			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "dynamodb:Scan"}},
 		{logstreamFunction,
 			// An fi event reissues an organization invitation and emails the new link.
-			[]string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
-			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan"}},
+			// Its writes are transactions of Puts and Deletes: no UpdateItem.
+			[]string{"dynamodb:BatchGetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail"},
+			[]string{"sqs:SendMessage", "sqs:ReceiveMessage", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}},
 		{sweeperFunction,
 			// Retries and reminders are found on the table's due and reminder indexes;
 			// a batch its api request left unqueued is queued again.
-			[]string{"dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
-			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "dynamodb:Scan"}},
+			[]string{"dynamodb:Query", "dynamodb:PutItem", "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+			[]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}},
 		{workerFunction,
-			[]string{"dynamodb:PutItem", "dynamodb:Query", "secretsmanager:GetSecretValue", "ses:SendEmail",
+			// It reads its item and invitation by key and never lists.
+			[]string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail",
 				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
-			[]string{"sqs:SendMessage", "dynamodb:Scan"}},
+			[]string{"sqs:SendMessage", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {

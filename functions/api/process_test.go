@@ -210,26 +210,33 @@ func TestInitFailsNamingTheSetting(t *testing.T) {
 	}
 }
 
-// stack is a running api function against DynamoDB Local, the local SES and the
-// Auth0 stand-in.
+// stack is a running api function against DynamoDB Local (through meter), the local
+// SES and the Auth0 stand-in.
 type stack struct {
 	rt     *lambdaharness.Runtime
 	sim    *auth0sim.Sim
+	meter  *processtest.TableMeter
 	ses    string
 	roleID string
 	orgID  string
 }
 
-func newStack(tb testing.TB) *stack {
+// newStack starts the api function on baseEnv with the stack's endpoints, and set
+// ("KEY", "value", ...) on top.
+func newStack(tb testing.TB, set ...string) *stack {
 	tb.Helper()
 	h := processtest.NewStack(tb, "api", simSecret)
 	env := baseEnv()
 	for _, k := range []string{"TABLE_NAME", "DYNAMODB_ENDPOINT", "SES_ENDPOINT", "AUTH0_DOMAIN"} {
 		env[k] = h.Env[k]
 	}
+	for i := 0; i+1 < len(set); i += 2 {
+		env[set[i]] = set[i+1]
+	}
 	return &stack{
 		rt:     startAPI(tb, env),
 		sim:    h.Sim,
+		meter:  h.Meter,
 		ses:    h.Env["SES_ENDPOINT"],
 		roleID: h.Sim.CreateRole("member", "Can use the application").ID,
 		orgID:  h.Sim.CreateOrganization("acme", "Acme Corporation").ID,

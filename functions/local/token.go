@@ -18,7 +18,8 @@ import (
 )
 
 // tokenPath is the local server's token mint. It exists only with the Auth0
-// stand-in and answers only loopback callers: it signs whatever it is asked to.
+// stand-in and answers only loopback callers that name the server by a loopback
+// name: it signs whatever it is asked to.
 const tokenPath = "/_local/tokens"
 
 type tokenRequest struct {
@@ -36,6 +37,12 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		if !invite.IsLoopback(host) {
 			http.Error(w, "tokens are minted for loopback callers only", http.StatusForbidden)
+			return
+		}
+		// A web page can rebind its own name to 127.0.0.1 and reach this server from
+		// the developer's browser, but its requests still carry that name as Host.
+		if !loopbackHost(r.Host) {
+			http.Error(w, "tokens are minted only for requests to localhost, 127.0.0.1 or [::1]", http.StatusForbidden)
 			return
 		}
 		if r.Method != http.MethodPost {
@@ -58,6 +65,21 @@ func mintHandler(sim *auth0sim.Sim) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, token+"\n")
 	})
+}
+
+// loopbackHost reports whether host, a request's Host header, names this machine by
+// a loopback name, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
 
 // mintToken asks a running `serve` for an access token and prints it.
@@ -84,7 +106,7 @@ func mintToken(ctx context.Context, getenv func(string) string, args []string, o
 		}
 	}
 	body, _ := json.Marshal(req)
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+tokenPath, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+dialAddr(addr)+tokenPath, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -99,4 +121,21 @@ func mintToken(ctx context.Context, getenv func(string) string, args []string, o
 	}
 	_, err = out.Write(text)
 	return err
+}
+
+// dialAddr is how a client on this machine names a server listening on addr: a
+// wildcard host (":8080", "0.0.0.0:8080") becomes the loopback address, the name the
+// mint accepts.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "", ip != nil && ip.IsUnspecified() && ip.To4() != nil:
+		host = "127.0.0.1"
+	case ip != nil && ip.IsUnspecified():
+		host = "::1"
+	}
+	return net.JoinHostPort(host, port)
 }

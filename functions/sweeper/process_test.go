@@ -11,7 +11,6 @@ import (
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/functions/internal/processtest"
-	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -29,36 +28,11 @@ func TestSweepProcess(t *testing.T) {
 	// Seed an application invitation an hour past its expiry.
 	store := stack.Store(t)
 	now := time.Now()
-	const id = "01KAXPZ7Q0SWEEPTEST0000001"
-	// As Doorman creates it: flagged, and naming the invitation.
-	user := sim.AddUser(auth0sim.User{Email: "late@example.com", AppMetadata: map[string]any{"needsInvitation": true, "invitationId": id}})
-	inv := &invite.Invitation{
-		ID: id, Kind: invite.KindApplication, Email: user.Email, Name: "Late",
-		Inviter: invite.Inviter{Sub: "auth0|admin", Name: "Admin"}, Status: invite.StatusPending,
-		CreatedAt: now.Add(-8 * 24 * time.Hour), ExpiresAt: now.Add(-time.Hour),
-		Auth0UserID: user.ID, UserCreated: true,
-		Delivery: invite.Delivery{Status: invite.DeliverySent, Sends: 1},
-		History:  []invite.Event{{Event: invite.EventCreated, At: now.Add(-8 * 24 * time.Hour), Actor: "auth0|admin"}},
-		Version:  1,
-	}
-	if err := store.Create(ctx, inv); err != nil {
-		t.Fatal(err)
-	}
+	inv := stack.SeedInvitation(t, "01KAXPZ7Q0SWEEPTEST0000001", "late@example.com", now.Add(-8*24*time.Hour), now.Add(-time.Hour),
+		invite.Delivery{Status: invite.DeliverySent, Sends: 1})
 
 	rt := stack.StartFunction(t, ".", "doorman-sweeper")
-
-	event, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduled", "sweeper.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := rt.Invoke(ctx, event)
-	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, rt.Logs())
-	}
-	var res invite.SweepResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("result %s: %v", out, err)
-	}
+	res := sweep(ctx, t, rt)
 	if res.Expired != 1 || !res.Complete {
 		t.Errorf("sweep result %+v, want 1 expired and complete", res)
 	}
@@ -69,7 +43,7 @@ func TestSweepProcess(t *testing.T) {
 	if got.Status != invite.StatusExpired {
 		t.Errorf("status %q, want expired", got.Status)
 	}
-	if _, ok := sim.User(user.ID); ok {
+	if _, ok := sim.User(inv.Auth0UserID); ok {
 		t.Errorf("the Auth0 user Doorman created is still there after expiry")
 	}
 
@@ -94,4 +68,22 @@ func TestSweepProcess(t *testing.T) {
 	if runID == "" || retired != 1 {
 		t.Errorf("run id %q, %d lines on the user's end; want an id, and 1 line\n%s", runID, retired, rt.Logs())
 	}
+}
+
+// sweep runs the sweeper once on the EventBridge fixture and returns its result.
+func sweep(ctx context.Context, t *testing.T, rt *lambdaharness.Runtime) invite.SweepResult {
+	t.Helper()
+	event, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduled", "sweeper.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := rt.Invoke(ctx, event)
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, rt.Logs())
+	}
+	var res invite.SweepResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("result %s: %v", out, err)
+	}
+	return res
 }

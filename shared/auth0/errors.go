@@ -1,11 +1,15 @@
 package auth0
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +59,15 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 		log.WarnContext(ctx, "auth0: call failed", "err", err)
 		return invite.Wrap(invite.CodeUpstream, cause, "Auth0 is unreachable")
 	}
-	msg := auth0Message(err)
+	// Auth0 quotes the values it refuses, an invitee's address among them: its text
+	// goes into the cause, the logs and the client's message only with addresses
+	// blanked out.
+	msg := redactAddresses(auth0Message(err))
+	ref := &refusal{status: me.Status(), msg: msg, err: err}
+	if info, _ := ctx.Value(callKey{}).(*callInfo); info != nil {
+		ref.code = info.errorCode()
+	}
+	cause = fmt.Errorf("auth0: %s: %w", op, ref)
 	switch s := me.Status(); {
 	case s == http.StatusBadRequest:
 		return invite.Wrap(invite.CodeInvalid, cause, "Auth0 rejected the request: %s", msg)
@@ -77,6 +89,42 @@ func (id *Identity) fail(ctx context.Context, op string, err error, attrs ...any
 	default:
 		return invite.Wrap(invite.CodeInvalid, cause, "Auth0 rejected the request: %s", msg)
 	}
+}
+
+// refusal is a Management API answer as an error. Its text names the status,
+// Auth0's error code and Auth0's message with addresses blanked out; go-auth0's
+// error, whose text is Auth0's message as it came, stays in the chain only for
+// errors.As.
+type refusal struct {
+	status int
+	code   string // Auth0's errorCode; "" when the body named none
+	msg    string // redacted
+	err    error
+}
+
+func (r *refusal) Error() string {
+	s := "Auth0 answered " + strconv.Itoa(r.status)
+	if r.code != "" {
+		s += " " + r.code
+	}
+	if r.msg != "" {
+		s += ": " + r.msg
+	}
+	return s
+}
+
+func (r *refusal) Unwrap() error { return r.err }
+
+// addressLike is a word holding an "@": an email address, or what is left of one
+// Auth0 found malformed ("ann@", "ann@@example.com").
+var addressLike = regexp.MustCompile("[^\\s'\"`<>()\\[\\]{},;]*@[^\\s'\"`<>()\\[\\]{},;]*")
+
+// redactAddresses blanks out every address-like word of s.
+func redactAddresses(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return addressLike.ReplaceAllString(s, "[address]")
 }
 
 // withoutQuery drops the query from a transport error's URL: users-by-email carries
@@ -145,6 +193,7 @@ type callKey struct{}
 type callInfo struct {
 	mu        sync.Mutex
 	last      http.Header
+	lastCode  string // Auth0's errorCode in the last error answer's body
 	stop      context.CancelFunc
 	throttled time.Duration // the wait that outlasted the deadline; 0 when none
 }
@@ -153,6 +202,12 @@ func (c *callInfo) header() http.Header {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last
+}
+
+func (c *callInfo) errorCode() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastCode
 }
 
 // giveUp ends the operation as rate limited for wait: go-auth0 would otherwise wait
@@ -203,8 +258,12 @@ func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp == nil {
 		return resp, err
 	}
+	code := ""
+	if resp.StatusCode >= 400 {
+		code = peekErrorCode(resp)
+	}
 	info.mu.Lock()
-	info.last = resp.Header.Clone()
+	info.last, info.lastCode = resp.Header.Clone(), code
 	info.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		if pause != nil {
@@ -221,4 +280,34 @@ func (o observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// maxErrorBody is how much of an error answer peekErrorCode reads; Auth0's are a few
+// hundred bytes.
+const maxErrorBody = 16 << 10
+
+// peekErrorCode reads Auth0's errorCode ("invalid_body", "inexistent_user") from an
+// error answer, which go-auth0 does not keep, and leaves the body to be read again.
+// A code of anything but letters, digits, "_", "-", "." and ":" is dropped.
+func peekErrorCode(resp *http.Response) string {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if err != nil {
+		return ""
+	}
+	var body struct {
+		ErrorCode string `json:"errorCode"`
+	}
+	if json.Unmarshal(head, &body) != nil || len(body.ErrorCode) > 64 {
+		return ""
+	}
+	for _, c := range body.ErrorCode {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.:", c)) {
+			return ""
+		}
+	}
+	return body.ErrorCode
 }

@@ -3,6 +3,7 @@ package auth0
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -202,6 +203,77 @@ func TestUnreachableAuth0LeavesNoEmailInErrorsOrLogs(t *testing.T) {
 	for _, s := range []string{err.Error(), logs.String()} {
 		if strings.Contains(s, "ann") {
 			t.Errorf("the address leaked: %s", s)
+		}
+	}
+}
+
+// TestRefusalQuotingTheAddressLeavesItOut: Auth0's 400 quotes the address it
+// refused; neither the error (its text is what the domain logs as the cause), nor
+// the client's message, nor a log line may carry it, while the status and Auth0's
+// error code stay for the operator.
+func TestRefusalQuotingTheAddressLeavesItOut(t *testing.T) {
+	const addr = "ann.smith+x@example.com"
+	createUser := func(id *Identity) error {
+		_, err := id.CreateUser(context.Background(), invite.NewUser{Email: addr, InvitationID: "inv1"})
+		return err
+	}
+	tests := []struct {
+		name, body string
+		call       func(*Identity) error
+		wantCode   invite.Code
+	}{
+		{"create user", `{"statusCode":400,"error":"Bad Request","message":"Payload validation error: 'Object didn't pass validation for format email: ` + addr + `' on property email (The user's email).","errorCode":"invalid_body"}`,
+			createUser, invite.CodeInvalid},
+		{"users by email", `{"statusCode":400,"error":"Bad Request","message":"Query validation error: 'Object didn't pass validation for format email: \"` + addr + `\"' on property email.","errorCode":"invalid_query_string"}`,
+			func(id *Identity) error {
+				_, err := id.FindUserByEmail(context.Background(), addr)
+				return err
+			}, invite.CodeInvalid},
+		{"conflict naming the address", `{"statusCode":409,"error":"Conflict","message":"The user ` + addr + ` already exists.","errorCode":"auth0_idp_error"}`,
+			createUser, invite.CodeConflict},
+		{"server error naming the address", `{"statusCode":503,"error":"Service Unavailable","message":"cannot index <` + addr + `>","errorCode":"unavailable"}`,
+			createUser, invite.CodeUpstream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want struct {
+				Status int    `json:"statusCode"`
+				Code   string `json:"errorCode"`
+			}
+			if err := json.Unmarshal([]byte(tt.body), &want); err != nil {
+				t.Fatal(err)
+			}
+			id, logs := replay(t, want.Status, nil, tt.body)
+			err := tt.call(id)
+			ie := wantCode(t, err, tt.wantCode)
+			// What the domain does with a failure: log it with its cause.
+			slog.New(slog.NewJSONHandler(logs, nil)).Error("create failed", "error", err.Error(), "err", err)
+			for what, s := range map[string]string{"error": err.Error(), "message": ie.Message, "logs": logs.String()} {
+				if strings.Contains(s, addr) || strings.Contains(s, "ann.smith") {
+					t.Errorf("%s carries the address: %s", what, s)
+				}
+			}
+			if text := fmt.Sprintf("Auth0 answered %d %s", want.Status, want.Code); !strings.Contains(err.Error(), text) {
+				t.Errorf("error %q lacks %q", err.Error(), text)
+			}
+			if got := status(err); got != want.Status {
+				t.Errorf("status(err): got %d, want %d (go-auth0's error stays in the chain)", got, want.Status)
+			}
+		})
+	}
+}
+
+func TestRedactAddresses(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"The user does not exist.", "The user does not exist."},
+		{"format email: ann@example.com' on property", "format email: [address]' on property"},
+		{`"ann@@example.com", <bob@example.org>`, `"[address]", <[address]>`},
+		{"format email: ann@ on property", "format email: [address] on property"},
+		{"format email: ann' on property", "format email: ann' on property"},
+	}
+	for _, tt := range tests {
+		if got := redactAddresses(tt.in); got != tt.want {
+			t.Errorf("redactAddresses(%q): got %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package auth0
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -181,7 +180,7 @@ func (id *Identity) CreateUser(ctx context.Context, nu invite.NewUser) (*invite.
 	if nu.Email == "" {
 		return nil, invite.Invalid("email", "an email is required")
 	}
-	password, err := randomPassword(id.rand)
+	password, err := randomPassword(id.rand, personalData(nu)...)
 	if err != nil {
 		return nil, invite.Wrap(invite.CodeInternal, err, "cannot generate a password")
 	}
@@ -680,17 +679,6 @@ func toOrgInvitation(inv *management.OrganizationInvitation, orgID string) *invi
 		out.ExpiresAt = t
 	}
 	return out
-}
-
-// randomPassword returns 256 random bits, base64url-encoded, with one character of
-// each class appended so that any Auth0 password policy accepts it. It is sent once
-// and never kept: the invitee sets their own through a ticket.
-func randomPassword(r io.Reader) (string, error) {
-	b := make([]byte, 32)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", fmt.Errorf("auth0: random password: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b) + "aA1!", nil
 }
 
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -67,18 +68,25 @@ func parseEntry(raw string) (allowEntry, error) {
 	return e, nil
 }
 
-// Allows reports whether raw, an absolute URL, is covered by an entry. A URL with
-// dot segments in its path is refused outright, since a browser would resolve them
-// to somewhere the prefix does not cover.
+// Allows reports whether raw, an absolute URL, is covered by an entry. Its path is
+// compared as a browser resolves it ("." and ".." segments applied), and a URL that
+// clients and servers may read differently is refused outright: one holding a
+// backslash anywhere, or in its path an encoded separator ("%2f", "%5c") or an
+// encoded dot segment ("%2e", ".%2e"), even under further percent-encoding ("%252f").
 func (al Allowlist) Allows(raw string) bool {
+	if strings.ContainsRune(raw, '\\') {
+		return false
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return false
 	}
-	p := u.EscapedPath()
-	if hasDotSegment(p) || strings.Contains(p, "\\") {
+	// The path as sent, before Go re-escapes it: RawPath when it differs from the
+	// canonical escaping, else that escaping.
+	if ambiguousPath(cmp.Or(u.RawPath, u.EscapedPath())) {
 		return false
 	}
+	p := browserPath(u.EscapedPath())
 	scheme, host := strings.ToLower(u.Scheme), canonicalHost(u)
 	for _, e := range al.entries {
 		if e.scheme != scheme || e.host != host {
@@ -111,10 +119,72 @@ func canonicalHost(u *url.URL) string {
 // hasDotSegment reports a "." or ".." path segment, plain or percent-encoded.
 func hasDotSegment(escaped string) bool {
 	for _, seg := range strings.Split(escaped, "/") {
-		s := strings.ToLower(strings.ReplaceAll(strings.ToLower(seg), "%2e", "."))
-		if s == "." || s == ".." {
+		if dotSegment(seg) != 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// dotSegment says whether seg is a single-dot (1) or double-dot (2) segment as the
+// WHATWG URL standard reads them, "%2e" being a dot; 0 when it is neither.
+func dotSegment(seg string) int {
+	switch strings.ToLower(seg) {
+	case ".", "%2e":
+		return 1
+	case "..", ".%2e", "%2e.", "%2e%2e":
+		return 2
+	}
+	return 0
+}
+
+// ambiguousPath reports an escaped path that a browser, a proxy and a server may
+// resolve to different places: one with a backslash, an encoded "/" or "\", or an
+// encoded dot segment, at any depth of percent-encoding ("%252e" is "%2e" to a
+// server that decodes twice).
+func ambiguousPath(escaped string) bool {
+	for s := strings.ToLower(escaped); ; {
+		if strings.ContainsRune(s, '\\') || strings.Contains(s, "%2f") || strings.Contains(s, "%5c") {
+			return true
+		}
+		for _, seg := range strings.Split(s, "/") {
+			if dotSegment(seg) != 0 && strings.Contains(seg, "%") {
+				return true
+			}
+		}
+		if !strings.Contains(s, "%25") {
+			return false
+		}
+		s = strings.ReplaceAll(s, "%25", "%")
+	}
+}
+
+// browserPath resolves an escaped http(s) path as a browser does (the WHATWG URL
+// standard's path state): "\" separates segments like "/", "." segments go, and a
+// ".." segment removes the one before it, never climbing above the root.
+func browserPath(escaped string) string {
+	if escaped == "" {
+		return ""
+	}
+	segs := strings.Split(strings.ReplaceAll(escaped, "\\", "/"), "/")[1:]
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch dotSegment(seg) {
+		case 2:
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		case 1:
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	return "/" + strings.Join(out, "/")
 }

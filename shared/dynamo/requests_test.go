@@ -41,6 +41,13 @@ func TestMeter(t *testing.T) {
 			if u.CapacityUnits <= 0 {
 				t.Errorf("capacity units = %v, want more than 0", u.CapacityUnits)
 			}
+			var byOperation int64
+			for _, n := range u.Operations {
+				byOperation += n
+			}
+			if byOperation != u.Requests {
+				t.Errorf("requests by operation %v add up to %d, want %d", u.Operations, byOperation, u.Requests)
+			}
 		})
 	}
 }

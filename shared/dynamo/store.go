@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -370,7 +371,7 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 	finishing := !prev.Status.Terminal() && next.Status.Terminal()
 	if finishing {
 		items = append(items, txItem{
-			write: del(reservationKey(prev.Scope(), invite.EmailKey(prev.Email)), s.table, "#inv = :id",
+			write: del(reservationKey(prev.Scope(), reservationEmailKey(prev.Email)), s.table, "#inv = :id",
 				map[string]string{"#inv": attrInvID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
 			conflict: func(types.CancellationReason) *invite.Error {
 				return conflict("", "the reservation of invitation %s is not held by it", prev.ID)
@@ -542,4 +543,18 @@ func (s *Store) getInvitations(ctx context.Context, op string, ids []string, con
 		}
 	}
 	return out, nil
+}
+
+// reservationEmailKey is the email key a stored invitation's reservation was written
+// under. Invitations stored before addresses were keyed through IDNA kept a Unicode
+// domain, and their reservation the address lower-cased; since then the stored domain
+// is ASCII and the key invite.EmailKey's.
+func reservationEmailKey(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	for _, r := range email[at+1:] {
+		if r >= utf8.RuneSelf {
+			return strings.ToLower(strings.TrimSpace(email))
+		}
+	}
+	return invite.EmailKey(email)
 }

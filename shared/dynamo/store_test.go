@@ -148,3 +148,31 @@ func TestCleanupPendingHasNoTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyUnicodeReservationIsReleased: an invitation stored before addresses were
+// keyed through IDNA (a Unicode domain, its reservation under the address lower-cased)
+// still ends, releasing that reservation, after the upgrade.
+func TestLegacyUnicodeReservationIsReleased(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inv := f.Invitation("inv_legacy", "ann@example.com")
+	inv.Email = "ann@bücher.de" // as stored before: the domain lower-cased, in Unicode
+	f.Create(t, inv)
+	// What the earlier version wrote: the reservation under the lower-cased address.
+	legacy := reservationKey(inv.Scope(), "ann@bücher.de")
+	current := reservationKey(inv.Scope(), invite.EmailKey(inv.Email))
+	if _, err := f.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(f.table), Key: current}); err != nil {
+		t.Fatalf("DeleteItem: %v", err)
+	}
+	if _, err := f.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.table), Item: pointerItem(legacy, inv.ID, 0)}); err != nil {
+		t.Fatalf("PutItem: %v", err)
+	}
+	f.Finish(t, inv, invite.StatusRevoked)
+	out, err := f.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: reservationKey(inv.Scope(), "ann@bücher.de")})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	if len(out.Item) != 0 {
+		t.Errorf("the legacy reservation is still held: %v", out.Item)
+	}
+}

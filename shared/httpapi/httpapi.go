@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -222,11 +224,22 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if api && s.cors(sw, r) {
 		return
 	}
-	if pattern == "" {
+	// The mux would redirect a path with "//", "." or ".." segments to its clean form,
+	// in neither of Doorman's formats; no client of Doorman sends one.
+	if pattern == "" || !isCleanPath(r.URL.Path) {
 		s.unrouted(sw, r, api)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
+}
+
+// isCleanPath reports whether p is as the mux's path cleaning leaves it.
+func isCleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 func isAPIPath(p string) bool { return p == "/v1" || len(p) >= 4 && p[:4] == "/v1/" }

@@ -1,7 +1,8 @@
 // Package invite is Doorman's domain: the Invitation, its states and history, the
 // validation of what callers ask for, the ports to the outside systems (Store,
 // Identity, Mailer) and the Service that drives an invitation from creation to
-// acceptance, expiry or revocation. It imports only the standard library.
+// acceptance, expiry or revocation. It imports only the standard library and, for
+// the Unicode normalization and IDNA that make one mailbox one key, shared/mailbox.
 package invite
 
 import (

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/doormanhq/doorman/shared/mailbox"
 )
 
 // Limits of a create request.
@@ -124,10 +126,12 @@ func ValidateCreate(req CreateRequest, lim Limits) (CreateRequest, error) {
 
 // ValidateEmail checks that email is a bare addr-spec (no display name, angle brackets,
 // comments or quoted local part) of at most 254 octets with a local part of at most 64,
-// and returns it normalized (NormalizeEmail). Internationalized domains are accepted;
-// the local part must be ASCII, since SES does not deliver to SMTPUTF8 local parts.
+// and returns it normalized (NormalizeEmail). Internationalized domains are accepted
+// when IDNA accepts them, and the limits apply to their ASCII form, the one mail
+// travels with; the local part must be ASCII, since SES does not deliver to SMTPUTF8
+// local parts.
 func ValidateEmail(email string) (string, error) {
-	email = NormalizeEmail(email)
+	email, idnaErr := mailbox.Normalize(email)
 	if email == "" {
 		return "", Invalid("email", "is required")
 	}
@@ -148,7 +152,7 @@ func ValidateEmail(email string) (string, error) {
 			return "", Invalid("email", "the part before @ must be ASCII")
 		}
 	}
-	if !validDomain(domain) {
+	if idnaErr != nil || !validDomain(domain) {
 		return "", Invalid("email", "the domain %q is not a valid mail domain", domain)
 	}
 	return email, nil

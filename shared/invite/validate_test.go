@@ -48,6 +48,13 @@ func TestValidateCreate(t *testing.T) {
 			r.Email = "a@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + "." + strings.Repeat("e", 59) + ".com"
 		}, "email"},
 		{"email IDN domain", func(r *invite.CreateRequest) { r.Email = "ann@bücher.de" }, ""},
+		{"email full-width domain", func(r *invite.CreateRequest) { r.Email = "ann@ｅｘａｍｐｌｅ.com" }, ""},
+		{"email domain IDNA refuses: hyphens in 3rd and 4th place", func(r *invite.CreateRequest) { r.Email = "ann@ab--cd.com" }, "email"},
+		{"email domain IDNA refuses: bad Punycode", func(r *invite.CreateRequest) { r.Email = "ann@xn--zz.com" }, "email"},
+		{"email domain IDNA refuses: disallowed symbol", func(r *invite.CreateRequest) { r.Email = "ann@a⒈b.com" }, "email"},
+		{"email IDN domain over the limit in ASCII", func(r *invite.CreateRequest) {
+			r.Email = "a@" + strings.Repeat("ü", 60) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + ".com"
+		}, "email"},
 		{"email trimmed", func(r *invite.CreateRequest) { r.Email = "  ann@Example.COM " }, ""},
 		{"name 301", func(r *invite.CreateRequest) { r.Name = strings.Repeat("n", 301) }, "name"},
 		{"name 300 runes", func(r *invite.CreateRequest) { r.Name = strings.Repeat("é", 300) }, ""},

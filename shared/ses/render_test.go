@@ -266,6 +266,59 @@ func TestRenderWithoutOptionalParts(t *testing.T) {
 	}
 }
 
+// TestRenderAccessWithoutLink: with no application URL the access notice has no
+// link to give; in every language it then shows neither a button nor a link line,
+// and still says what happened.
+func TestRenderAccessWithoutLink(t *testing.T) {
+	r := newTestRenderer(t, "")
+	// The link's lead-in in each language (the button label, and the text's line
+	// before the URL).
+	leadIn := map[string]string{"en": "Open Acme Portal", "de": "Acme Portal öffnen", "fr": "Ouvrir Acme Portal", "es": "Abrir Acme Portal"}
+	for _, loc := range locales {
+		for _, withNote := range []bool{true, false} {
+			name := loc.tag + "/with note"
+			if !withNote {
+				name = loc.tag + "/bare"
+			}
+			t.Run(name, func(t *testing.T) {
+				m := sampleMail(invite.TemplateAccess, loc.tag)
+				m.Link = ""
+				if !withNote {
+					m.InviteeName, m.InviterName, m.Message = "", "", ""
+				}
+				got, err := r.render(m)
+				if err != nil {
+					t.Fatalf("render: %v", err)
+				}
+				if leadIn[loc.lang] == "" {
+					t.Fatalf("no lead-in known for %s", loc.lang)
+				}
+				for _, bad := range []string{"<a ", "href", leadIn[loc.lang], "#ZgotmplZ"} {
+					if strings.Contains(got.HTML, bad) {
+						t.Errorf("HTML contains %q though there is no link", bad)
+					}
+				}
+				for _, bad := range []string{leadIn[loc.lang], "http", "\n\n\n"} {
+					if strings.Contains(got.Text, bad) {
+						t.Errorf("text contains %q though there is no link:\n%s", bad, got.Text)
+					}
+				}
+				for _, body := range []string{got.HTML, got.Text} {
+					if !strings.Contains(body, html.EscapeString(m.TargetName)) {
+						t.Errorf("email does not name %q", m.TargetName)
+					}
+				}
+				if withNote && !strings.Contains(got.Text, "> Welcome aboard!") {
+					t.Errorf("text lost the note:\n%s", got.Text)
+				}
+				checkSubject(t, got.Subject)
+				checkNotPasswordReset(t, got)
+				checkEmailHTML(t, got.HTML)
+			})
+		}
+	}
+}
+
 func TestRenderUnknownTemplate(t *testing.T) {
 	r := newTestRenderer(t, "")
 	_, err := r.render(sampleMail("welcome_back", "en"))

@@ -5,8 +5,6 @@
 package ses
 
 import (
-	"golang.org/x/net/idna"
-
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/doormanhq/doorman/shared/invite"
+	"github.com/doormanhq/doorman/shared/mailbox"
 )
 
 // sender is the part of the SES v2 client the Mailer uses.
@@ -98,8 +97,12 @@ func (m *Mailer) Send(ctx context.Context, mail invite.Mail) (string, error) {
 	if err := checkRecipient(to); err != nil {
 		return "", err
 	}
-	if err := checkLink(mail.Link); err != nil {
-		return "", err
+	// An invitation is its link; an access notice may have none (no application URL
+	// configured), and then shows no button.
+	if mail.Link != "" || mail.Template != invite.TemplateAccess {
+		if err := checkLink(mail.Link); err != nil {
+			return "", err
+		}
 	}
 	if strings.TrimSpace(mail.TargetName) == "" {
 		return "", invite.Invalid("target_name", "the email needs the application's or organization's name")
@@ -252,19 +255,16 @@ func senderAddress(from string) (string, error) {
 	return from, nil
 }
 
-// asciiRecipient turns an internationalized domain into its Punycode form, since SES
+// asciiRecipient is the address SES is given: the domain's in ASCII through IDNA,
+// by the very mapping the domain keys addresses with (mailbox.Normalize), since SES
 // takes only 7-bit ASCII addresses while Doorman accepts IDN domains. The local part
 // is left as it is; checkRecipient refuses it if it is not ASCII.
 func asciiRecipient(to string) (string, error) {
-	at := strings.LastIndexByte(to, '@')
-	if at < 0 || isASCII(to[at+1:]) {
-		return to, nil
-	}
-	domain, err := idna.Lookup.ToASCII(to[at+1:])
+	ascii, err := mailbox.Normalize(to)
 	if err != nil {
 		return "", invite.Invalid("email", "the recipient's domain is not a valid internationalized domain name")
 	}
-	return to[:at+1] + domain, nil
+	return ascii, nil
 }
 
 // checkRecipient accepts one bare ASCII address: the invitee's address goes into

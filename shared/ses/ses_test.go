@@ -166,6 +166,30 @@ func TestSendBuildsTheSESRequest(t *testing.T) {
 	}
 }
 
+// TestSendAccessWithoutLink: the application URL is optional, so the access notice
+// may come without a link, and is sent, in every language, without one.
+func TestSendAccessWithoutLink(t *testing.T) {
+	for _, lang := range languages {
+		client := &recordingSES{}
+		m := newTestMailer(t, client, Config{})
+		mail := sampleMail(invite.TemplateAccess, lang)
+		mail.Link = ""
+		id, err := m.Send(context.Background(), mail)
+		if err != nil || id == "" {
+			t.Fatalf("%s: Send: got %q, %v, want a message id", lang, id, err)
+		}
+		body := client.requests()[0].Content.Simple.Body
+		if h := aws.ToString(body.Html.Data); strings.Contains(h, "href") {
+			t.Errorf("%s: the HTML has a link though there is none", lang)
+		}
+		// A bad link is still refused when there is one.
+		mail.Link = "javascript:alert(1)"
+		if _, err := m.Send(context.Background(), mail); invite.ErrorCode(err) != invite.CodeInvalid {
+			t.Errorf("%s: bad link: got %v, want invalid_request", lang, err)
+		}
+	}
+}
+
 func TestSendRefusesBadMail(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -177,6 +201,7 @@ func TestSendRefusesBadMail(t *testing.T) {
 		{"two recipients", func(m *invite.Mail) { m.To = "zoe@example.com, eve@example.net" }, "email"},
 		{"header injection in recipient", func(m *invite.Mail) { m.To = "zoe@example.com\r\nBcc: eve@example.net" }, "email"},
 		{"non-ASCII recipient", func(m *invite.Mail) { m.To = "zoë@example.com" }, "email"},
+		{"invitation without a link", func(m *invite.Mail) { m.Link = "" }, "link"},
 		{"javascript link", func(m *invite.Mail) { m.Link = "javascript:alert(1)" }, "link"},
 		{"relative link", func(m *invite.Mail) { m.Link = "/i/abc" }, "link"},
 		{"link with a line break", func(m *invite.Mail) { m.Link = "https://doorman.example.com/i/abc\nBcc: x" }, "link"},
@@ -378,6 +403,29 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 	if _, err := New(nil, Config{From: "invites@example.com"}); err == nil {
 		t.Errorf("New(nil client) succeeded, want an error")
+	}
+}
+
+// TestSendDeliversToTheKeyedMailbox: whatever spelling of a domain reaches Send, SES
+// is given the ASCII form the domain keys the address by.
+func TestSendDeliversToTheKeyedMailbox(t *testing.T) {
+	for _, to := range []string{
+		"zoe@bücher.example",
+		"zoe@ｂüｃｈｅｒ.example",
+		"zoe@bu\u0308cher.example",
+		"zoe@XN--BCHER-KVA.example",
+	} {
+		client := &recordingSES{}
+		m := newTestMailer(t, client, Config{})
+		mail := sampleMail(invite.TemplateApplication, "en")
+		mail.To = to
+		if _, err := m.Send(context.Background(), mail); err != nil {
+			t.Fatalf("Send to %q: %v", to, err)
+		}
+		got := client.requests()[0].Destination.ToAddresses
+		if len(got) != 1 || got[0] != invite.EmailKey(to) {
+			t.Errorf("Send to %q: ToAddresses = %q, want [%s]", to, got, invite.EmailKey(to))
+		}
 	}
 }
 

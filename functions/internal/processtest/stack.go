@@ -1,7 +1,8 @@
 // Package processtest is test support for the functions' process tests: a Stack of a
 // fresh table in DynamoDB Local, the local SES and an Auth0 stand-in, with the
 // environment a function's bootstrap needs to reach them, and the bootstrap started
-// under lambdaharness. Only tests import it.
+// under lambdaharness; and a TableMeter between the function and the table that
+// records the DynamoDB actions it makes. Only tests import it.
 package processtest
 
 import (
@@ -18,15 +19,19 @@ import (
 	"github.com/doormanhq/doorman/internal/testsupport/localaws"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/dynamo"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // Stack is what a function's process test runs against: a fresh table in DynamoDB
 // Local, the local SES, and an unthrottled Auth0 stand-in, with the environment a
-// function needs to reach them (add WEBHOOK_TOKEN and the like per function).
+// function needs to reach them (add WEBHOOK_TOKEN and the like per function). The
+// function reaches the table through Meter; DB and Store reach it directly, so that
+// what a test seeds or checks is not counted as the function's.
 type Stack struct {
 	DB    *dynamodb.Client
 	Table string
 	Sim   *auth0sim.Sim
+	Meter *TableMeter
 	Env   map[string]string
 }
 
@@ -46,9 +51,10 @@ func NewStack(tb testing.TB, name, secret string) *Stack {
 	}
 	tb.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
 	sim := auth0sim.NewTestServer(tb, auth0sim.Options{RateLimit: -1, ClientSecret: secret})
-	return &Stack{DB: db, Table: table, Sim: sim, Env: map[string]string{
+	meter := NewTableMeter(tb, ddb)
+	return &Stack{DB: db, Table: table, Sim: sim, Meter: meter, Env: map[string]string{
 		"TABLE_NAME": table, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-		"DYNAMODB_ENDPOINT": ddb, "SES_ENDPOINT": sesURL, "AUTH0_DOMAIN": sim.BaseURL(),
+		"DYNAMODB_ENDPOINT": meter.URL(), "SES_ENDPOINT": sesURL, "AUTH0_DOMAIN": sim.BaseURL(),
 		"AUTH0_CLIENT_ID": "doorman-m2m", "AUTH0_CLIENT_SECRET": secret, "AUTH0_CONNECTION": "Username-Password-Authentication",
 		"AUTH0_CLIENT_ID_FOR_LOGIN": "app", "MAIL_FROM": "invites@example.com", "PUBLIC_BASE_URL": "https://invite.example.com",
 	}}
@@ -89,4 +95,27 @@ func (s *Stack) Store(tb testing.TB) *dynamo.Store {
 		tb.Fatal(err)
 	}
 	return store
+}
+
+// SeedInvitation stores a pending application invitation, sent by auth0|admin at
+// created and expiring at expires, with delivery d, for a user of email that Doorman
+// created in the stand-in (flagged, never logged in); its link token is id+"-token".
+func (s *Stack) SeedInvitation(tb testing.TB, id, email string, created, expires time.Time, d invite.Delivery) *invite.Invitation {
+	tb.Helper()
+	// As Doorman creates it: flagged, and naming the invitation.
+	user := s.Sim.AddUser(auth0sim.User{Email: email, AppMetadata: map[string]any{"needsInvitation": true, "invitationId": id}})
+	inv := &invite.Invitation{
+		ID: id, Kind: invite.KindApplication, Email: email, Name: "Invitee",
+		Inviter: invite.Inviter{Sub: "auth0|admin", Name: "Admin"}, Status: invite.StatusPending,
+		CreatedAt: created, ExpiresAt: expires, TokenHash: invite.TokenHash(id + "-token"),
+		Auth0UserID: user.ID, UserCreated: true, Delivery: d,
+		History: []invite.Event{{Event: invite.EventCreated, At: created, Actor: "auth0|admin"}},
+		Version: 1,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Store(tb).Create(ctx, inv); err != nil {
+		tb.Fatalf("seed invitation %s: %v", id, err)
+	}
+	return inv
 }

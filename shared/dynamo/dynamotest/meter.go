@@ -6,9 +6,12 @@ package dynamotest
 
 import (
 	"context"
+	"maps"
 	"math"
+	"sync"
 	"sync/atomic"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -23,6 +26,9 @@ type Meter struct {
 	requests atomic.Int64
 	capacity atomic.Uint64 // float64 bits
 	read     atomic.Uint64 // float64 bits: the part consumed by reads
+
+	mu         sync.Mutex
+	operations map[string]int64
 }
 
 // Usage is what a Meter counted.
@@ -32,6 +38,9 @@ type Usage struct {
 	// ReadCapacityUnits is the part of CapacityUnits consumed by reads (GetItem,
 	// Query, BatchGetItem, TransactGetItems).
 	ReadCapacityUnits float64
+	// Operations counts the requests by DynamoDB operation ("GetItem",
+	// "TransactWriteItems"); nil when there were none.
+	Operations map[string]int64
 }
 
 // Register adds the meter to a client's options.
@@ -41,8 +50,10 @@ func (m *Meter) Register(o *dynamodb.Options) {
 
 // Usage returns the counts so far.
 func (m *Meter) Usage() Usage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return Usage{Requests: m.requests.Load(), CapacityUnits: math.Float64frombits(m.capacity.Load()),
-		ReadCapacityUnits: math.Float64frombits(m.read.Load())}
+		ReadCapacityUnits: math.Float64frombits(m.read.Load()), Operations: maps.Clone(m.operations)}
 }
 
 // Reset sets the counts to zero.
@@ -50,6 +61,9 @@ func (m *Meter) Reset() {
 	m.requests.Store(0)
 	m.capacity.Store(0)
 	m.read.Store(0)
+	m.mu.Lock()
+	m.operations = nil
+	m.mu.Unlock()
 }
 
 func (m *Meter) addToStack(stack *middleware.Stack) error {
@@ -73,6 +87,12 @@ func (m *Meter) addToStack(stack *middleware.Stack) error {
 	requests := middleware.FinalizeMiddlewareFunc("DoormanMeterRequests",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			m.requests.Add(1)
+			m.mu.Lock()
+			if m.operations == nil {
+				m.operations = map[string]int64{}
+			}
+			m.operations[awsmiddleware.GetOperationName(ctx)]++
+			m.mu.Unlock()
 			return next.HandleFinalize(ctx, in)
 		})
 	return stack.Finalize.Add(requests, middleware.After)
