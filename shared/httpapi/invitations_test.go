@@ -327,8 +327,7 @@ func TestIdempotencyInFlight(t *testing.T) {
 
 func TestIdempotencyReleasedAfterServerError(t *testing.T) {
 	f := newFixture(t)
-	// The store behind the hourly cap is unavailable once: a 503 the domain never saw.
-	f.counter.FailNext(1, invite.CodeUpstream)
+	f.idp.FailNext(inmem.OpFindUserByEmail, 1, invite.CodeUpstream)
 	key := map[string]string{"Idempotency-Key": "retry-me"}
 	body := createBody("ann@example.com")
 	res := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: claims(appAdmin), Header: key})
