@@ -164,7 +164,8 @@ type builder struct {
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
-	budgets                                 []routeBudget // each route's, for stage to set
+	budgets                                 []routeBudget               // each route's, for stage to set
+	logGroups                               map[string]awslogs.LogGroup // each function's, by name
 	apiStage                                awsapigatewayv2.HttpStage
 }
 
@@ -389,6 +390,10 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 		Retention:     b.cfg.LogRetention,
 		RemovalPolicy: b.removal,
 	})
+	if b.logGroups == nil {
+		b.logGroups = map[string]awslogs.LogGroup{}
+	}
+	b.logGroups[f.name] = logs
 	// An explicit role without AWS managed policies: CloudWatch Logs access is granted
 	// on this function's own log group only.
 	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
@@ -665,6 +670,17 @@ func (b *builder) alarms() {
 		Period: five,
 	})
 	alarm("Api5xxRate", fmt.Sprintf("Doorman API: %g%% or more of the responses were 5xx", b.cfg.API5xxPercent), rate, b.cfg.API5xxPercent)
+	// A log event Doorman can never apply is kept as a dead letter (README, Operating)
+	// and its line counted here.
+	dead := awslogs.NewMetricFilter(b.stack, jsii.String("DeadLetterFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        b.logGroups["logstream"],
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String("log event dead-lettered")),
+		MetricNamespace: jsii.String("Doorman"),
+		MetricName:      jsii.String("DeadLetters"),
+		MetricValue:     jsii.String("1"),
+	})
+	alarm("DeadLetters", "Doorman logstream: a log event was dead-lettered (refused for good); the rest of its batch was applied",
+		dead.Metric(sum), 1)
 }
 
 // exportName turns a function name into a construct id: "logstream" → "Logstream".

@@ -939,3 +939,16 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestDeadLetterAlarm: the logstream's dead-lettered events are counted from its log
+// lines and alarmed on.
+func TestDeadLetterAlarm(t *testing.T) {
+	s := defaultStack(t)
+	hasProps(t, s, "AWS::Logs::MetricFilter", map[string]any{
+		"FilterPattern":         `{ $.msg = "log event dead-lettered" }`,
+		"MetricTransformations": []any{map[string]any{"MetricNamespace": "Doorman", "MetricName": "DeadLetters", "MetricValue": "1"}},
+	})
+	hasProps(t, s, "AWS::CloudWatch::Alarm", map[string]any{
+		"MetricName": "DeadLetters", "Namespace": "Doorman", "Threshold": 1,
+	})
+}

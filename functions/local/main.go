@@ -10,6 +10,7 @@
 //	go run ./functions/local invoke FN EVENT run one function's bootstrap on an event file;
 //	                                        `make invoke FN=… EVENT=…` runs it
 //	go run ./functions/local load [flags]   Doorman under load, measured (`make load`)
+//	go run ./functions/local dead-letters   list the log events refused for good
 package main
 
 import (
@@ -35,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string, log *slog.Logger) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: local serve | token [flags] | create-table | invoke <function> <event.json> | load [flags]")
+		return fmt.Errorf("usage: local serve | token [flags] | create-table | invoke <function> <event.json> | load [flags] | dead-letters")
 	}
 	switch args[0] {
 	case "create-table":
@@ -48,7 +49,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return invoke(ctx, os.Getenv, args[1:], os.Stdout, os.Stderr, log)
 	case "load":
 		return load(ctx, os.Getenv, args[1:], os.Stdout, log)
+	case "dead-letters":
+		return deadLetters(ctx, os.Getenv, os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, token, create-table, invoke or load)", args[0])
+		return fmt.Errorf("unknown command %q (want serve, token, create-table, invoke, load or dead-letters)", args[0])
 	}
 }

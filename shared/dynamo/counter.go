@@ -42,11 +42,11 @@ func NewCounter(client counterAPI, table string) (*Counter, error) {
 	return &Counter{db: client, table: table, errs: &Store{table: table}}, nil
 }
 
-// Add adds n (negative to give a charge back) to the count of name in the window of
+// IncrBy adds n (negative to give a charge back) to the count of name in the window of
 // length window that holds now (windows start at multiples of window since the Unix
 // epoch) and returns the count after it and when the window ends. One UpdateItem:
 // concurrent calls never lose a count.
-func (c *Counter) Add(ctx context.Context, name string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
+func (c *Counter) IncrBy(ctx context.Context, name string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
 	op := "count " + name
 	if name == "" || window < time.Second {
 		return 0, time.Time{}, fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("key", "a key and a window of at least a second are required"))

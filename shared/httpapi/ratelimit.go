@@ -16,7 +16,7 @@ type Counter interface {
 	// count after it and when the window ends; a negative n gives back an earlier
 	// charge made with the same now. Concurrent adds are never lost.
 	// upstream_unavailable when the store cannot answer.
-	Add(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
+	IncrBy(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
 }
 
 // capWindow is the length of the per-inviter caps' windows.
@@ -67,7 +67,7 @@ func (s *server) chargeValid(ctx context.Context, a invite.Actor, charges []char
 			return charged{}, &invite.Error{Code: invite.CodeRateLimited, Message: fmt.Sprintf(
 				"this request starts %d %s, more than the %d one inviter may start per hour; split it", c.n, c.cap.noun, c.cap.perHour)}
 		}
-		count, reset, err := s.counter.Add(ctx, c.cap.counterKey(a), c.n, capWindow, done.now)
+		count, reset, err := s.counter.IncrBy(ctx, c.cap.counterKey(a), c.n, capWindow, done.now)
 		if err != nil {
 			s.giveBack(ctx, a, done)
 			return charged{}, fmt.Errorf("count %s of %s: %w", c.cap.noun, a.Sub, err)
@@ -87,7 +87,7 @@ func (s *server) chargeValid(ctx context.Context, a invite.Actor, charges []char
 func (s *server) giveBack(ctx context.Context, a invite.Actor, c charged) {
 	ctx = context.WithoutCancel(ctx)
 	for _, m := range c.made {
-		if _, _, err := s.counter.Add(ctx, m.cap.counterKey(a), -m.n, capWindow, c.now); err != nil {
+		if _, _, err := s.counter.IncrBy(ctx, m.cap.counterKey(a), -m.n, capWindow, c.now); err != nil {
 			s.log.ErrorContext(ctx, "cannot give back a refused request's charge", "cap", m.cap.key, "n", m.n, "error", err.Error())
 		}
 	}

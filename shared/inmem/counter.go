@@ -24,9 +24,9 @@ type counterKey struct {
 // NewCounter returns a counter with every count at zero.
 func NewCounter() *Counter { return &Counter{counts: map[counterKey]int{}} }
 
-// Add adds n (negative to give a charge back) to key's count in the window of length
+// IncrBy adds n (negative to give a charge back) to key's count in the window of length
 // window that holds now.
-func (c *Counter) Add(_ context.Context, key string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
+func (c *Counter) IncrBy(_ context.Context, key string, n int, window time.Duration, now time.Time) (int, time.Time, error) {
 	if key == "" || window < time.Second {
 		return 0, time.Time{}, invite.Invalid("key", "a key and a window of at least a second are required")
 	}

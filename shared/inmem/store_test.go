@@ -50,10 +50,10 @@ func TestCounterFailNext(t *testing.T) {
 	c := inmem.NewCounter()
 	hour := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	c.FailNext(1, invite.CodeUpstream)
-	if _, _, err := c.Add(ctx, "a", 1, time.Hour, hour); invite.ErrorCode(err) != invite.CodeUpstream {
+	if _, _, err := c.IncrBy(ctx, "a", 1, time.Hour, hour); invite.ErrorCode(err) != invite.CodeUpstream {
 		t.Errorf("Add after FailNext: code %q, want upstream_unavailable", invite.ErrorCode(err))
 	}
-	if n, _, err := c.Add(ctx, "a", 1, time.Hour, hour); err != nil || n != 1 {
+	if n, _, err := c.IncrBy(ctx, "a", 1, time.Hour, hour); err != nil || n != 1 {
 		t.Errorf("Add after the failure = %d, %v; want 1, nil (the failed call counted nothing)", n, err)
 	}
 }

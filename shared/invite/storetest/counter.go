@@ -31,7 +31,7 @@ func testCounterAdd(t *testing.T, newFixture func(*testing.T) *fixture) {
 		{"next window starts over", "invites:a", 1, hour.Add(time.Hour), 1, hour.Add(2 * time.Hour)},
 	}
 	for _, s := range steps {
-		got, reset, err := f.Counter.Add(ctx, s.key, s.n, time.Hour, s.at)
+		got, reset, err := f.Counter.IncrBy(ctx, s.key, s.n, time.Hour, s.at)
 		if err != nil {
 			t.Fatalf("%s: Add: %v", s.name, err)
 		}
@@ -49,7 +49,7 @@ func testCounterConcurrent(t *testing.T, newFixture func(*testing.T) *fixture) {
 	seen := make(chan int, n)
 	for range n {
 		wg.Go(func() {
-			got, _, err := f.Counter.Add(context.Background(), "invites:race", 1, time.Hour, now)
+			got, _, err := f.Counter.IncrBy(context.Background(), "invites:race", 1, time.Hour, now)
 			if err != nil {
 				t.Errorf("Add: %v", err)
 				return
@@ -82,7 +82,7 @@ func testCounterRefusesBadInput(t *testing.T, newFixture func(*testing.T) *fixtu
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := f.Counter.Add(t.Context(), tc.key, 1, tc.window, f.Clock.Now())
+			_, _, err := f.Counter.IncrBy(t.Context(), tc.key, 1, tc.window, f.Clock.Now())
 			if got := invite.ErrorCode(err); got != invite.CodeInvalid {
 				t.Errorf("Add(%q, %s) code = %q (%v), want invalid_request", tc.key, tc.window, got, err)
 			}

@@ -36,7 +36,7 @@ type Idempotency interface {
 
 // Counter counts events in fixed windows: the port httpapi.Counter.
 type Counter interface {
-	Add(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
+	IncrBy(ctx context.Context, key string, n int, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
 }
 
 // Stores are one implementation of every store port, empty, reading the time from the
