@@ -53,6 +53,7 @@ const (
 	ctxInvitesPerHour       = "invitesPerHour"
 	ctxAuth0RateLimit       = "auth0RateLimit"
 	ctxReminderBefore       = "reminderBefore"
+	ctxCreateBudget         = "createBudget"
 	ctxExpiredUserPolicy    = "expiredUserPolicy"
 	ctxGrantableRoles       = "grantableRoles"
 	ctxAppMetadataKeys      = "appMetadataKeys"
@@ -137,6 +138,7 @@ type Config struct {
 	InvitesPerHour  string // INVITES_PER_HOUR: the per-inviter cap (100; 0 turns it off)
 	Auth0RateLimit  string // AUTH0_RATE_LIMIT: Management API requests per second (2, a free tenant)
 	ReminderBefore  string // REMINDER_BEFORE: the reminder's lead before expiry (48h; off)
+	CreateBudget    string // CREATE_BUDGET: a create's wait on Auth0 before it answers 202 (2s)
 	UserPolicy      string // EXPIRED_USER_POLICY: unclaimed users Doorman created (delete, block, keep)
 	// The grant ceiling, comma-separated (a list in cdk.json): GRANTABLE_ROLES, the
 	// role ids or names invitations may carry (none); APP_METADATA_KEYS (none);
@@ -196,6 +198,7 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		InvitesPerHour:     r.str(ctxInvitesPerHour, ""),
 		Auth0RateLimit:     r.str(ctxAuth0RateLimit, ""),
 		ReminderBefore:     r.str(ctxReminderBefore, ""),
+		CreateBudget:       r.str(ctxCreateBudget, ""),
 		UserPolicy:         r.str(ctxExpiredUserPolicy, ""),
 		GrantableRoles:     r.str(ctxGrantableRoles, ""),
 		AppMetadataKeys:    r.str(ctxAppMetadataKeys, ""),

@@ -79,7 +79,7 @@ func withContextKeys(msg string) string {
 		"REMINDER_BEFORE": ctxReminderBefore, "EXPIRED_USER_POLICY": ctxExpiredUserPolicy,
 		"GRANTABLE_ROLES": ctxGrantableRoles, "APP_METADATA_KEYS": ctxAppMetadataKeys,
 		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
-		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed,
+		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -268,7 +268,7 @@ func (b *builder) functions() error {
 	for name, v := range map[string]string{
 		"APPLICATION_NAME": cfg.ApplicationName, "APPLICATION_URL": cfg.ApplicationURL,
 		"INVITES_PER_HOUR": cfg.InvitesPerHour, "AUTH0_RATE_LIMIT": cfg.Auth0RateLimit,
-		"REMINDER_BEFORE": cfg.ReminderBefore, "EXPIRED_USER_POLICY": cfg.UserPolicy,
+		"REMINDER_BEFORE": cfg.ReminderBefore, "EXPIRED_USER_POLICY": cfg.UserPolicy, "CREATE_BUDGET": cfg.CreateBudget,
 		"GRANTABLE_ROLES": cfg.GrantableRoles, "APP_METADATA_KEYS": cfg.AppMetadataKeys,
 		"ALLOWED_CONNECTIONS": cfg.AllowedConnections, "ALLOWED_CLIENT_IDS": cfg.AllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": cfg.VerifyDisclosed,

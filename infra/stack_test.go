@@ -36,7 +36,8 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::SQS::Queue", 2},
 		{"AWS::SecretsManager::Secret", 1}, // the Auth0 client secret is referenced, not created
 		{"AWS::SES::ConfigurationSet", 1},
-		{"AWS::CloudWatch::Alarm", 11}, // errors and throttles ×4, DLQ depth, queue age, API 5xx
+		{"AWS::CloudWatch::Alarm", 12}, // errors and throttles ×4, DLQ depth, queue age, API 5xx, dead letters
+		{"AWS::Logs::MetricFilter", 1}, // the logstream's dead-lettered events
 		{"AWS::SNS::Topic", 0},         // only with alarmEmail
 		{"AWS::KMS::Key", 0},
 		{"AWS::IAM::ManagedPolicy", 0},

@@ -98,8 +98,8 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		Store: store, Batches: store, Queue: queue, Identity: identity, Mailer: mailer,
 		PublicBaseURL: cfg.PublicBaseURL, ApplicationName: cfg.ApplicationName, ApplicationURL: cfg.ApplicationURL,
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
-		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy),
-		Ceiling:           cfg.Ceiling(), VerifyDisclosedLinks: cfg.VerifyDisclosedLinks,
+		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy), CreateBudget: cfg.CreateBudget,
+		Ceiling: cfg.Ceiling(), VerifyDisclosedLinks: cfg.VerifyDisclosedLinks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)

@@ -115,6 +115,9 @@ type Config struct {
 	// requests per second; the limiter corrects it from Auth0's X-RateLimit-* headers.
 	Auth0RateLimit float64
 
+	// CreateBudget is CREATE_BUDGET: how long a single create waits on Auth0 before it
+	// defers the invitation to the worker (202); 0 means the domain's default (2s).
+	CreateBudget time.Duration
 	// ReminderBefore is how long before expiry the sweeper sends the reminder: 0 for
 	// the default (48h), negative for none.
 	ReminderBefore time.Duration
@@ -265,6 +268,7 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.QueueMaxReceives = r.intIn("QUEUE_MAX_RECEIVES", DefaultQueueMaxReceives, 1, 100)
 	c.Auth0RateLimit = r.rate("AUTH0_RATE_LIMIT")
 	c.ReminderBefore = r.reminderBefore("REMINDER_BEFORE")
+	c.CreateBudget = r.createBudget("CREATE_BUDGET")
 	c.ExpiredUserPolicy = r.optional("EXPIRED_USER_POLICY", checkUserPolicy)
 
 	c.GrantableRoles = r.list("GRANTABLE_ROLES", "role", checkRoleRef)
@@ -529,6 +533,21 @@ func (r *reader) reminderBefore(name string) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < time.Hour || d > 720*time.Hour {
 		r.fail(name, "%q must be a duration from 1h to 720h (such as 48h), or off", v)
+		return 0
+	}
+	return d
+}
+
+// createBudget reads a duration from 100ms to 25s: a create must answer well within
+// API Gateway's 30 s.
+func (r *reader) createBudget(name string) time.Duration {
+	v := r.value(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 100*time.Millisecond || d > 25*time.Second {
+		r.fail(name, "%q must be a duration from 100ms to 25s (such as 2s)", v)
 		return 0
 	}
 	return d

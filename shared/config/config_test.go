@@ -121,6 +121,10 @@ func TestLoadSettings(t *testing.T) {
 				eq(t, "ReminderBefore", c.ReminderBefore, 24*time.Hour)
 				eq(t, "ExpiredUserPolicy", c.ExpiredUserPolicy, "block")
 			}},
+		{"create budget", map[string]string{"CREATE_BUDGET": "750ms"}, API,
+			func(t *testing.T, c *Config) { eq(t, "CreateBudget", c.CreateBudget, 750*time.Millisecond) }},
+		{"create budget default", nil, API,
+			func(t *testing.T, c *Config) { eq(t, "CreateBudget", c.CreateBudget, time.Duration(0)) }},
 		{"reminders off", map[string]string{"REMINDER_BEFORE": "OFF"}, Sweeper,
 			func(t *testing.T, c *Config) { eq(t, "ReminderBefore", c.ReminderBefore, -1) }},
 		{"bulk defaults", nil, Worker,
@@ -257,6 +261,7 @@ func TestLoadRejects(t *testing.T) {
 		{"rate NaN", map[string]string{"AUTH0_RATE_LIMIT": "NaN"}, Worker, "AUTH0_RATE_LIMIT"},
 		{"reminder not a duration", map[string]string{"REMINDER_BEFORE": "two days"}, Sweeper, "REMINDER_BEFORE"},
 		{"reminder too short", map[string]string{"REMINDER_BEFORE": "10m"}, Sweeper, "REMINDER_BEFORE"},
+		{"create budget past API Gateway's limit", map[string]string{"CREATE_BUDGET": "40s"}, API, "CREATE_BUDGET"},
 		{"unknown user policy", map[string]string{"EXPIRED_USER_POLICY": "archive"}, Sweeper, "EXPIRED_USER_POLICY"},
 		{"application name control char", map[string]string{"APPLICATION_NAME": "Acme\nBcc: x"}, API, "APPLICATION_NAME"},
 		{"application url http", map[string]string{"APPLICATION_URL": "http://app.example.com"}, API, "APPLICATION_URL"},

@@ -26,10 +26,11 @@ func (o *sesOutbox) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...
 	return &sesv2.SendEmailOutput{MessageId: aws.String("0100018f-access-000000")}, nil
 }
 
-// TestAccessGrantedWithoutApplicationURL: APPLICATION_URL is optional. Inviting an
-// existing account with no application URL and no redirect_url sends the "access
-// granted" email, through the real mailer and its templates, without a link.
-func TestAccessGrantedWithoutApplicationURL(t *testing.T) {
+// TestExistingAccountWithoutApplicationURL: APPLICATION_URL is optional. Inviting an
+// existing account with no application URL and no redirect_url sends its invitation
+// through the real mailer and its templates, in every language; following the link
+// then says to sign in to the application, since there is nowhere to send the browser.
+func TestExistingAccountWithoutApplicationURL(t *testing.T) {
 	outbox := &sesOutbox{}
 	mailer, err := ses.New(outbox, ses.Config{From: "Doorman <invites@example.com>"})
 	if err != nil {
@@ -47,8 +48,8 @@ func TestAccessGrantedWithoutApplicationURL(t *testing.T) {
 			req.Locale = locale
 			c := f.create(t, appAdmin, req)
 			inv := f.stored(t, c.Invitation.ID)
-			if inv.Status != invite.StatusAccepted {
-				t.Fatalf("status: got %s, want accepted (an existing account)", inv.Status)
+			if inv.Status != invite.StatusPending || inv.Account != invite.AccountExisting {
+				t.Fatalf("status: got %s (account %q), want pending for an existing account", inv.Status, inv.Account)
 			}
 			if inv.Delivery.Status != invite.DeliverySent || inv.Delivery.MessageID == "" || inv.Delivery.LastError != "" {
 				t.Fatalf("delivery: got %+v, want sent", inv.Delivery)
@@ -59,8 +60,15 @@ func TestAccessGrantedWithoutApplicationURL(t *testing.T) {
 			if to := last.Destination.ToAddresses; len(to) != 1 || to[0] != email {
 				t.Errorf("sent to %v, want %s", to, email)
 			}
-			if h := aws.ToString(last.Content.Simple.Body.Html.Data); strings.Contains(h, "href") {
-				t.Errorf("the access email has a link though no application URL is set")
+			html := aws.ToString(last.Content.Simple.Body.Html.Data)
+			i := strings.Index(html, "/i/")
+			if i < 0 {
+				t.Fatalf("the invitation carries no Doorman link")
+			}
+			token := html[i+3 : i+3+43]
+			_, err := f.svc.Continue(f.ctx, token)
+			if e := wantCode(t, err, invite.CodeConflict); !strings.Contains(e.Message, "sign in") {
+				t.Errorf("Continue: %q, want it to say to sign in", e.Message)
 			}
 		})
 	}
