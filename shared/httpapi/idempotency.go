@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -97,7 +98,7 @@ func (s *server) idempotentUpTo(limit int64, h bodyHandler) actorHandler {
 			return
 		}
 		if replay != nil {
-			s.replay(w, replay)
+			s.replay(r.Context(), w, replay)
 			return
 		}
 		s.runClaimed(w, r, a, h, body, rec)
@@ -160,7 +161,9 @@ func (s *server) runClaimed(w http.ResponseWriter, r *http.Request, a invite.Act
 	} else {
 		now := s.now()
 		done := rec
-		done.Status, done.Body = status, rw.body.Bytes()
+		// A link is a credential: the record keeps the response without it, and a
+		// replay of it is refused (replay).
+		done.Status, done.Body = status, withoutLink(rw.body.Bytes())
 		done.Header = map[string]string{}
 		for _, k := range replayedHeaders {
 			if v := rw.header.Get(k); v != "" {
@@ -187,7 +190,16 @@ func (s *server) release(ctx context.Context, key string) {
 	}
 }
 
-func (s *server) replay(w http.ResponseWriter, rec *invite.IdempotencyRecord) {
+func (s *server) replay(ctx context.Context, w http.ResponseWriter, rec *invite.IdempotencyRecord) {
+	if id, held := heldLink(rec.Body); held {
+		// The first answer carried the invitee's link, which Doorman does not keep
+		// (records written before it stopped keeping it are refused the same way).
+		p := problemFor(&invite.Error{Code: invite.CodeConflict, ExistingID: id,
+			Message: "the first response to this Idempotency-Key carried the invitation's link, which is not kept; POST /v1/invitations/{id}/tickets gives a fresh one"})
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeProblem(ctx, w, p)
+		return
+	}
 	h := w.Header()
 	for k, v := range rec.Header {
 		h.Set(k, v)
@@ -250,4 +262,44 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.body.Write(b)
+}
+
+// linkField names the invitee's link in an invitation's JSON, and linkWithheld marks a
+// stored response it was taken out of.
+const (
+	linkField    = "accept_url"
+	linkWithheld = "accept_url_withheld"
+)
+
+// withoutLink is a response body without the invitee's link, marked so that its replay
+// is refused; a body without one is returned as it is.
+func withoutLink(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m[linkField]; !ok {
+		return body
+	}
+	delete(m, linkField)
+	m[linkWithheld] = json.RawMessage("true")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// heldLink reports whether a stored response carried the invitee's link (taken out, or
+// kept by an earlier version), and the invitation's id.
+func heldLink(body []byte) (string, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return "", false
+	}
+	_, withheld := m[linkWithheld]
+	_, kept := m[linkField]
+	var id string
+	_ = json.Unmarshal(m["id"], &id)
+	return id, withheld || kept
 }

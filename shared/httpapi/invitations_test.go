@@ -237,6 +237,51 @@ func TestIdempotencyReplay(t *testing.T) {
 // TestIdempotencyKeyPerOrganization: one user holding tokens of two organizations
 // sends the same key and body with each; they are two requests, and neither
 // organization is answered with the other's invitation.
+// TestIdempotencyKeepsNoLink: a create answered with the invitee's link (send_email
+// false) is stored without it, and its replay is refused, naming the invitation, so
+// that the caller asks /tickets for a fresh link; a record an earlier version stored
+// with the link is refused the same way.
+func TestIdempotencyKeepsNoLink(t *testing.T) {
+	f := newFixture(t)
+	key := map[string]string{"Idempotency-Key": "quiet-1"}
+	body := createBody("quiet@example.com", `"send_email":false`)
+	first := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: claims(appAdmin), Header: key})
+	if first.Status != http.StatusCreated || !strings.Contains(string(first.Body), `"accept_url"`) {
+		t.Fatalf("first: %d %s, want 201 with the link", first.Status, first.Body)
+	}
+	// The key as an application token's records are keyed (idempotency_internal_test).
+	recordKey := func(k string) string { return fmt.Sprintf("v1:%d:%s:%s", len(appAdmin.Sub), appAdmin.Sub, k) }
+	stored, ok := f.idem.Record(recordKey("quiet-1"))
+	if !ok {
+		t.Fatalf("no record for the key")
+	}
+	if strings.Contains(string(stored.Body), "/i/") || strings.Contains(string(stored.Body), "accept_url\"") {
+		t.Errorf("the stored record holds the link: %s", stored.Body)
+	}
+	second := f.do(call{Method: "POST", Path: "/v1/invitations", Body: body, Claims: claims(appAdmin), Header: key})
+	var first0 map[string]any
+	_ = json.Unmarshal(first.Body, &first0)
+	if p := wantProblem(t, second, http.StatusConflict, invite.CodeConflict); p["existing_id"] != first0["id"] {
+		t.Errorf("replay: existing_id %v, want %v", p["existing_id"], first0["id"])
+	}
+	if strings.Contains(string(second.Body), "/i/") {
+		t.Errorf("the replay carries a link: %s", second.Body)
+	}
+
+	// As an earlier version stored it: the whole body, link included.
+	legacy := f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("old@example.com", `"send_email":false`), Claims: claims(appAdmin),
+		Header: map[string]string{"Idempotency-Key": "old-1"}})
+	rec, ok := f.idem.Record(recordKey("old-1"))
+	if !ok {
+		t.Fatal("no record for old-1")
+	}
+	rec.Body = legacy.Body // as the earlier version completed it
+	f.idem.Seed(rec)
+	again := f.do(call{Method: "POST", Path: "/v1/invitations", Body: createBody("old@example.com", `"send_email":false`), Claims: claims(appAdmin),
+		Header: map[string]string{"Idempotency-Key": "old-1"}})
+	wantProblem(t, again, http.StatusConflict, invite.CodeConflict)
+}
+
 func TestIdempotencyKeyPerOrganization(t *testing.T) {
 	f := newFixture(t)
 	inAcme := httpapi.Claims{Sub: "auth0|olga", Name: "Olga", Permissions: allPerms, OrgID: orgAcme}

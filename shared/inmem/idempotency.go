@@ -94,6 +94,14 @@ func (s *Idempotency) Record(key string) (invite.IdempotencyRecord, bool) {
 	return *copyRecord(r), true
 }
 
+// Seed stores rec as it is, as an earlier version of Doorman may have left it: for
+// tests of what a deployed table already holds.
+func (s *Idempotency) Seed(rec invite.IdempotencyRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[rec.Key] = *copyRecord(rec)
+}
+
 // Len returns the number of records, expired ones included.
 func (s *Idempotency) Len() int {
 	s.mu.Lock()
