@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -46,6 +47,8 @@ func load(ctx context.Context, getenv func(string) string, args []string, out io
 			return rateText
 		case "SWEEP_INTERVAL":
 			return "5s"
+		case "INVITES_PER_HOUR":
+			return "0" // the load is the point: no per-inviter cap
 		}
 		return getenv(k)
 	}
@@ -100,6 +103,12 @@ func drive(ctx context.Context, r *running, n int, d time.Duration) *loadResult 
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for c := range n {
+		// Each creator is an admin of its own, as a team's SPAs are.
+		token, err := r.sim.MintToken(auth0sim.Claims{Sub: fmt.Sprintf("auth0|load-admin-%d", c), Name: "Load Admin",
+			Permissions: allPermissions, TTL: time.Hour})
+		if err != nil {
+			token = r.seed.AdminToken
+		}
 		wg.Go(func() {
 			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
 				body, _ := json.Marshal(map[string]any{
@@ -107,7 +116,7 @@ func drive(ctx context.Context, r *running, n int, d time.Duration) *loadResult 
 					"name":  "Load", "roles": []string{r.seed.Member.ID},
 				})
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/v1/invitations", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+r.seed.AdminToken)
+				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")
 				start := time.Now()
 				resp, err := client.Do(req)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // LimiterConfig configures a Limiter. Zero values take the defaults.
@@ -278,7 +280,7 @@ func (l *Limiter) admit(ctx context.Context) (uint64, error) {
 		}
 		wake := l.wake
 		l.mu.Unlock()
-		if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) {
+		if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) || wait > invite.MaxWaitOf(ctx) {
 			return 0, &WaitError{Wait: wait}
 		}
 		select {

@@ -67,7 +67,11 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	}
 	s.logger(ctx, inv).InfoContext(ctx, "invitation created", "kind", inv.Kind, "organization_id", inv.OrganizationID, "inviter", inv.Inviter.Sub)
 
+	// Auth0 gets the budget in all, no call may queue behind the rate limit for more
+	// than an eighth of it, and a 429 ends the attempt at once: when the tenant is busy
+	// the caller hears so quickly, and the worker waits instead.
 	pctx, cancel := context.WithTimeout(ctx, s.createBudget)
+	pctx, _ = WithPause(WithMaxWait(pctx, s.createBudget/8))
 	next, err := s.provision(pctx, a, inv, org, true, false)
 	cancel()
 	switch {

@@ -3,6 +3,7 @@ package invite
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // A Pause spans the Auth0 work of one unit of work, such as a sweep run: after Auth0's
@@ -38,3 +39,20 @@ func (p *Pause) Stop() {
 
 // ErrPaused is an Identity call's error under a paused Pause.
 var ErrPaused = &Error{Code: CodeRateLimited, Message: "Auth0 work is paused after a rate limit"}
+
+type maxWaitKey struct{}
+
+// WithMaxWait returns ctx under which an Identity call waits at most d for Auth0's rate
+// limit before it fails with rate_limited: a create that would queue behind a busy
+// tenant answers at once and defers instead.
+func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxWaitKey{}, d)
+}
+
+// MaxWaitOf is the wait WithMaxWait set, or the longest Duration when none was.
+func MaxWaitOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxWaitKey{}).(time.Duration); ok {
+		return d
+	}
+	return time.Duration(1<<63 - 1)
+}
