@@ -55,9 +55,10 @@ invoke: ## run one function's bootstrap on an event: make invoke FN=worker EVENT
 CREATORS ?= 20
 DURATION ?= 60s
 RATE ?= 2
-load: ## measure creates under load: make load CREATORS=20 DURATION=60s RATE=2
+THINK ?= 0s
+load: ## measure creates under load: make load CREATORS=20 DURATION=60s RATE=2 THINK=0s
 	@$(STACK) up
-	@eval "$$($(STACK) env)"; $(GO) run ./functions/local load -creators $(CREATORS) -duration $(DURATION) -auth0-rate $(RATE)
+	@eval "$$($(STACK) env)"; $(GO) run ./functions/local load -creators $(CREATORS) -duration $(DURATION) -auth0-rate $(RATE) -think $(THINK)
 
 test-unit: ## run the tests that need no stack (stack tests skip, saying why)
 	@$(GO) test ./...

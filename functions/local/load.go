@@ -35,6 +35,7 @@ func load(ctx context.Context, getenv func(string) string, args []string, out io
 	duration := fs.Duration("duration", 60*time.Second, "how long they create")
 	rate := fs.Float64("auth0-rate", 2, "the stand-in's Management API requests per second")
 	drainLimit := fs.Duration("drain-timeout", 15*time.Minute, "how long to wait for the queue to drain")
+	think := fs.Duration("think", 0, "each creator's pause between creates (0: as fast as the answers come)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func load(ctx context.Context, getenv func(string) string, args []string, out io
 		return errors.New("load: needs the Auth0 stand-in (leave AUTH0_DOMAIN unset)")
 	}
 
-	res := drive(ctx, r, *creators, *duration)
+	res := drive(ctx, r, *creators, *duration, *think)
 	drainStart := time.Now()
 	admitted := r.app.Limiter.Stats().Admitted
 	left, err := awaitDrain(ctx, r, res.ids, *drainLimit)
@@ -97,7 +98,7 @@ type loadResult struct {
 }
 
 // drive has n creators create invitations for d, each with the seeded member role.
-func drive(ctx context.Context, r *running, n int, d time.Duration) *loadResult {
+func drive(ctx context.Context, r *running, n int, d, think time.Duration) *loadResult {
 	res := &loadResult{statuses: map[int]int{}}
 	client := &http.Client{Timeout: 60 * time.Second}
 	stop := time.Now().Add(d)
@@ -141,6 +142,12 @@ func drive(ctx context.Context, r *running, n int, d time.Duration) *loadResult 
 					res.deferred++
 				}
 				res.mu.Unlock()
+				if think > 0 {
+					select {
+					case <-time.After(think):
+					case <-ctx.Done():
+					}
+				}
 			}
 		})
 	}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/doormanhq/doorman/shared/app"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
 func main() {
@@ -48,7 +49,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	case "invoke":
 		return invoke(ctx, os.Getenv, args[1:], os.Stdout, os.Stderr, log)
 	case "load":
-		return load(ctx, os.Getenv, args[1:], os.Stdout, log)
+		// Doorman's own lines would drown the report: warnings and errors only.
+		quiet := slog.New(invite.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		return load(ctx, os.Getenv, args[1:], os.Stdout, quiet)
 	case "dead-letters":
 		return deadLetters(ctx, os.Getenv, os.Stdout)
 	default:
