@@ -90,6 +90,12 @@ deploy: deps build ## deploy with AWS credentials and CDK_CONTEXT holding the re
 	@[ -n "$(CDK_CONTEXT)" ] || { echo "set CDK_CONTEXT='-c auth0Domain=… …' (README, Deploying)"; exit 1; }
 	@$(CDK) deploy --no-notices $(CDK_CONTEXT)
 
-sizes: build ## zipped size of each function
-	@for f in $(FUNCTIONS); do rm -f dist/$$f.zip; (cd dist/$$f && zip -q -9 -X ../$$f.zip bootstrap); \
-	  printf '%-10s %8d bytes zipped\n' $$f $$(stat -c %s dist/$$f.zip); done
+# The floor (functions/internal/floor) links the same SDK clients and operations and
+# answers hello: the goal is each function within 1.25 × its size (README, Performance).
+sizes: build ## stripped linux/arm64 and zipped size of each function, and its ratio to the floor
+	@CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/floor/bootstrap ./functions/internal/floor
+	@floor=$$(stat -c %s dist/floor/bootstrap); \
+	for f in floor $(FUNCTIONS); do rm -f dist/$$f.zip; (cd dist/$$f && zip -q -9 -X ../$$f.zip bootstrap); \
+	  size=$$(stat -c %s dist/$$f/bootstrap); \
+	  printf '%-10s %10d bytes %5.2f × floor %10d bytes zipped\n' $$f $$size $$(awk "BEGIN { print $$size / $$floor }") $$(stat -c %s dist/$$f.zip); \
+	done

@@ -3,50 +3,109 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
+	"github.com/doormanhq/doorman/shared/invite"
 )
 
-// BenchmarkColdStart measures, for the real api bootstrap and for a hello-world
-// aws-lambda-go function built the same way, the time from starting the process to
-// its first response (GET /v1/openapi.json; hello answers anything), alternating the
-// two in each iteration. It reports the medians and their ratio; run it with
-// -benchtime=Nx for N starts of each.
+// coldStarter is one binary BenchmarkColdStart starts: its first invocation is one
+// its function answers without leaving the process, so that what is measured is the
+// start and not the network.
+type coldStarter struct {
+	name, pkg string
+	env       map[string]string
+	timeout   time.Duration // each invocation's deadline; 0 is the harness's
+	payload   []byte
+	want      string // in the response
+	times     []time.Duration
+}
+
+// BenchmarkColdStart measures, for each of the four functions' real bootstraps, for
+// the floor (functions/internal/floor: the same SDK clients and operations, answering
+// hello) and for a hello-world aws-lambda-go function, all built as the release build
+// does, the time from starting the process to its first response, running them in
+// turn in each iteration (from a different one each time). The first responses need
+// no network: api serves GET /v1/openapi.json, logstream refuses a wrong token,
+// sweeper stops at a budget already spent, worker gets an empty batch. It reports each
+// median and its ratio to the floor's; run it with -benchtime=Nx for N starts of each.
 func BenchmarkColdStart(b *testing.B) {
-	api, hello := bootstrap(b, "."), bootstrap(b, "./testdata/hello")
-	env := envList(baseEnv())
-	payload := event(b, "openapi")
-	var apiTimes, helloTimes []time.Duration
-	coldStart := func(binary string, env []string) time.Duration {
-		rt, err := lambdaharness.Start(lambdaharness.Options{Binary: binary, Env: env})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer rt.Stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		out, err := rt.Invoke(ctx, payload)
-		elapsed := time.Since(rt.StartedAt())
-		if err != nil || !strings.Contains(string(out), `"statusCode":200`) {
-			b.Fatalf("%s: %.100s, %v\n%s", binary, out, err, rt.Logs())
-		}
-		return elapsed
+	webhookEnv := baseEnv()
+	webhookEnv["WEBHOOK_TOKEN"] = strings.Repeat("w", 40)
+	starters := []*coldStarter{
+		{name: "floor", pkg: "../internal/floor", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
+		{name: "hello", pkg: "./testdata/hello", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
+		{name: "api", pkg: ".", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
+		{name: "logstream", pkg: "../logstream", env: webhookEnv, payload: event(b, "webhook-logs"), want: `"statusCode":401`},
+		// A deadline within the sweep's margin: the run stops before its first page.
+		{name: "sweeper", pkg: "../sweeper", env: baseEnv(), timeout: invite.DefaultSweepMargin / 2,
+			payload: readFile(b, "../../events/scheduled/sweeper.json"), want: `"Complete":false`},
+		{name: "worker", pkg: "../worker", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `"batchItemFailures":[]`},
+	}
+	for _, s := range starters {
+		bootstrap(b, s.pkg)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		apiTimes = append(apiTimes, coldStart(api, env))
-		helloTimes = append(helloTimes, coldStart(hello, env))
+		for j := range starters {
+			s := starters[(i+j)%len(starters)]
+			s.times = append(s.times, s.coldStart(b))
+		}
 	}
 	b.StopTimer()
-	a, h := median(apiTimes), median(helloTimes)
-	b.ReportMetric(float64(a.Microseconds())/1000, "api-median-ms")
-	b.ReportMetric(float64(h.Microseconds())/1000, "hello-median-ms")
-	b.ReportMetric(float64(a)/float64(h), "ratio")
-	b.Logf("n=%d each: api median %v, hello median %v, ratio %.2f", len(apiTimes), a, h, float64(a)/float64(h))
+	floor := median(starters[0].times)
+	for _, s := range starters {
+		m := median(s.times)
+		b.ReportMetric(float64(m.Microseconds())/1000, s.name+"-median-ms")
+		if s.name != "floor" {
+			b.ReportMetric(float64(m)/float64(floor), s.name+"/floor")
+		}
+		if b.N == 1 {
+			continue // the probe round of -benchtime=Nx; its lines would crowd out the run's
+		}
+		q1, q3 := quartiles(s.times)
+		b.Logf("%-9s n=%d median %6.2f ms (quartiles %.2f–%.2f, min %.2f, max %.2f) ratio to floor %.2f", s.name, len(s.times),
+			ms(m), ms(q1), ms(q3), ms(slices.Min(s.times)), ms(slices.Max(s.times)), float64(m)/float64(floor))
+	}
+}
+
+// coldStart starts the binary, invokes it once and returns the time from the start
+// to the response.
+func (s *coldStarter) coldStart(b *testing.B) time.Duration {
+	rt, err := lambdaharness.Start(lambdaharness.Options{Binary: bootstrap(b, s.pkg), Env: envList(s.env), Timeout: s.timeout})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := rt.Invoke(ctx, s.payload)
+	elapsed := time.Since(rt.StartedAt())
+	if err != nil || !strings.Contains(string(out), s.want) {
+		b.Fatalf("%s: %.200s, %v (want %s)\n%s", s.name, out, err, s.want, rt.Logs())
+	}
+	return elapsed
+}
+
+func readFile(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func quartiles(d []time.Duration) (q1, q3 time.Duration) {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/4], s[len(s)*3/4]
 }
 
 func median(d []time.Duration) time.Duration {

@@ -16,10 +16,10 @@ import (
 
 func main() {
 	log := app.NewLogger(os.Stderr, "api")
-	a, err := app.FromLambdaEnvironment(context.Background(), config.API, log)
+	h, err := app.FromLambdaEnvironment(context.Background(), config.API, log, app.NewAPI)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(apigw.Handler(a.API, apigw.Options{Logger: log}))
+	lambda.Start(apigw.Handler(h, apigw.Options{Logger: log}))
 }

@@ -16,10 +16,10 @@ import (
 
 func main() {
 	log := app.NewLogger(os.Stderr, "logstream")
-	a, err := app.FromLambdaEnvironment(context.Background(), config.Logstream, log)
+	h, err := app.FromLambdaEnvironment(context.Background(), config.Logstream, log, app.NewWebhook)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(apigw.Handler(a.Webhook, apigw.Options{Logger: log}))
+	lambda.Start(apigw.Handler(h, apigw.Options{Logger: log}))
 }

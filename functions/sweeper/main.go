@@ -20,7 +20,7 @@ import (
 
 func main() {
 	log := app.NewLogger(os.Stderr, "sweeper")
-	a, err := app.FromLambdaEnvironment(context.Background(), config.Sweeper, log)
+	sweeper, err := app.FromLambdaEnvironment(context.Background(), config.Sweeper, log, app.NewSweeper)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
@@ -32,6 +32,6 @@ func main() {
 		}
 		deadline, _ := ctx.Deadline() // zero outside Lambda: no budget
 		log.InfoContext(ctx, "sweep", "event_id", ev.ID, "budget_ms", time.Until(deadline).Milliseconds())
-		return a.Sweeper.Run(ctx, deadline)
+		return sweeper.Run(ctx, deadline)
 	})
 }

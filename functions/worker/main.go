@@ -11,15 +11,14 @@ import (
 
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/config"
-	"github.com/doormanhq/doorman/shared/sqs"
 )
 
 func main() {
 	log := app.NewLogger(os.Stderr, "worker")
-	a, err := app.FromLambdaEnvironment(context.Background(), config.Worker, log)
+	h, err := app.FromLambdaEnvironment(context.Background(), config.Worker, log, app.NewWorker)
 	if err != nil {
 		log.Error("init failed", "err", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(sqs.Handler(a.Service.WorkBatchItem, a.Config.QueueMaxReceives, log))
+	lambda.Start(h)
 }

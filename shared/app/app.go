@@ -1,7 +1,8 @@
 // Package app assembles Doorman from its configuration: the AWS and Auth0 clients, the
-// adapters, the domain service and the HTTP handlers. Every function's main and the
-// local server build the same object graph through New, so that what runs locally is
-// what runs on Lambda; only the entry points differ.
+// adapters, the domain service and the HTTP handlers. The local server builds all of
+// it through New; each Lambda function builds the same core and only its own part
+// through its constructor (NewAPI, NewWebhook, NewSweeper, NewWorker), so that what
+// runs locally is what runs on Lambda and each binary links only what it serves.
 package app
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -42,6 +44,9 @@ type App struct {
 	Webhook http.Handler
 	// Limiter paces every Management API request of the process.
 	Limiter *auth0.Limiter
+
+	db  *dynamodb.Client
+	log *slog.Logger
 }
 
 // Options carry what the entry point decides rather than the environment.
@@ -59,8 +64,76 @@ type Options struct {
 	SweepMargin time.Duration
 }
 
-// New builds the clients once (a cold start) and everything on top of them.
+// New builds everything, as the local run serves it: the clients once, the service
+// on them, and every function's part on the service.
 func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
+	a, err := newCore(ctx, cfg, awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.API, err = a.api(); err != nil {
+		return nil, err
+	}
+	if a.Acceptor, err = a.acceptor(); err != nil {
+		return nil, err
+	}
+	if cfg.WebhookToken != "" {
+		if a.Webhook, err = a.webhook(a.Acceptor); err != nil {
+			return nil, err
+		}
+	}
+	if a.Sweeper, err = a.sweeper(opts.SweepMargin); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// The functions' constructors build the core and only the part their function serves,
+// so that each function's binary links no other function's code.
+
+// NewAPI is the api function's part: the HTTP API (/v1 and the /i pages).
+func NewAPI(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (http.Handler, error) {
+	a, err := newCore(ctx, cfg, awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.api()
+}
+
+// NewWebhook is the logstream function's part: the log-stream webhook on the acceptor.
+func NewWebhook(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (http.Handler, error) {
+	a, err := newCore(ctx, cfg, awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	acceptor, err := a.acceptor()
+	if err != nil {
+		return nil, err
+	}
+	return a.webhook(acceptor)
+}
+
+// NewSweeper is the sweeper function's part.
+func NewSweeper(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*invite.Sweeper, error) {
+	a, err := newCore(ctx, cfg, awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.sweeper(opts.SweepMargin)
+}
+
+// NewWorker is the worker function's part: the SQS handler that works batch items.
+func NewWorker(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	a, err := newCore(ctx, cfg, awsCfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return sqs.Handler(a.Service.WorkBatchItem, cfg.QueueMaxReceives, a.log), nil
+}
+
+// newCore builds the clients once (a cold start) and the service on them: what every
+// function needs.
+func newCore(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (*App, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(invite.LogHandler(slog.Default().Handler()))
@@ -69,10 +142,6 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	store, err := dynamo.New(db, cfg.TableName, dynamo.Options{CursorKey: []byte(cfg.CursorKey.Reveal())})
 	if err != nil {
 		return nil, fmt.Errorf("app: store: %w", err)
-	}
-	counter, err := dynamo.NewCounter(db, cfg.TableName)
-	if err != nil {
-		return nil, fmt.Errorf("app: counter: %w", err)
 	}
 	mailer, err := ses.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint(cfg.SESEndpoint) }),
 		ses.Config{From: cfg.MailFrom, ConfigurationSet: cfg.SESConfigurationSet})
@@ -104,33 +173,53 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)
 	}
-	acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: svc, Store: store})
+	return &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, Limiter: limiter, db: db, log: log}, nil
+}
+
+// api is the HTTP API on a's service.
+func (a *App) api() (http.Handler, error) {
+	counter, err := dynamo.NewCounter(a.db, a.Config.TableName)
 	if err != nil {
-		return nil, fmt.Errorf("app: acceptor: %w", err)
+		return nil, fmt.Errorf("app: counter: %w", err)
 	}
-	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
-		Service: svc, Store: store, Logger: log, ReminderBefore: cfg.ReminderBefore, Margin: opts.SweepMargin,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("app: sweeper: %w", err)
-	}
+	cfg := a.Config
 	api, err := httpapi.New(httpapi.Config{
-		Service: svc, Idempotency: store, Counter: counter,
-		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: log,
-		ApplicationName: cfg.ApplicationName, Organizations: identity,
+		Service: a.Service, Idempotency: a.Store, Counter: counter,
+		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
+		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.Auth0.FormActionSources(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
 	}
-	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc,
-		Acceptor: acceptor, Sweeper: sweeper, API: api, Limiter: limiter}
-	if cfg.WebhookToken != "" {
-		if a.Webhook, err = httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: cfg.WebhookToken.Reveal(), Decode: DecodeLogStream, Logger: log}); err != nil {
-			return nil, fmt.Errorf("app: webhook: %w", err)
-		}
+	return api, nil
+}
+
+func (a *App) acceptor() (*invite.Acceptor, error) {
+	acceptor, err := invite.NewAcceptor(invite.AcceptorConfig{Service: a.Service, Store: a.Store})
+	if err != nil {
+		return nil, fmt.Errorf("app: acceptor: %w", err)
 	}
-	return a, nil
+	return acceptor, nil
+}
+
+// webhook serves the log stream with the configuration's token.
+func (a *App) webhook(acceptor *invite.Acceptor) (http.Handler, error) {
+	h, err := httpapi.NewWebhook(httpapi.WebhookConfig{Acceptor: acceptor, Token: a.Config.WebhookToken.Reveal(), Decode: DecodeLogStream, Logger: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("app: webhook: %w", err)
+	}
+	return h, nil
+}
+
+func (a *App) sweeper(margin time.Duration) (*invite.Sweeper, error) {
+	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
+		Service: a.Service, Store: a.Store, Logger: a.log, ReminderBefore: a.Config.ReminderBefore, Margin: margin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: sweeper: %w", err)
+	}
+	return sweeper, nil
 }
 
 // endpoint is an endpoint override, nil (the AWS default) when unset.

@@ -34,18 +34,21 @@ func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 	return aws.Config{Region: getenv("AWS_REGION"), Credentials: aws.NewCredentialsCache(creds)}, nil
 }
 
-// FromLambdaEnvironment assembles the Doorman of one Lambda function from the
+// FromLambdaEnvironment assembles one Lambda function's part of Doorman from the
 // function's environment: the AWS configuration Lambda provides, then fn's settings
-// (secrets read from Secrets Manager where given by ARN), then everything else.
-func FromLambdaEnvironment(ctx context.Context, fn config.Function, log *slog.Logger) (*App, error) {
+// (secrets read from Secrets Manager where given by ARN), then build (NewAPI,
+// NewWebhook, NewSweeper or NewWorker) on them.
+func FromLambdaEnvironment[T any](ctx context.Context, fn config.Function, log *slog.Logger,
+	build func(context.Context, *config.Config, aws.Config, Options) (T, error)) (T, error) {
+	var zero T
 	awsCfg, err := LambdaAWSConfig(os.Getenv)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	cfg, err := config.Load(ctx, os.Getenv, secretsmanager.NewFromConfig(awsCfg), fn)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	log.Info("configured", "config", cfg)
-	return New(ctx, cfg, awsCfg, Options{Logger: log})
+	return build(ctx, cfg, awsCfg, Options{Logger: log})
 }
