@@ -56,6 +56,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	}
 
 	units, writes := map[string]float64{}, map[string]float64{}
+	requests := map[string]map[string]int64{} // of the last iteration, for the log
 	metered := func(step string, run func() error) {
 		f.meter.Reset()
 		if err := run(); err != nil {
@@ -64,6 +65,7 @@ func BenchmarkLifecycle(b *testing.B) {
 		u := f.meter.Usage()
 		units[step] += u.CapacityUnits
 		writes[step] += u.CapacityUnits - u.ReadCapacityUnits
+		requests[step] = u.Operations
 	}
 	i := 0
 	for b.Loop() {
@@ -104,6 +106,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	}
 	var whole, wholeWrites float64
 	for _, step := range lifecycleSteps {
+		b.Logf("%-8s %5.1f capacity units (%4.1f write) per invitation; requests %v", step, units[step]/float64(i), writes[step]/float64(i), requests[step])
 		b.ReportMetric(units[step]/float64(i), step+"-cu/op")
 		b.ReportMetric(writes[step]/float64(i), step+"-wcu/op")
 		if step != "expire" && step != "revoke" {
