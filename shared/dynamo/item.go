@@ -38,8 +38,8 @@ const (
 	attrID       = "id"
 	attrStatus   = "status"
 	attrVersion  = "version"
-	attrInvID    = "inv_id"    // reservation and token items: the invitation they belong to
-	attrUserRank = "user_rank" // copy items: <created_at>#<id> of the copy, newest wins
+	attrInvID    = "inv_id"    // reservation, token and lookup items: the invitation they name
+	attrUserRank = "user_rank" // lookup items: <created_at>#<id> of the invitation, newest wins
 )
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -149,22 +149,14 @@ func invitationItem(inv *invite.Invitation, shards int, ttl int64) (map[string]t
 	return m, nil
 }
 
-// copyItem is a full copy of the invitation under k (the Auth0 user's, the
-// organization email's or the Auth0 invitation's key), for the webhook's batched
-// read. It carries no index keys, so that it never shows in a listing or in the
-// sweeper's index.
-func copyItem(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) (map[string]types.AttributeValue, error) {
-	m := make(map[string]types.AttributeValue, 40)
-	if err := putInvitation(m, inv); err != nil {
-		return nil, err
-	}
-	m[attrPK] = k[attrPK]
-	m[attrSK] = k[attrSK]
+// lookupItem is the lookup item k (the Auth0 user's, the organization email's or the
+// Auth0 invitation's key) naming inv, ranked so that the newest invitation keeps it.
+// It carries no index keys, so that it never shows in a listing or in the sweeper's
+// index.
+func lookupItem(k map[string]types.AttributeValue, inv *invite.Invitation, ttl int64) map[string]types.AttributeValue {
+	m := pointerItem(k, inv.ID, ttl)
 	m[attrUserRank] = str(listSK(inv))
-	if ttl > 0 {
-		m[attrTTL] = num(ttl)
-	}
-	return m, nil
+	return m
 }
 
 // pointerItem is a reservation or token item: a key that names its invitation.

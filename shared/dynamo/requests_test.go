@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"testing"
 	"time"
@@ -52,8 +53,43 @@ func TestMeter(t *testing.T) {
 	}
 }
 
-// TestReadsAreBatched: the webhook's reads take one BatchGetItem per 100 keys, whatever
-// the keys find (what they find is the conformance suite's business).
+// TestUpdateWrites: an update that changes only the invitation item is one
+// conditional PutItem; one that also moves a satellite item is one transaction.
+func TestUpdateWrites(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inv := f.Create(t, f.Invitation("inv_1", "ann@example.com"))
+	sent := inv.Clone()
+	sent.Delivery.Sends++
+	provisioned := sent.Clone()
+	provisioned.Auth0UserID = "auth0|ann"
+	tests := []struct {
+		name       string
+		prev, next *invite.Invitation
+		want       map[string]int64
+	}{
+		{"a history entry", inv, sent, map[string]int64{"PutItem": 1}},
+		{"a new Auth0 user", sent, provisioned, map[string]int64{"TransactWriteItems": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.meter.Reset()
+			if err := f.store.Update(ctx, tt.prev, tt.next); err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if got := f.meter.Usage().Operations; !maps.Equal(got, tt.want) {
+				t.Errorf("requests: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if err := f.store.Update(ctx, inv, sent.Clone()); !invite.IsCode(err, invite.CodeConflict) {
+		t.Errorf("Update from a stale version: got %v, want a conflict", err)
+	}
+}
+
+// TestReadsAreBatched: the webhook's reads take one BatchGetItem per 100 keys, and when
+// the keys find lookup items, one more for the invitations they name (what they find
+// is the conformance suite's business).
 func TestReadsAreBatched(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -85,14 +121,21 @@ func TestReadsAreBatched(t *testing.T) {
 		read func() error
 		want int64
 	}{
-		{"users: two", users("auth0|user003", "auth0|user042"), 1},
-		{"users: with missing ids", users("auth0|user001", "auth0|nobody", "email|x"), 1},
-		{"users: duplicates", users("auth0|user007", "auth0|user007"), 1},
-		{"users: 100", users(allUsers...), 1},
+		{"users: two", users("auth0|user003", "auth0|user042"), 2},
+		{"users: with missing ids", users("auth0|user001", "auth0|nobody", "email|x"), 2},
+		{"users: duplicates", users("auth0|user007", "auth0|user007"), 2},
+		{"users: 100", users(allUsers...), 2},
+		{"users: none invited", users("auth0|nobody", "email|x"), 1},
 		{"lookup of every kind of key", lookup(invite.LookupKeys{
 			UserIDs:            []string{"auth0|user001", "auth0|nobody", "auth0|user001"},
 			OrgEmails:          []invite.OrgEmail{{OrgID: "org_acme", EmailKey: "carol@example.net"}, {OrgID: "org_other", EmailKey: "carol@example.net"}},
 			Auth0InvitationIDs: []string{"uinv_1", "uinv_none"},
+			LogIDs:             []string{"log-done", "log-new"},
+		}), 2},
+		{"lookup that finds no invitee", lookup(invite.LookupKeys{
+			UserIDs:            []string{"auth0|nobody"},
+			OrgEmails:          []invite.OrgEmail{{OrgID: "org_other", EmailKey: "carol@example.net"}},
+			Auth0InvitationIDs: []string{"uinv_none"},
 			LogIDs:             []string{"log-done", "log-new"},
 		}), 1},
 		{"lookup of 150 keys", lookup(invite.LookupKeys{LogIDs: logs}), 2},
@@ -112,7 +155,8 @@ func TestReadsAreBatched(t *testing.T) {
 
 // TestWebhookBatchRequests counts the DynamoDB requests of the log-stream path on the
 // mixed 100-event fixture, whose one relevant event is the first login of an invited
-// user: the goal is one batched read plus the writes of that event.
+// user: the goal is two batched reads (the lookup items, then the invitation they
+// name) plus the writes of that event.
 func TestWebhookBatchRequests(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -157,18 +201,18 @@ func TestWebhookBatchRequests(t *testing.T) {
 	if batch.Records != 100 || res.Applied != 1 {
 		t.Fatalf("batch: %d records, %d applied; want 100 and 1", batch.Records, res.Applied)
 	}
-	// 1 BatchGetItem, the accept transaction, the flag-cleared transaction, the
-	// processed mark.
-	if first != 4 {
-		t.Errorf("requests for the first delivery: got %d, want 4", first)
+	// 2 BatchGetItem, the accept transaction, the flag-cleared PutItem, the processed
+	// mark.
+	if first != 5 {
+		t.Errorf("requests for the first delivery: got %d, want 5", first)
 	}
 	f.meter.Reset()
 	if _, err := acceptor.Apply(ctx, events); err != nil {
 		t.Fatalf("Apply again: %v", err)
 	}
 	again := f.meter.Usage().Requests
-	if again != 1 {
-		t.Errorf("requests for a redelivery: got %d, want the 1 batched read", again)
+	if again != 2 {
+		t.Errorf("requests for a redelivery: got %d, want the 2 batched reads", again)
 	}
 	t.Logf("DynamoDB requests per 100-event batch with 1 relevant event: %d (first delivery), %d (redelivery)", first, again)
 	stored, err := f.store.Get(ctx, inv.ID)

@@ -89,10 +89,12 @@ type TableSchema struct {
 //
 // The items are: the invitation (PK INV#<id>); one reservation per pending (scope,
 // email key) holding the invitation id, so that a duplicate pending invitation cannot
-// be written; the link token item TOK#<sha256> holding the id; the Auth0 user item
-// USER#<auth0 user id> holding a full copy of the invitation, so that the log-stream
-// webhook resolves a batch of up to 100 users with one BatchGetItem; idempotency
-// records IDEM#<key>; processed log ids LOG#<id>.
+// be written; the link token item TOK#<sha256> holding the id; the lookup items
+// USER#<auth0 user id>, ORGMAIL#<org>#<email key> and AUTH0INV#<id> holding the id of
+// the newest invitation with that key, so that the log-stream webhook resolves a batch
+// of up to 100 keys with one BatchGetItem and their invitations with a second (tables
+// written before hold full copies there, read through their id); idempotency records
+// IDEM#<key>; processed log ids LOG#<id>.
 //
 // Indexes project keys only (plus the filter attributes on the listing indexes): an
 // index entry is then rewritten only when its keys or a filter attribute change,

@@ -1,9 +1,10 @@
 // Package dynamo keeps Doorman's invitations in one DynamoDB table: it implements
 // invite.Store, defines the table (Schema, EnsureTable) for local runs and for the CDK
 // stack, and keeps idempotency records and processed log ids. Every change of an
-// invitation is one conditional transaction that also maintains its reservation, link
-// token and Auth0 user items, so that races between API, webhook and sweeper have exactly
-// one winner.
+// invitation is one conditional write on its status and version: a PutItem when only
+// the invitation item changes, else a transaction that also maintains its reservation,
+// link token and lookup items, so that races between API, webhook and sweeper have
+// exactly one winner.
 package dynamo
 
 import (
@@ -201,6 +202,37 @@ func (s *Store) transact(ctx context.Context, op string, items []txItem) error {
 	}
 }
 
+// putOne runs the one Put of it as a conditional PutItem. Like transact, it retries a
+// write that collided with a transaction in progress on the item.
+func (s *Store) putOne(ctx context.Context, op string, it txItem) error {
+	p := it.write.Put
+	in := &dynamodb.PutItemInput{
+		TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
+		ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues,
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.PutItem(ctx, in)
+		var (
+			failed *types.ConditionalCheckFailedException
+			raced  *types.TransactionConflictException
+		)
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &failed) && it.conflict != nil:
+			return fmt.Errorf("dynamo: %s: %w", op, withCause(it.conflict(types.CancellationReason{Item: failed.Item}), err))
+		case errors.As(err, &raced) && attempt < maxAttempts:
+			if err := s.sleep(ctx, attempt); err != nil {
+				return s.fail(op, err)
+			}
+		case errors.As(err, &raced):
+			return fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeConflict, err, "the invitation is being changed concurrently"))
+		default:
+			return s.fail(op, err)
+		}
+	}
+}
+
 func withCause(e *invite.Error, err error) *invite.Error {
 	e.Err = err
 	return e
@@ -230,24 +262,22 @@ var notExists = map[string]string{"#pk": attrPK}
 
 const condNotExists = "attribute_not_exists(#pk)"
 
-// copyOf writes a copy of inv under k unless k already holds a newer invitation (by
-// creation time, then id): the webhook must find the latest one.
-func (s *Store) copyOf(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) (txItem, error) {
-	item, err := copyItem(inv, k, ttl)
-	if err != nil {
-		return txItem{}, err
-	}
+// pointTo writes the lookup item k naming inv unless k already names a newer
+// invitation (by creation time, then id): the webhook must find the latest one. An
+// item written before lookup items were pointers is a copy that names its invitation
+// by id; it is overwritten the same way.
+func (s *Store) pointTo(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) txItem {
 	return txItem{
-		write: put(item, s.table, "attribute_not_exists(#pk) OR #id = :id OR #rank <= :rank",
-			map[string]string{"#pk": attrPK, "#id": attrID, "#rank": attrUserRank},
+		write: put(lookupItem(k, inv, ttl), s.table, "attribute_not_exists(#pk) OR #inv = :id OR #id = :id OR #rank <= :rank",
+			map[string]string{"#pk": attrPK, "#inv": attrInvID, "#id": attrID, "#rank": attrUserRank},
 			map[string]types.AttributeValue{":id": str(inv.ID), ":rank": str(listSK(inv))}),
 		optional: true,
-	}, nil
+	}
 }
 
-// copies are the copy writes of inv: its Auth0 user's, and for an organization
-// invitation its (organization, email)'s and its Auth0 invitation's.
-func (s *Store) copies(inv *invite.Invitation, ttl int64) ([]txItem, error) {
+// lookupKeys are the keys the webhook finds inv by: its Auth0 user's, and for an
+// organization invitation its (organization, email)'s and its Auth0 invitation's.
+func lookupKeys(inv *invite.Invitation) []map[string]types.AttributeValue {
 	var keys []map[string]types.AttributeValue
 	if inv.Auth0UserID != "" {
 		keys = append(keys, userKey(inv.Auth0UserID))
@@ -258,23 +288,42 @@ func (s *Store) copies(inv *invite.Invitation, ttl int64) ([]txItem, error) {
 			keys = append(keys, auth0InvitationKey(inv.Auth0InvitationID))
 		}
 	}
-	items := make([]txItem, 0, len(keys))
-	for _, k := range keys {
-		it, err := s.copyOf(inv, k, ttl)
-		if err != nil {
-			return nil, err
+	return keys
+}
+
+// pointers are the lookup items an update writes: those of keys prev did not have,
+// or all of next's when the TTL they carry changes (the invitation ends, or its Auth0
+// cleanup starts or ends). Any other update leaves them as they are: they hold the id
+// only, which never changes.
+func (s *Store) pointers(prev, next *invite.Invitation, ttl int64) []txItem {
+	had := map[string]bool{}
+	if hasTTL(prev) == hasTTL(next) {
+		for _, k := range lookupKeys(prev) {
+			had[pkOf(k)] = true
 		}
-		items = append(items, it)
 	}
-	return items, nil
+	var items []txItem
+	for _, k := range lookupKeys(next) {
+		if !had[pkOf(k)] {
+			items = append(items, s.pointTo(next, k, ttl))
+		}
+	}
+	return items
+}
+
+// hasTTL reports whether ttlFor gives inv's items a TTL.
+func hasTTL(inv *invite.Invitation) bool { return inv.Status.Terminal() && !inv.CleanupPending }
+
+func pkOf(k map[string]types.AttributeValue) string {
+	return k[attrPK].(*types.AttributeValueMemberS).Value
 }
 
 // Create implements invite.Store.
 //
-// The invitation, its reservation, its token item and its Auth0 user copy are written
-// in one transaction. The Auth0 user item holds a full copy of the invitation, so that
-// the webhook resolves a batch of users with one BatchGetItem; Create and Update
-// rewrite it in the same transaction whenever Auth0UserID is set.
+// The invitation, its reservation, its token item and its lookup items are written in
+// one transaction. A lookup item (USER#, ORGMAIL#, AUTH0INV#) holds the invitation's
+// id, so that the webhook resolves a batch of keys with one BatchGetItem and the
+// invitations they name with a second; Update writes one only when its key is new.
 func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
 	op := "create invitation " + inv.ID
 	switch {
@@ -303,11 +352,9 @@ func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
 	if inv.TokenHash != "" {
 		items = append(items, s.claimToken(inv, 0))
 	}
-	copies, err := s.copies(inv, 0)
-	if err != nil {
-		return s.fail(op, err)
+	for _, k := range lookupKeys(inv) {
+		items = append(items, s.pointTo(inv, k, 0))
 	}
-	items = append(items, copies...)
 	return s.transact(ctx, op, items)
 }
 
@@ -391,11 +438,7 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		// the invitation.
 		items = append(items, txItem{write: put(pointerItem(tokenKey(next.TokenHash), next.ID, ttl), s.table, "", nil, nil)})
 	}
-	copies, err := s.copies(next, ttl)
-	if err != nil {
-		return s.fail(op, err)
-	}
-	items = append(items, copies...)
+	items = append(items, s.pointers(prev, next, ttl)...)
 	var stale []map[string]types.AttributeValue
 	if prev.Auth0UserID != "" && prev.Auth0UserID != next.Auth0UserID {
 		stale = append(stale, userKey(prev.Auth0UserID))
@@ -405,10 +448,15 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 	}
 	for _, k := range stale {
 		items = append(items, txItem{
-			write: del(k, s.table, "#id = :id",
-				map[string]string{"#id": attrID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
+			write: del(k, s.table, "#inv = :id OR #id = :id",
+				map[string]string{"#inv": attrInvID, "#id": attrID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
 			optional: true, // it already names a newer invitation
 		})
+	}
+	if len(items) == 1 {
+		// Only the invitation item changes: a conditional PutItem costs half of a
+		// transaction's write units for the same guarantee.
+		return s.putOne(ctx, op, items[0])
 	}
 	return s.transact(ctx, op, items)
 }
@@ -477,12 +525,12 @@ func (s *Store) GetByAuth0UserIDs(ctx context.Context, userIDs []string) (map[st
 	if err != nil {
 		return nil, err
 	}
-	for _, item := range items {
-		inv, err := decodeInvitation(item)
-		if err != nil {
-			return nil, s.fail("decode auth0 user copy", err)
-		}
-		if userID := strings.TrimPrefix((&decoder{m: item}).s(attrPK), "USER#"); inv.Auth0UserID == userID {
+	invs, err := s.resolve(ctx, op, items)
+	if err != nil {
+		return nil, err
+	}
+	for pk, inv := range invs {
+		if userID := strings.TrimPrefix(pk, "USER#"); inv.Auth0UserID == userID {
 			found[userID] = inv
 		}
 	}
