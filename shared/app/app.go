@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 		Service: svc, Idempotency: store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: log,
 		ApplicationName: cfg.ApplicationName, Organizations: identity,
-		FormActionSources: cfg.Auth0.FormActionSources(),
+		FormActionSources: cfg.FormActionSources(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
