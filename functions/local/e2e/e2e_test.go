@@ -98,15 +98,10 @@ func TestBrowserFlow(t *testing.T) {
 	})
 
 	t.Run("existing verified account accepts by signing in", func(t *testing.T) {
-		email := fmt.Sprintf("olivia+%d@example.com", run)
-		owner := person{Email: email, Password: "Olivias-Own-Pass-4"}
-		uid := s.createAccount(t, email, owner.Password, true)
-		owner.ID = s.invite(t, map[string]any{"email": email, "name": "Olivia", "roles": []string{s.memberRole}}).ID
-		mail := s.mailTo(t, email, 1)[0]
+		uid, owner, mail := s.inviteAccount(t, person{Email: fmt.Sprintf("olivia+%d@example.com", run), Password: "Olivias-Own-Pass-4"}, "Olivia", true)
 		if want := "You already have an account with this address."; !strings.Contains(mail.Body.Text, want) {
 			t.Errorf("the email's text lacks %q:\n%s", want, mail.Body.Text)
 		}
-		owner.Link = s.linkIn(t, mail)
 		s.checkNothingGranted(t, owner.ID, uid)
 
 		res := s.runFlow(t, root, "existing-account", map[string]person{"owner": owner})
@@ -121,11 +116,7 @@ func TestBrowserFlow(t *testing.T) {
 	})
 
 	t.Run("a squatter's unverified account gets nothing; the owner claims it", func(t *testing.T) {
-		email := fmt.Sprintf("sam+%d@example.com", run)
-		squatter := person{Email: email, Password: "Squatters-Own-Pass-7"}
-		uid := s.createAccount(t, email, squatter.Password, false)
-		squatter.ID = s.invite(t, map[string]any{"email": email, "name": "Sam", "roles": []string{s.memberRole}}).ID
-		mail := s.mailTo(t, email, 1)[0]
+		uid, squatter, mail := s.inviteAccount(t, person{Email: fmt.Sprintf("sam+%d@example.com", run), Password: "Squatters-Own-Pass-7"}, "Sam", false)
 		// An unverified account is not trusted: its invitee sets a password, as a new one does.
 		if want := "After you accept, you will set up how you sign in"; !strings.Contains(mail.Body.Text, want) || strings.Contains(mail.Body.Text, "You already have an account") {
 			t.Errorf("the email to an unverified account's address is not the ordinary invitation (%q):\n%s", want, mail.Body.Text)
@@ -142,7 +133,7 @@ func TestBrowserFlow(t *testing.T) {
 			}
 		}
 
-		owner := person{ID: squatter.ID, Email: email, Link: s.linkIn(t, mail)}
+		owner := person{ID: squatter.ID, Email: squatter.Email, Link: squatter.Link}
 		res = s.runFlow(t, root, "owner-claims", map[string]person{"owner": owner, "squatter": squatter})
 		t.Logf("owner's login click → accepted visible through the API: %d ms", res.LoginToAcceptedMs["owner"])
 		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
@@ -193,6 +184,19 @@ func TestBrowserFlow(t *testing.T) {
 			t.Errorf("%d emails to %s, whose invitation was refused; want none", len(got), refused)
 		}
 	})
+}
+
+// inviteAccount registers who's account (its email verified or not) through the
+// Management API, then invites its address with the member role as the admin. It
+// returns the account's id, who with the invitation's id and emailed link, and the
+// email.
+func (s *server) inviteAccount(t *testing.T, who person, name string, verified bool) (string, person, localaws.Email) {
+	t.Helper()
+	uid := s.createAccount(t, who.Email, who.Password, verified)
+	who.ID = s.invite(t, map[string]any{"email": who.Email, "name": name, "roles": []string{s.memberRole}}).ID
+	mail := s.mailTo(t, who.Email, 1)[0]
+	who.Link = s.linkIn(t, mail)
+	return uid, who, mail
 }
 
 // checkNothingGranted checks that an invitation to an existing account is pending,
