@@ -187,7 +187,7 @@ func (a *App) api() (http.Handler, error) {
 		Service: a.Service, Idempotency: a.Store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
-		FormActionSources: cfg.Auth0.FormActionSources(),
+		FormActionSources: cfg.FormActionSources(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

@@ -99,6 +99,15 @@ func (al Allowlist) Allows(raw string) bool {
 	return false
 }
 
+// origins lists each entry's scheme://host[:port].
+func (al Allowlist) origins() []string {
+	out := make([]string, len(al.entries))
+	for i, e := range al.entries {
+		out[i] = e.scheme + "://" + e.host
+	}
+	return out
+}
+
 // Len is the number of entries.
 func (al Allowlist) Len() int { return len(al.entries) }
 

@@ -811,10 +811,20 @@ func normalizeAuth0Domain(v string) (string, error) {
 }
 
 // FormActionSources are the CSP form-action sources the invitee's page needs beyond
-// https: the origin of a local stand-in served over plain http, else none.
-func (a Auth0) FormActionSources() []string {
-	if strings.HasPrefix(a.Domain, "http://") {
-		return []string{a.Domain}
+// https: the origins served over plain http (on loopback, in a local run) that
+// Continue may redirect to: the Auth0 stand-in, the application (APPLICATION_URL,
+// where an existing account's owner goes to sign in) and the allowed redirect
+// targets. Chromium applies form-action to the redirect after the form's POST.
+func (c *Config) FormActionSources() []string {
+	var out []string
+	for _, raw := range append([]string{c.Auth0.Domain, c.ApplicationURL}, c.RedirectAllowlist.origins()...) {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			continue
+		}
+		if o := "http://" + canonicalHost(u); !slices.Contains(out, o) {
+			out = append(out, o)
+		}
 	}
-	return nil
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,5 +416,41 @@ func TestNameChecks(t *testing.T) {
 		if got := tt.check(tt.in); got != tt.want {
 			t.Errorf("check(%q): got %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestFormActionSources: the invitee's page may be redirected, after its Continue
+// form, to every plain-http origin Continue can answer with; https needs no entry.
+func TestFormActionSources(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"a tenant and https targets", map[string]string{"APPLICATION_URL": "https://app.example.com/home",
+			"REDIRECT_ALLOWLIST": "https://app.example.com/welcome"}, nil},
+		{"a local run", map[string]string{"AUTH0_DOMAIN": "http://127.0.0.1:8080", "APPLICATION_URL": "http://localhost:3000/home",
+			"REDIRECT_ALLOWLIST": "http://127.0.0.1:8080/, http://localhost:3000/welcome, http://[::1]:5173"},
+			[]string{"http://127.0.0.1:8080", "http://localhost:3000", "http://[::1]:5173"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := baseEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := load(t, env, nil, API)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := c.FormActionSources(); !slices.Equal(got, tt.want) {
+				t.Errorf("FormActionSources: got %v, want %v", got, tt.want)
+			}
+			for _, o := range c.FormActionSources() {
+				if err := httpapi.CheckOrigin(o); err != nil {
+					t.Errorf("FormActionSources: %q %v", o, err)
+				}
+			}
+		})
 	}
 }

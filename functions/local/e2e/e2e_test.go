@@ -25,7 +25,7 @@ func TestBrowserFlow(t *testing.T) {
 		app := s.invitee(t, fmt.Sprintf("ada+%d@example.com", run), "Ada", "")
 		org := s.invitee(t, fmt.Sprintf("grace+%d@example.com", run), "Grace", s.org)
 
-		res := s.runFlow(t, root, "accept", app, org)
+		res := s.runFlow(t, root, "accept", map[string]person{"app": app, "org": org})
 		t.Logf("login click → accepted visible through the API: application %d ms, organization %d ms",
 			res.LoginToAcceptedMs["application"], res.LoginToAcceptedMs["organization"])
 		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
@@ -40,7 +40,7 @@ func TestBrowserFlow(t *testing.T) {
 		a := s.invitee(t, fmt.Sprintf("alan+%d@example.com", run), "Alan", s.org)
 		first := s.invitation(t, a.ID)
 
-		res := s.runFlow(t, root, "wrong-account", b, a)
+		res := s.runFlow(t, root, "wrong-account", map[string]person{"app": b, "org": a})
 		t.Logf("refused accept → new email: %d ms; login click → accepted visible through the API: organization %d ms",
 			res.RefusedToNewMailMs, res.LoginToAcceptedMs["organization"])
 		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
@@ -96,6 +96,149 @@ func TestBrowserFlow(t *testing.T) {
 			t.Errorf("%s (the wrong account) became a member of %s", b.Email, s.org)
 		}
 	})
+
+	t.Run("existing verified account accepts by signing in", func(t *testing.T) {
+		uid, owner, mail := s.inviteAccount(t, person{Email: fmt.Sprintf("olivia+%d@example.com", run), Password: "Olivias-Own-Pass-4"}, "Olivia", true)
+		if want := "You already have an account with this address."; !strings.Contains(mail.Body.Text, want) {
+			t.Errorf("the email's text lacks %q:\n%s", want, mail.Body.Text)
+		}
+		s.checkNothingGranted(t, owner.ID, uid)
+
+		res := s.runFlow(t, root, "existing-account", map[string]person{"owner": owner})
+		t.Logf("login click → accepted visible through the API: %d ms", res.LoginToAcceptedMs["owner"])
+		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
+
+		inv := s.checkOwnerAccepted(t, owner.ID, uid, "signed in after following the link")
+		checkHistory(t, inv, "created", "email_sent", "link_opened", "link_used", "accepted")
+		if slices.Contains(inv.events(), "password_set") {
+			t.Errorf("history %v: the owner of a verified account was asked for a new password", inv.events())
+		}
+	})
+
+	t.Run("a squatter's unverified account gets nothing; the owner claims it", func(t *testing.T) {
+		uid, squatter, mail := s.inviteAccount(t, person{Email: fmt.Sprintf("sam+%d@example.com", run), Password: "Squatters-Own-Pass-7"}, "Sam", false)
+		// An unverified account is not trusted: its invitee sets a password, as a new one does.
+		if want := "After you accept, you will set up how you sign in"; !strings.Contains(mail.Body.Text, want) || strings.Contains(mail.Body.Text, "You already have an account") {
+			t.Errorf("the email to an unverified account's address is not the ordinary invitation (%q):\n%s", want, mail.Body.Text)
+		}
+		s.checkNothingGranted(t, squatter.ID, uid)
+
+		res := s.runFlow(t, root, "squatter", map[string]person{"squatter": squatter})
+		t.Logf("squatter's login click → owner_unproven in the history: %d ms", res.LoginToNotedMs)
+		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
+		inv := s.checkNothingGranted(t, squatter.ID, uid)
+		for _, want := range []string{"Auth0 login", "before the owner set a password through the invitation link", "nothing granted"} {
+			if d := inv.detailOf("owner_unproven"); !strings.Contains(d, want) {
+				t.Errorf("owner_unproven detail %q lacks %q", d, want)
+			}
+		}
+
+		owner := person{ID: squatter.ID, Email: squatter.Email, Link: squatter.Link}
+		res = s.runFlow(t, root, "owner-claims", map[string]person{"owner": owner, "squatter": squatter})
+		t.Logf("owner's login click → accepted visible through the API: %d ms", res.LoginToAcceptedMs["owner"])
+		t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
+
+		inv = s.checkOwnerAccepted(t, owner.ID, uid, "signed in after setting a password through the link")
+		checkHistory(t, inv, "created", "email_sent", "owner_unproven", "link_opened", "link_used", "password_set", "accepted")
+	})
+
+	t.Run("an inviter grants only roles it holds", func(t *testing.T) {
+		perms := []string{"create:invitations", "read:invitations"}
+		// Ines is a user of the application with invitation permissions and no role.
+		ines := s.createAccount(t, fmt.Sprintf("ines+%d@example.com", run), "Ines-Own-Pass-5", true)
+		token := s.mintToken(t, ines, "Ines", perms...)
+		var grantable struct {
+			Roles []struct {
+				ID string `json:"id"`
+			} `json:"roles"`
+		}
+		s.call(t, http.MethodGet, "/v1/roles", token, nil, http.StatusOK, &grantable)
+		if len(grantable.Roles) != 0 {
+			t.Errorf("GET /v1/roles as an inviter without roles: %+v, want none", grantable.Roles)
+		}
+
+		refused := fmt.Sprintf("rita+%d@example.com", run)
+		var p struct {
+			Status int    `json:"status"`
+			Code   string `json:"code"`
+			Field  string `json:"field"`
+		}
+		h := s.call(t, http.MethodPost, "/v1/invitations", token, map[string]any{"email": refused, "roles": []string{s.memberRole}}, http.StatusForbidden, &p)
+		if ct := h.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("refusal Content-Type %q, want application/problem+json", ct)
+		}
+		if p.Status != http.StatusForbidden || p.Code != "forbidden" || p.Field != "roles[0]" {
+			t.Errorf("refusal %+v, want status 403, code forbidden, field roles[0]", p)
+		}
+
+		// Without the role, the same inviter invites.
+		s.create(t, token, map[string]any{"email": fmt.Sprintf("nora+%d@example.com", run)})
+		// Someone who holds the role may grant it.
+		hugo := s.createAccount(t, fmt.Sprintf("hugo+%d@example.com", run), "Hugos-Own-Pass-6", true)
+		s.mgmtDo(t, http.MethodPost, "/api/v2/users/"+url.PathEscape(hugo)+"/roles", map[string]any{"roles": []string{s.memberRole}}, http.StatusNoContent, nil)
+		granted := fmt.Sprintf("gia+%d@example.com", run)
+		s.create(t, s.mintToken(t, hugo, "Hugo", perms...), map[string]any{"email": granted, "roles": []string{s.memberRole}})
+
+		s.mailTo(t, granted, 1)
+		if got := localaws.EmailsTo(t, s.ses, refused); len(got) != 0 {
+			t.Errorf("%d emails to %s, whose invitation was refused; want none", len(got), refused)
+		}
+	})
+}
+
+// inviteAccount registers who's account (its email verified or not) through the
+// Management API, then invites its address with the member role as the admin. It
+// returns the account's id, who with the invitation's id and emailed link, and the
+// email.
+func (s *server) inviteAccount(t *testing.T, who person, name string, verified bool) (string, person, localaws.Email) {
+	t.Helper()
+	uid := s.createAccount(t, who.Email, who.Password, verified)
+	who.ID = s.invite(t, map[string]any{"email": who.Email, "name": name, "roles": []string{s.memberRole}}).ID
+	mail := s.mailTo(t, who.Email, 1)[0]
+	who.Link = s.linkIn(t, mail)
+	return uid, who, mail
+}
+
+// checkNothingGranted checks that an invitation to an existing account is pending,
+// names that account, and that the account holds no role yet.
+func (s *server) checkNothingGranted(t *testing.T, id, userID string) invitation {
+	t.Helper()
+	inv := s.invitation(t, id)
+	if inv.Status != "pending" || inv.Auth0UserID != userID {
+		t.Errorf("invitation %s: status %q auth0_user_id %q, want pending for %s; history %v", id, inv.Status, inv.Auth0UserID, userID, inv.events())
+	}
+	if slices.Contains(inv.events(), "accepted") {
+		t.Errorf("invitation %s: history %v has accepted", id, inv.events())
+	}
+	if roles := s.userRoles(t, userID); len(roles) != 0 {
+		t.Errorf("account %s holds roles %v, want none yet", userID, roles)
+	}
+	return inv
+}
+
+// checkOwnerAccepted checks an application invitation to an existing account accepted
+// as how says: the same account, now verified, holding the member role.
+func (s *server) checkOwnerAccepted(t *testing.T, id, userID, how string) invitation {
+	t.Helper()
+	inv := s.invitation(t, id)
+	if inv.Status != "accepted" || inv.AcceptedAt == "" || inv.Auth0UserID != userID {
+		t.Fatalf("invitation %s: status %q accepted_at %q auth0_user_id %q, want accepted by %s; history %v",
+			id, inv.Status, inv.AcceptedAt, inv.Auth0UserID, userID, inv.events())
+	}
+	if d := inv.detailOf("accepted"); !strings.Contains(d, how) {
+		t.Errorf("accepted detail %q, want %q", d, how)
+	}
+	var user struct {
+		EmailVerified bool `json:"email_verified"`
+	}
+	s.mgmt(t, "/api/v2/users/"+url.PathEscape(userID), http.StatusOK, &user)
+	if !user.EmailVerified {
+		t.Errorf("account %s: email_verified false, want true", userID)
+	}
+	if roles := s.userRoles(t, userID); !slices.Equal(roles, []string{s.memberRole}) {
+		t.Errorf("account %s holds roles %v, want [%s]", userID, roles, s.memberRole)
+	}
+	return inv
 }
 
 // invitee creates an invitation with the member role (for the organization, when org
@@ -130,12 +273,8 @@ func (s *server) checkApplicationAccepted(t *testing.T, id string) {
 	if !user.EmailVerified {
 		t.Errorf("email_verified = false after the ticket, want true")
 	}
-	var roles []struct {
-		ID string `json:"id"`
-	}
-	s.mgmt(t, "/api/v2/users/"+url.PathEscape(inv.Auth0UserID)+"/roles", http.StatusOK, &roles)
-	if len(roles) != 1 || roles[0].ID != s.memberRole {
-		t.Errorf("user roles = %+v, want [%s]", roles, s.memberRole)
+	if roles := s.userRoles(t, inv.Auth0UserID); !slices.Equal(roles, []string{s.memberRole}) {
+		t.Errorf("user roles = %v, want [%s]", roles, s.memberRole)
 	}
 }
 

@@ -1,9 +1,10 @@
 // flow.mjs is the invitee's browser in Doorman's end-to-end test: Chromium, driven by
-// playwright-core, clicks through Doorman's invitation pages and the Auth0 stand-in's
-// password and login pages of a running `functions/local serve`, and saves a
-// screenshot of every page. The Go test in this folder creates the invitations, runs
+// playwright-core, clicks through Doorman's invitation pages, the Auth0 stand-in's
+// password and login pages of a running `functions/local serve` and the application's
+// page, and saves a screenshot of every page. The Go test in this folder creates the
+// invitations (and the accounts that were there before them), runs
 //
-//	node flow.mjs accept|wrong-account
+//	node flow.mjs accept|wrong-account|existing-account|squatter|owner-claims
 //
 // with its inputs as JSON in E2E_INPUT, reads the one JSON line this prints on stdout,
 // and checks the outcome through the API. Progress goes to stderr. Every wait is bounded.
@@ -12,17 +13,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const STEP_TIMEOUT_MS = 15_000; // one click, navigation or assertion on a page
-const ACCEPT_TIMEOUT_MS = 20_000; // from the login click to `accepted` in the API
+const ACCEPT_TIMEOUT_MS = 20_000; // from the login click to `accepted` (or another event) in the API
 const MAIL_TIMEOUT_MS = 20_000; // from the refused accept to the new email
 
 const scenario = process.argv[2];
 const input = JSON.parse(process.env.E2E_INPUT ?? '{}');
-for (const key of ['base', 'ses', 'token', 'out', 'loginClient', 'password']) {
+for (const key of ['base', 'ses', 'token', 'out', 'loginClient', 'password', 'application']) {
   if (!input[key]) fail(`E2E_INPUT lacks ${key}`);
 }
 mkdirSync(input.out, { recursive: true });
 
-const scenarios = { accept, 'wrong-account': wrongAccount };
+const scenarios = {
+  accept, 'wrong-account': wrongAccount, 'existing-account': existingAccount, squatter, 'owner-claims': ownerClaims,
+};
 if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (want ${Object.keys(scenarios).join(' or ')})`);
 
 const browser = await chromium.launch({
@@ -78,6 +81,52 @@ async function wrongAccount() {
   page = await followLink(page, input.org.email, link, 'wrong-account-9-a-new');
   const orgMs = await signUp(page, input.org, 'wrong-account-10-a-invitation-login', 'wrong-account-11-a-signed-up');
   return { refusedToNewMailMs: mailMs, loginToAcceptedMs: { organization: orgMs } };
+}
+
+// existingAccount: the owner of a verified account follows the emailed link, which
+// leads to the application, and signs in there with the password they already have.
+async function existingAccount() {
+  const { owner } = input;
+  const page = await followLink(await newPerson(), owner.email, owner.link, 'existing-account-1');
+  if (!page.url().startsWith(`${input.application}/`)) fail(`Continue led to ${page.url()}, want the application ${input.application}/`);
+  const logInLink = page.getByRole('link', { name: 'Log in' });
+  await logInLink.waitFor();
+  await shot(page, 'existing-account-2-application');
+  await logInLink.click();
+  const clicked = await submitLogin(page, owner, 'existing-account-3-login');
+  await page.getByText('You are signed in.').waitFor();
+  if (!page.url().startsWith(`${input.application}/callback?`)) fail(`the sign-in led to ${page.url()}, want the application's callback`);
+  await shot(page, 'existing-account-4-signed-in');
+  return { loginToAcceptedMs: { owner: await recordedAfter(owner.id, clicked, 'accepted') } };
+}
+
+// squatter: whoever registered the invited address first, without verifying it, signs
+// in; Doorman notes that the owner has not proven control yet, and grants nothing.
+async function squatter() {
+  const who = input.squatter;
+  const page = await newPerson();
+  await page.goto(loginURL());
+  const clicked = await submitLogin(page, who, 'squatter-1-login');
+  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
+  await shot(page, 'squatter-2-logged-in');
+  return { loginToNotedMs: await recordedAfter(who.id, clicked, 'owner_unproven') };
+}
+
+// ownerClaims: the address's owner follows the emailed link to a password-change page
+// and sets a password, which verifies the address and replaces the squatter's, then
+// signs in. The squatter's password no longer opens the account.
+async function ownerClaims() {
+  const { owner, squatter } = input;
+  const page = await followLink(await newPerson(), owner.email, owner.link, 'owner-claims-1');
+  await setPassword(page, 'owner-claims-2-password', 'owner-claims-3-password-changed');
+  const ms = await logIn(page, owner, 'owner-claims-4-login', 'owner-claims-5-logged-in');
+
+  const other = await newPerson();
+  await other.goto(loginURL());
+  await submitLogin(other, squatter, 'owner-claims-6-squatter-login');
+  await other.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+  await shot(other, 'owner-claims-7-squatter-refused');
+  return { loginToAcceptedMs: { owner: ms } };
 }
 
 async function newPerson() {
@@ -136,16 +185,28 @@ async function setPassword(page, formName, doneName) {
 // logIn signs in on the application's login page and returns the milliseconds from
 // the click to the invitation showing as accepted through the API.
 async function logIn(page, who, formName, doneName) {
-  await page.goto(`${input.base}/login?client_id=${encodeURIComponent(input.loginClient)}`);
+  await page.goto(loginURL());
+  const clicked = await submitLogin(page, who, formName);
+  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
+  await shot(page, doneName);
+  return recordedAfter(who.id, clicked, 'accepted');
+}
+
+function loginURL() {
+  return `${input.base}/login?client_id=${encodeURIComponent(input.loginClient)}`;
+}
+
+// submitLogin fills the stand-in's login form open on page with who's address and
+// password (the flow's own unless they bring theirs), clicks Log in, and returns when
+// it clicked.
+async function submitLogin(page, who, formName) {
   const form = page.locator('form.login');
   await form.getByLabel('Email address').fill(who.email);
-  await form.getByLabel('Password').fill(input.password);
+  await form.getByLabel('Password').fill(who.password ?? input.password);
   await shot(page, formName);
   const clicked = Date.now();
   await form.getByRole('button', { name: 'Log in' }).click();
-  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
-  await shot(page, doneName);
-  return acceptedAfter(who.id, clicked);
+  return clicked;
 }
 
 // signUp creates the invitee's account on the organization invitation's login page,
@@ -161,27 +222,29 @@ async function signUp(page, who, formName, doneName) {
   await form.getByRole('button', { name: 'Sign up' }).click();
   await page.getByText(`Your account ${who.email} was created.`).waitFor();
   await shot(page, doneName);
-  return acceptedAfter(who.id, clicked);
+  return recordedAfter(who.id, clicked, 'accepted');
 }
 
-async function acceptedAfter(id, since) {
+// recordedAfter waits until the invitation's history, read through the API, holds
+// event, and returns the milliseconds since `since`.
+async function recordedAfter(id, since, event) {
   const deadline = since + ACCEPT_TIMEOUT_MS;
-  let status;
+  let status, history;
   while (Date.now() < deadline) {
     const resp = await fetch(`${input.base}/v1/invitations/${id}`, {
       headers: { Authorization: `Bearer ${input.token}` },
       signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
     });
     if (!resp.ok) fail(`GET /v1/invitations/${id}: status ${resp.status}`);
-    ({ status } = await resp.json());
-    if (status === 'accepted') {
+    ({ status, history = [] } = await resp.json());
+    if (history.some((h) => h.event === event)) {
       const ms = Date.now() - since;
-      log(`invitation ${id} accepted ${ms} ms after the click`);
+      log(`invitation ${id}: ${event} ${ms} ms after the click`);
       return ms;
     }
     await sleep(20);
   }
-  fail(`invitation ${id} is ${status} ${ACCEPT_TIMEOUT_MS} ms after the click, want accepted`);
+  fail(`invitation ${id} is ${status} without ${event} ${ACCEPT_TIMEOUT_MS} ms after the click (history ${history.map((h) => h.event)})`);
 }
 
 // newLinkFor waits for an email to `to` in the local SES store whose Doorman link is

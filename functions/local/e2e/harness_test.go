@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,7 +32,11 @@ const (
 	simClientID     = "doorman-local-m2m"
 	simClientSecret = "doorman-local-m2m-secret-for-the-stand-in-only"
 	simLoginClient  = "doorman-local-app"
+	simConnection   = "Username-Password-Authentication"
 	chromiumPath    = "/usr/bin/chromium"
+	// flowPassword is the password flow.mjs sets and signs in with, unless a person
+	// brings their own.
+	flowPassword = "Correct-Horse-Battery-9"
 	// flowTimeout bounds one run of flow.mjs, browser start included.
 	flowTimeout = 3 * time.Minute
 )
@@ -82,14 +88,17 @@ func repoRoot(t *testing.T) string {
 type server struct {
 	base, ses, token string
 	memberRole, org  string
-	log              *lambdaharness.SyncBuffer
-	m2mOnce          sync.Once
-	m2mToken         string
-	m2mErr           error
+	// app is the operator's application (APPLICATION_URL), where Continue leads an
+	// invitee who already has an account.
+	app      string
+	log      *lambdaharness.SyncBuffer
+	m2mOnce  sync.Once
+	m2mToken string
+	m2mErr   error
 }
 
 // startServe builds functions/local and runs `serve` on a free port with a table of
-// its own, until the test ends.
+// its own, and an application beside it, until the test ends.
 func startServe(t *testing.T, root, ddb, ses string) *server {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "local")
@@ -104,11 +113,13 @@ func startServe(t *testing.T, root, ddb, ses string) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	base := "http://" + addr
+	app := startApplication(t, base)
 
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+ses, "AUTH0_DOMAIN=",
-		"TABLE_NAME=doorman-e2e-"+time.Now().Format("150405.000000000"))
-	s := &server{base: "http://" + addr, ses: ses, log: &lambdaharness.SyncBuffer{}}
+		"TABLE_NAME=doorman-e2e-"+time.Now().Format("150405.000000000"), "APPLICATION_URL="+app+"/")
+	s := &server{base: base, ses: ses, app: app, log: &lambdaharness.SyncBuffer{}}
 	cmd.Stderr = s.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -209,8 +220,22 @@ func (inv invitation) detailOf(event string) string {
 // invite creates an invitation through the API as the admin.
 func (s *server) invite(t *testing.T, body map[string]any) invitation {
 	t.Helper()
+	return s.create(t, s.token, body)
+}
+
+// create creates an invitation through the API as the token's caller. Besides 201,
+// it takes the 202 of a create that Auth0's rate limit (which this test's
+// Management API calls share) left to the worker: the email follows all the same.
+func (s *server) create(t *testing.T, token string, body map[string]any) invitation {
+	t.Helper()
 	var inv invitation
-	s.call(t, http.MethodPost, "/v1/invitations", s.token, body, http.StatusCreated, &inv)
+	status, _, raw := s.do(t, http.MethodPost, "/v1/invitations", token, body)
+	if status != http.StatusCreated && status != http.StatusAccepted {
+		t.Fatalf("POST /v1/invitations: status %d, want 201 or 202: %s", status, raw)
+	}
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		t.Fatalf("POST /v1/invitations: decode: %v", err)
+	}
 	return inv
 }
 
@@ -221,8 +246,14 @@ func (s *server) invitation(t *testing.T, id string) invitation {
 	return inv
 }
 
-// mgmt calls the stand-in's Management API as Doorman does, with an M2M token.
+// mgmt reads the stand-in's Management API as Doorman does, with an M2M token.
 func (s *server) mgmt(t *testing.T, path string, want int, out any) {
+	t.Helper()
+	s.mgmtDo(t, http.MethodGet, path, nil, want, out)
+}
+
+// mgmtDo calls the stand-in's Management API as an operator's back end would.
+func (s *server) mgmtDo(t *testing.T, method, path string, body any, want int, out any) {
 	t.Helper()
 	s.m2mOnce.Do(func() {
 		resp, err := http.PostForm(s.base+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
@@ -244,7 +275,50 @@ func (s *server) mgmt(t *testing.T, path string, want int, out any) {
 	if s.m2mErr != nil {
 		t.Fatalf("M2M token from the stand-in: %v", s.m2mErr)
 	}
-	s.call(t, http.MethodGet, path, s.m2mToken, nil, want, out)
+	s.call(t, method, path, s.m2mToken, body, want, out)
+}
+
+// createAccount registers an account in the stand-in through the Management API, as
+// an operator's sign-up would, and returns its user id.
+func (s *server) createAccount(t *testing.T, email, password string, verified bool) string {
+	t.Helper()
+	var u struct {
+		UserID string `json:"user_id"`
+	}
+	s.mgmtDo(t, http.MethodPost, "/api/v2/users", map[string]any{"connection": simConnection, "email": email,
+		"password": password, "email_verified": verified}, http.StatusCreated, &u)
+	return u.UserID
+}
+
+// userRoles returns the ids of the user's tenant roles.
+func (s *server) userRoles(t *testing.T, userID string) []string {
+	t.Helper()
+	var roles []struct {
+		ID string `json:"id"`
+	}
+	s.mgmt(t, "/api/v2/users/"+url.PathEscape(userID)+"/roles", http.StatusOK, &roles)
+	ids := []string{}
+	for _, r := range roles {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// mintToken has the local server sign an access token for sub with these
+// permissions, as Auth0 would for a user of the API.
+func (s *server) mintToken(t *testing.T, sub, name string, perms ...string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"sub": sub, "name": name, "permissions": perms, "ttl_seconds": 3600})
+	resp, err := http.Post(s.base+"/_local/tokens", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("mint a token for %s: status %d: %s", sub, resp.StatusCode, raw)
+	}
+	return strings.TrimSpace(string(raw))
 }
 
 // userByEmail returns the stand-in's user id for email.
@@ -260,7 +334,25 @@ func (s *server) userByEmail(t *testing.T, email string) string {
 	return users[0].UserID
 }
 
-func (s *server) call(t *testing.T, method, path, token string, body any, want int, out any) {
+// call sends a request with a bearer token, fails t unless the answer has status
+// want, decodes its body into out (when not nil) and returns its header.
+func (s *server) call(t *testing.T, method, path, token string, body any, want int, out any) http.Header {
+	t.Helper()
+	status, header, raw := s.do(t, method, path, token, body)
+	if status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, path, err)
+		}
+	}
+	return header
+}
+
+// do sends a request with a bearer token and returns the answer's status, header and
+// body.
+func (s *server) do(t *testing.T, method, path, token string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -291,15 +383,11 @@ func (s *server) call(t *testing.T, method, path, token string, body any, want i
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, path, err)
 	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decode: %v", method, path, err)
-		}
-	}
+	return resp.StatusCode, resp.Header, raw
 }
 
 // mailTo waits until the local SES holds n emails to the address and returns them,
@@ -319,22 +407,28 @@ func (s *server) linkIn(t *testing.T, m localaws.Email) string {
 	return link
 }
 
-// person is one invitee as flow.mjs sees them.
+// person is one invitee as flow.mjs sees them: the invitation id, the address, the
+// emailed link, and the password they sign in with when not the flow's own.
 type person struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-	Link  string `json:"link"`
+	ID       string `json:"id"`
+	Email    string `json:"email"`
+	Link     string `json:"link,omitempty"`
+	Password string `json:"password,omitempty"`
 }
 
 // flowResult is what flow.mjs prints.
 type flowResult struct {
 	LoginToAcceptedMs  map[string]int `json:"loginToAcceptedMs"`
 	RefusedToNewMailMs int            `json:"refusedToNewMailMs"`
-	Screenshots        []string       `json:"screenshots"`
+	// LoginToNotedMs is from the squatter's login click to owner_unproven in the
+	// invitation's history.
+	LoginToNotedMs int      `json:"loginToNotedMs"`
+	Screenshots    []string `json:"screenshots"`
 }
 
-// runFlow runs one scenario of flow.mjs and returns what it printed.
-func (s *server) runFlow(t *testing.T, root, scenario string, app, org person) flowResult {
+// runFlow runs one scenario of flow.mjs with the people it names (app, org, owner,
+// squatter) and returns what it printed.
+func (s *server) runFlow(t *testing.T, root, scenario string, people map[string]person) flowResult {
 	t.Helper()
 	out := filepath.Join(root, "test-output", "e2e")
 	// A failed run's screenshots must not pass for this run's.
@@ -344,10 +438,14 @@ func (s *server) runFlow(t *testing.T, root, scenario string, app, org person) f
 			t.Fatal(err)
 		}
 	}
-	input, err := json.Marshal(map[string]any{
+	in := map[string]any{
 		"base": s.base, "ses": s.ses, "token": s.token, "out": out, "loginClient": simLoginClient,
-		"password": "Correct-Horse-Battery-9", "app": app, "org": org,
-	})
+		"password": flowPassword, "application": s.app,
+	}
+	for role, p := range people {
+		in[role] = p
+	}
+	input, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,4 +469,43 @@ func (s *server) runFlow(t *testing.T, root, scenario string, app, org person) f
 		t.Fatalf("flow.mjs %s printed %q: %v", scenario, stdout.String(), err)
 	}
 	return res
+}
+
+// startApplication serves the operator's application as far as an invitee sees it:
+// a home page whose "Log in" sends the browser to the stand-in's /authorize, and the
+// callback the stand-in sends it back to. It does not exchange the code: Doorman
+// learns of the sign-in from the log stream, not from the application.
+func startApplication(t *testing.T, auth0 string) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		q := url.Values{"client_id": {simLoginClient}, "response_type": {"code"}, "scope": {"openid profile email"},
+			"redirect_uri": {"http://" + r.Host + "/callback"}, "state": {appState}}
+		appPage(w, http.StatusOK, appPageData{Message: "Sign in to use the application.", LogIn: auth0 + "/authorize?" + q.Encode()})
+	})
+	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); q.Get("code") == "" || q.Get("state") != appState {
+			appPage(w, http.StatusBadRequest, appPageData{Message: "The sign-in did not come back with a code and this application's state."})
+			return
+		}
+		appPage(w, http.StatusOK, appPageData{Message: "You are signed in."})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+const appState = "e2e-state"
+
+type appPageData struct{ Message, LogIn string }
+
+var appTmpl = template.Must(template.New("app").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>The application</title></head>
+<body><h1>The application</h1><p>{{.Message}}</p>{{with .LogIn}}<p><a href="{{.}}">Log in</a></p>{{end}}</body></html>
+`))
+
+func appPage(w http.ResponseWriter, status int, d appPageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = appTmpl.Execute(w, d)
 }
