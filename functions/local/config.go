@@ -68,7 +68,12 @@ func localEnv(getenv func(string) string, base string) (local, error) {
 		"CORS_ORIGINS":       "http://localhost:3000,http://localhost:5173",
 		"APPLICATION_NAME":   "Doorman (local)",
 		"APPLICATION_URL":    base + "/",
-		"WEBHOOK_TOKEN":      token,
+		// (with the stand-in, its sign-in page: where an existing account's owner goes
+		// from the invitation's link, to sign in and accept; set below)
+		"WEBHOOK_TOKEN": token,
+	}
+	if l.UseSim {
+		defaults["APPLICATION_URL"] = base + "/login"
 	}
 	if l.UseSim {
 		for k, v := range map[string]string{
