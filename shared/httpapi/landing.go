@@ -158,14 +158,20 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, title,
 	if fill != nil {
 		fill(&d)
 	}
-	var buf bytes.Buffer
-	if err := pageTemplate().Execute(&buf, d); err != nil {
-		panic(fmt.Errorf("httpapi: render page: %w", err)) // the template is fixed and tested
-	}
+	body := renderPage(d)
 	s.pageHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
+		_, _ = w.Write(body)
 	}
+}
+
+// renderPage renders pages/page.html with d.
+func renderPage(d pageData) []byte {
+	var buf bytes.Buffer
+	if err := pageTemplate().Execute(&buf, d); err != nil {
+		panic(fmt.Errorf("httpapi: render page: %w", err)) // the template is fixed and tested
+	}
+	return buf.Bytes()
 }
