@@ -1,10 +1,11 @@
 package httpapi
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/doormanhq/doorman/shared/goldentest"
 )
 
 // pageVariants are every page the invitee can see: the invitation with its
@@ -42,31 +43,9 @@ func TestPageGolden(t *testing.T) {
 	var b strings.Builder
 	for _, v := range pageVariants {
 		b.WriteString("===== " + v.name + "\n")
-		b.Write(renderPage(v.data))
+		b.WriteString(renderPage(v.data))
 	}
-	got := b.String()
-	path := filepath.Join("testdata", "golden", "pages.txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to write it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got %q\nwant %q", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs in length: got %d lines, want %d", path, len(gl), len(wl))
-	}
+	goldentest.Check(t, filepath.Join("testdata", "golden", "pages.txt"), b.String(), *update)
 }
 
 // BenchmarkPage measures rendering the invitee's landing page.

@@ -2,12 +2,12 @@ package ses
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/goldentest"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -84,13 +84,13 @@ var hostileGolden = []goldenVariant{
 }
 
 // renderGolden renders each variant of mail and returns them as one document.
-func renderGolden(t *testing.T, r *renderer, base invite.Mail, variants []goldenVariant) string {
+func renderGolden(t *testing.T, base invite.Mail, variants []goldenVariant) string {
 	t.Helper()
 	var b strings.Builder
 	for _, v := range variants {
 		m := base
 		v.edit(&m)
-		e, err := r.render(m)
+		e, err := render(m)
 		if err != nil {
 			t.Fatalf("render %s %s %s: %v", m.Template, m.Locale, v.name, err)
 		}
@@ -102,44 +102,14 @@ func renderGolden(t *testing.T, r *renderer, base invite.Mail, variants []golden
 	return b.String()
 }
 
-// checkGolden compares got with the file testdata/golden/name, or rewrites it
-// under -update.
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to write it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got %q\nwant %q", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs in length: got %d lines, want %d", path, len(gl), len(wl))
-	}
-}
-
 // TestRenderGolden keeps every email byte for byte as it is: each template in each
 // language, with every combination of its optional parts.
 func TestRenderGolden(t *testing.T) {
-	r := newTestRenderer(t, "")
 	for _, loc := range locales {
 		for _, tmpl := range templates {
 			t.Run(loc.lang+"/"+string(tmpl), func(t *testing.T) {
-				got := renderGolden(t, r, goldenMail(tmpl, loc.tag), goldenVariants(tmpl))
-				checkGolden(t, loc.lang+"/"+string(tmpl)+".txt", got)
+				got := renderGolden(t, goldenMail(tmpl, loc.tag), goldenVariants(tmpl))
+				goldentest.Check(t, filepath.Join("testdata", "golden", loc.lang, string(tmpl)+".txt"), got, *update)
 			})
 		}
 	}
@@ -147,12 +117,11 @@ func TestRenderGolden(t *testing.T) {
 
 // TestRenderGoldenHostile keeps the escaping of hostile input byte for byte as it is.
 func TestRenderGoldenHostile(t *testing.T) {
-	r := newTestRenderer(t, "")
 	for _, loc := range locales {
 		for _, tmpl := range templates {
 			t.Run(loc.lang+"/"+string(tmpl), func(t *testing.T) {
-				got := renderGolden(t, r, goldenMail(tmpl, loc.tag), hostileGolden)
-				checkGolden(t, "hostile/"+loc.lang+"/"+string(tmpl)+".txt", got)
+				got := renderGolden(t, goldenMail(tmpl, loc.tag), hostileGolden)
+				goldentest.Check(t, filepath.Join("testdata", "golden", "hostile", loc.lang, string(tmpl)+".txt"), got, *update)
 			})
 		}
 	}
