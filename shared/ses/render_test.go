@@ -220,10 +220,11 @@ func TestRenderHostileInput(t *testing.T) {
 
 func TestRenderWithoutOptionalParts(t *testing.T) {
 	wantSubject := map[invite.Template]string{
-		invite.TemplateApplication:  "You're invited to Acme Portal",
-		invite.TemplateOrganization: "You're invited to join Acme Portal",
-		invite.TemplateAccess:       "You now have access to Acme Portal",
-		invite.TemplateReminder:     "Reminder: your invitation to Acme Portal expires soon",
+		invite.TemplateApplication:     "You're invited to Acme Portal",
+		invite.TemplateExistingAccount: "You're invited to Acme Portal",
+		invite.TemplateOrganization:    "You're invited to join Acme Portal",
+		invite.TemplateAccess:          "You now have access to Acme Portal",
+		invite.TemplateReminder:        "Reminder: your invitation to Acme Portal expires soon",
 	}
 	for _, tmpl := range templates {
 		t.Run(string(tmpl), func(t *testing.T) {

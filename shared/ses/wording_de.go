@@ -31,7 +31,7 @@ var german = wording{
 			note:      "Zur Einladung gehört diese Nachricht:",
 			button:    "Einladung annehmen",
 			linkLine:  "Einladung annehmen:",
-			after:     "Sie haben mit dieser Adresse bereits ein Konto. Folgen Sie dem Link und melden Sie sich dann wie gewohnt mit diesem Konto bei {target} an: Ihr neuer Zugang wird bei dieser Anmeldung hinzugefügt. Ein neues Passwort brauchen Sie nicht.",
+			after:     "Sie haben mit dieser Adresse bereits ein Konto. Folgen Sie dem Link und melden Sie sich dann wie gewohnt mit diesem Konto bei {target} an: Ihr neuer Zugang wird bei dieser Anmeldung hinzugefügt. Sie müssen nichts neu einrichten.",
 			expiry:    "Die Einladung ist gültig bis zum <strong>{expires}</strong>.",
 			footer:    "Sie erhalten diese E-Mail, weil jemand diese Adresse zu {target} eingeladen hat. Falls Sie sie nicht erwartet haben, können Sie sie ignorieren: Ohne Ihre Zustimmung geschieht nichts. Der Link ist persönlich; bitte leiten Sie diese E-Mail nicht weiter.",
 		},

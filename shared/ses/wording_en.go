@@ -31,7 +31,7 @@ var english = wording{
 			note:      "A note came with the invitation:",
 			button:    "Accept the invitation",
 			linkLine:  "Accept the invitation:",
-			after:     "You already have an account with this address. Follow the link, then sign in to {target} with that account as usual: your new access is added when you do. You do not need a new password.",
+			after:     "You already have an account with this address. Follow the link, then sign in to {target} with that account as usual: your new access is added when you do. There is nothing new to set up.",
 			expiry:    "The invitation is valid until <strong>{expires}</strong>.",
 			footer:    "You received this email because someone invited this address to {target}. If you were not expecting it, you can ignore it: nothing happens unless you accept. The link is personal, so please do not forward this email.",
 		},

@@ -31,7 +31,7 @@ var spanish = wording{
 			note:      "La invitación incluye este mensaje:",
 			button:    "Aceptar la invitación",
 			linkLine:  "Aceptar la invitación:",
-			after:     "Ya tiene una cuenta con esta dirección. Siga el enlace y luego inicie sesión en {target} con esa cuenta como de costumbre: su nuevo acceso se añade en ese momento. No necesita una contraseña nueva.",
+			after:     "Ya tiene una cuenta con esta dirección. Siga el enlace y luego inicie sesión en {target} con esa cuenta como de costumbre: su nuevo acceso se añade en ese momento. No tiene que configurar nada nuevo.",
 			expiry:    "La invitación es válida hasta el <strong>{expires}</strong>.",
 			footer:    "Recibe este correo porque alguien invitó a esta dirección a {target}. Si no lo esperaba, puede ignorarlo: no ocurre nada a menos que acepte. El enlace es personal; por favor, no reenvíe este correo.",
 		},

@@ -31,7 +31,7 @@ var french = wording{
 			note:      "Un message accompagne l’invitation :",
 			button:    "Accepter l’invitation",
 			linkLine:  "Accepter l’invitation :",
-			after:     "Vous avez déjà un compte avec cette adresse. Suivez le lien, puis connectez-vous à {target} avec ce compte comme d’habitude : votre nouvel accès est ajouté à ce moment-là. Vous n’avez pas besoin d’un nouveau mot de passe.",
+			after:     "Vous avez déjà un compte avec cette adresse. Suivez le lien, puis connectez-vous à {target} avec ce compte comme d’habitude : votre nouvel accès est ajouté à ce moment-là. Vous n’avez rien de nouveau à configurer.",
 			expiry:    "L’invitation est valable jusqu’au <strong>{expires}</strong>.",
 			footer:    "Vous recevez cet e-mail parce que quelqu’un a invité cette adresse à rejoindre {target}. Si vous ne l’attendiez pas, vous pouvez l’ignorer : rien ne se passe tant que vous n’acceptez pas. Le lien est personnel ; merci de ne pas transférer cet e-mail.",
 		},
