@@ -1,26 +1,14 @@
 package httpapi
 
 import (
-	"bytes"
-	"embed"
 	"fmt"
-	"html/template"
+	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
 )
-
-//go:embed pages/page.html
-var pagesFS embed.FS
-
-// pageTemplate parses the invitee's page on first use: most cold starts serve /v1
-// and never render it.
-var pageTemplate = sync.OnceValue(func() *template.Template {
-	return template.Must(template.ParseFS(pagesFS, "pages/page.html"))
-})
 
 // Titles of the invitee's pages.
 const (
@@ -29,7 +17,8 @@ const (
 	pageError    = "Something went wrong"
 )
 
-// pageData fills pages/page.html: an invitation with its Continue button, or a message.
+// pageData fills the invitee's page (page.go): an invitation with its Continue button,
+// or a message.
 type pageData struct {
 	Title      string
 	Invitation bool
@@ -158,14 +147,11 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, title,
 	if fill != nil {
 		fill(&d)
 	}
-	var buf bytes.Buffer
-	if err := pageTemplate().Execute(&buf, d); err != nil {
-		panic(fmt.Errorf("httpapi: render page: %w", err)) // the template is fixed and tested
-	}
+	body := renderPage(d)
 	s.pageHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
+		_, _ = io.WriteString(w, body)
 	}
 }

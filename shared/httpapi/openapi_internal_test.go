@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var update = flag.Bool("update", false, "rewrite openapi.json from openapi.yaml")
+var update = flag.Bool("update", false, "rewrite openapi.json from openapi.yaml, and the golden pages")
 
 // TestOpenAPIJSONIsCurrent keeps the served openapi.json equal to openapi.yaml, the
 // document's source.

@@ -44,7 +44,7 @@ func TestSendThroughLocalSES(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&mail)
 			}
-			want, err := m.templates.render(mail)
+			want, err := render(mail)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}

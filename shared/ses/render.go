@@ -1,28 +1,14 @@
 package ses
 
 import (
-	"embed"
-	"errors"
-	"fmt"
-	htmltemplate "html/template"
-	"io/fs"
-	"os"
-	"path"
 	"strings"
-	texttemplate "text/template"
-	"time"
 	"unicode/utf8"
 
+	"github.com/doormanhq/doorman/shared/htmlesc"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-// templateFiles holds the layouts and, per language directory, three files of each
-// email: <template>.subject, <template>.html and <template>.txt.
-//
-//go:embed templates
-var templateFiles embed.FS
-
-// The emails Doorman sends, in the order tests and the trial render walk them.
+// The emails Doorman sends, in the order tests walk them.
 var templates = []invite.Template{
 	invite.TemplateApplication,
 	invite.TemplateExistingAccount,
@@ -31,18 +17,46 @@ var templates = []invite.Template{
 	invite.TemplateReminder,
 }
 
-const (
-	layoutHTML = "layout.html"
-	layoutText = "layout.txt"
-	// maxSubjectRunes keeps an absurdly long name from making an absurd subject line.
-	maxSubjectRunes = 200
-)
+// maxSubjectRunes keeps an absurdly long name from making an absurd subject line.
+const maxSubjectRunes = 200
 
-// view is what the templates see. Every string in it was cleaned of control
-// characters; html/template escapes them again for HTML.
+// wording is what the emails say in one language. Its phrases hold the values they
+// name in braces ({inviter}, {invitee}, {target}, {expires}) and may set a value
+// or words in <strong>…</strong>: the HTML keeps the tags and escapes the values,
+// the text drops the tags and writes the values as they are.
+type wording struct {
+	hello     string // the greeting without a name
+	helloName string // the greeting with {invitee}
+	linkHint  string // above the link written out under the button
+	wrote     string // introduces {inviter}'s message
+	emails    map[invite.Template]emailWording
+}
+
+// emailWording is what one email says.
+type emailWording struct {
+	subject   string
+	subjectBy string // the subject when the inviter is named; "" when subject serves
+	preheader string // the line inboxes show after the subject
+	lead      string // what happened
+	leadBy    string // what happened, saying {inviter} did it
+	note      string // introduces a message from nobody named
+	button    string
+	linkLine  string // introduces the link in the text body
+	after     string // what to expect after following the link; "" for nothing
+	expiry    string // until when the link is valid ({expires}); "" for never
+	// expiryInLead puts expiry at the end of the lead paragraph rather than in a
+	// paragraph of its own.
+	expiryInLead bool
+	footer       string // why the invitee got this email
+}
+
+// wordings are the emails' wording in each language, by language code.
+var wordings = map[string]*wording{"en": &english, "de": &german, "fr": &french, "es": &spanish}
+
+// view is what an email shows. Every string in it was cleaned of control
+// characters; the HTML escapes them again.
 type view struct {
 	Lang         string
-	Subject      string // the rendered subject, for the HTML title and heading
 	InviteeName  string
 	InviterName  string
 	TargetName   string
@@ -58,131 +72,10 @@ type email struct {
 	Text    string
 }
 
-type templateKey struct {
-	template invite.Template
-	lang     string
-}
-
-type templateSet struct {
-	subject *texttemplate.Template
-	html    *htmltemplate.Template
-	text    *texttemplate.Template
-}
-
-// renderer holds every template × language, parsed once.
-type renderer struct {
-	sets map[templateKey]templateSet
-}
-
-// newRenderer parses the embedded templates, each replaced by the file of the same
-// relative name under overrideDir when there is one. With an override directory it
-// also renders every template once with sample data, so that a broken override stops
-// the cold start rather than the first send; the embedded templates are proved by the
-// tests instead, which keeps that work out of every cold start.
-func newRenderer(overrideDir string) (*renderer, error) {
-	var override fs.FS
-	if overrideDir != "" {
-		info, err := os.Stat(overrideDir)
-		if err != nil {
-			return nil, fmt.Errorf("template directory: %w", err)
-		}
-		if !info.IsDir() {
-			return nil, fmt.Errorf("template directory %s is not a directory", overrideDir)
-		}
-		override = os.DirFS(overrideDir)
-	}
-	read := func(name string) (string, error) {
-		if override != nil {
-			b, err := fs.ReadFile(override, name)
-			if err == nil {
-				return string(b), nil
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("read %s from template directory: %w", name, err)
-			}
-		}
-		b, err := fs.ReadFile(templateFiles, path.Join("templates", name))
-		if err != nil {
-			return "", fmt.Errorf("read embedded %s: %w", name, err)
-		}
-		return string(b), nil
-	}
-
-	src, err := read(layoutHTML)
-	if err != nil {
-		return nil, err
-	}
-	baseHTML, err := htmltemplate.New(layoutHTML).Parse(src)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", layoutHTML, err)
-	}
-	if src, err = read(layoutText); err != nil {
-		return nil, err
-	}
-	baseText, err := texttemplate.New(layoutText).Parse(src)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", layoutText, err)
-	}
-
-	r := &renderer{sets: make(map[templateKey]templateSet, len(templates)*len(languages))}
-	for _, lang := range languages {
-		for _, tmpl := range templates {
-			set, err := parseSet(read, baseHTML, baseText, lang, tmpl)
-			if err != nil {
-				return nil, err
-			}
-			r.sets[templateKey{tmpl, lang}] = set
-		}
-	}
-	if override == nil {
-		return r, nil
-	}
-	for key := range r.sets {
-		sample := invite.Mail{
-			Template: key.template, Locale: key.lang, To: "invitee@example.com",
-			InviteeName: "Invitee", InviterName: "Inviter", TargetName: "Target",
-			Message: "Message", Link: "https://doorman.example.com/i/sample",
-			ExpiresAt: time.Date(2026, time.November, 24, 14, 30, 0, 0, time.UTC),
-		}
-		if _, err := r.render(sample); err != nil {
-			return nil, fmt.Errorf("trial render: %w", err)
-		}
-	}
-	return r, nil
-}
-
-func parseSet(read func(string) (string, error), baseHTML *htmltemplate.Template, baseText *texttemplate.Template, lang string, tmpl invite.Template) (templateSet, error) {
-	name := func(ext string) string { return lang + "/" + string(tmpl) + ext }
-	var set templateSet
-
-	src, err := read(name(".subject"))
-	if err != nil {
-		return set, err
-	}
-	if set.subject, err = texttemplate.New(name(".subject")).Parse(src); err != nil {
-		return set, fmt.Errorf("parse %s: %w", name(".subject"), err)
-	}
-
-	if src, err = read(name(".html")); err != nil {
-		return set, err
-	}
-	if set.html, err = htmltemplate.Must(baseHTML.Clone()).Parse(src); err != nil {
-		return set, fmt.Errorf("parse %s: %w", name(".html"), err)
-	}
-
-	if src, err = read(name(".txt")); err != nil {
-		return set, err
-	}
-	if set.text, err = texttemplate.Must(baseText.Clone()).Parse(src); err != nil {
-		return set, fmt.Errorf("parse %s: %w", name(".txt"), err)
-	}
-	return set, nil
-}
-
 // render renders m in its language. An unknown template is invalid_request.
-func (r *renderer) render(m invite.Mail) (email, error) {
+func render(m invite.Mail) (email, error) {
 	lang := language(m.Locale)
-	set, ok := r.sets[templateKey{m.Template, lang}]
+	w, ok := wordings[lang].emails[m.Template]
 	if !ok {
 		return email{}, invite.Invalid("template", "unknown email template %q", m.Template)
 	}
@@ -199,26 +92,200 @@ func (r *renderer) render(m invite.Mail) (email, error) {
 		// Access to an application does not expire; only invitations do.
 		v.Expires = ""
 	}
+	// Access may come without a link (no application URL configured); an invitation
+	// is its link.
+	linked := v.Link != "" || m.Template != invite.TemplateAccess
 
 	var b strings.Builder
-	if err := set.subject.Execute(&b, v); err != nil {
-		return email{}, fmt.Errorf("render %s/%s subject: %w", lang, m.Template, err)
+	subject := w.subject
+	if v.InviterName != "" && w.subjectBy != "" {
+		subject = w.subjectBy
 	}
-	v.Subject = cleanSubject(b.String())
+	v.write(&b, subject, false)
+	e := email{Subject: cleanSubject(b.String())}
 
 	b.Reset()
 	b.Grow(6 << 10)
-	if err := set.html.ExecuteTemplate(&b, layoutHTML, v); err != nil {
-		return email{}, fmt.Errorf("render %s/%s html: %w", lang, m.Template, err)
-	}
-	html := b.String()
+	v.writeHTML(&b, wordings[lang], &w, e.Subject, linked)
+	e.HTML = b.String()
 
 	var t strings.Builder
 	t.Grow(1 << 10)
-	if err := set.text.ExecuteTemplate(&t, layoutText, v); err != nil {
-		return email{}, fmt.Errorf("render %s/%s text: %w", lang, m.Template, err)
+	v.writeText(&t, wordings[lang], &w, linked)
+	e.Text = tidyText(t.String())
+	return e, nil
+}
+
+// writeHTML writes the HTML body: the shell around the greeting, what happened, the
+// message, the button and the expiry.
+func (v *view) writeHTML(b *strings.Builder, lw *wording, w *emailWording, subject string, linked bool) {
+	subject = htmlesc.Text(subject)
+	b.WriteString(shellStart)
+	b.WriteString(htmlesc.Text(v.Lang))
+	b.WriteString(shellTitle)
+	b.WriteString(subject)
+	b.WriteString(shellPreheader)
+	v.write(b, w.preheader, true)
+	b.WriteString(shellHeading)
+	b.WriteString(subject)
+	b.WriteString("</h1>\n")
+
+	b.WriteString(paragraph)
+	v.write(b, v.greeting(lw), true)
+	b.WriteString("</p>\n" + paragraph)
+	v.writeLead(b, w, true)
+	b.WriteString("</p>\n")
+	if len(v.MessageLines) > 0 {
+		b.WriteString(paragraphNote)
+		v.write(b, v.messageIntro(lw, w), true)
+		b.WriteString("</p>\n" + quoteStart)
+		for i, line := range v.MessageLines {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			b.WriteString(htmlesc.Text(line))
+		}
+		b.WriteString("</blockquote>\n")
 	}
-	return email{Subject: v.Subject, HTML: html, Text: tidyText(t.String())}, nil
+	if linked {
+		link := htmlesc.URL(v.Link)
+		b.WriteString(buttonStart)
+		b.WriteString(link)
+		b.WriteString(buttonLabel)
+		v.write(b, w.button, true)
+		b.WriteString(buttonEnd)
+		v.write(b, lw.linkHint, true)
+		b.WriteString(linkStart)
+		b.WriteString(link)
+		b.WriteString(linkText)
+		b.WriteString(htmlesc.Text(v.Link))
+		b.WriteString(linkEnd)
+	}
+	if w.after != "" {
+		b.WriteString("\n" + paragraph)
+		v.write(b, w.after, true)
+		b.WriteString("</p>\n")
+	}
+	if !w.expiryInLead && w.expiry != "" && v.Expires != "" {
+		b.WriteString(paragraphFine)
+		v.write(b, w.expiry, true)
+		b.WriteString("</p>\n")
+	}
+
+	b.WriteString(shellFooter)
+	v.write(b, w.footer, true)
+	b.WriteString(shellEnd)
+}
+
+// writeText writes the text body in the order of the HTML one, with the link on a
+// line of its own and the message quoted, then the footer after the signature
+// separator. tidyText then trims what the absent parts leave.
+func (v *view) writeText(b *strings.Builder, lw *wording, w *emailWording, linked bool) {
+	v.write(b, v.greeting(lw), false)
+	b.WriteString("\n\n")
+	v.writeLead(b, w, false)
+	b.WriteByte('\n')
+	if len(v.MessageLines) > 0 {
+		b.WriteByte('\n')
+		v.write(b, v.messageIntro(lw, w), false)
+		b.WriteByte('\n')
+		for _, line := range v.MessageLines {
+			b.WriteString("> " + line + "\n")
+		}
+	}
+	b.WriteByte('\n')
+	if linked {
+		v.write(b, w.linkLine, false)
+		b.WriteString("\n" + v.Link + "\n")
+	}
+	if w.after != "" {
+		b.WriteByte('\n')
+		v.write(b, w.after, false)
+		b.WriteByte('\n')
+	}
+	if !w.expiryInLead && w.expiry != "" && v.Expires != "" {
+		b.WriteByte('\n')
+		v.write(b, w.expiry, false)
+		b.WriteByte('\n')
+	}
+	b.WriteString("\n-- \n")
+	v.write(b, w.footer, false)
+	b.WriteByte('\n')
+}
+
+func (v *view) greeting(lw *wording) string {
+	if v.InviteeName == "" {
+		return lw.hello
+	}
+	return lw.helloName
+}
+
+// writeLead writes what happened, and until when the link is valid when the email
+// says so there.
+func (v *view) writeLead(b *strings.Builder, w *emailWording, html bool) {
+	lead := w.leadBy
+	if v.InviterName == "" {
+		lead = w.lead
+	}
+	v.write(b, lead, html)
+	if w.expiryInLead && v.Expires != "" {
+		b.WriteByte(' ')
+		v.write(b, w.expiry, html)
+	}
+}
+
+func (v *view) messageIntro(lw *wording, w *emailWording) string {
+	if v.InviterName == "" {
+		return w.note
+	}
+	return lw.wrote
+}
+
+// write writes phrase with its values filled in: escaped and with its <strong> tags
+// in HTML, as they are and without the tags in text.
+func (v *view) write(b *strings.Builder, phrase string, html bool) {
+	for phrase != "" {
+		i := strings.IndexAny(phrase, "{<")
+		if i < 0 {
+			b.WriteString(phrase)
+			return
+		}
+		b.WriteString(phrase[:i])
+		phrase = phrase[i:]
+		end := strings.IndexAny(phrase, "}>")
+		if end < 0 {
+			// Not a value or a tag: TestWordingPhrases keeps this from happening.
+			b.WriteString(phrase)
+			return
+		}
+		token := phrase[:end+1]
+		phrase = phrase[end+1:]
+		switch {
+		case token[0] == '<':
+			if html {
+				b.WriteString(token)
+			}
+		case html:
+			b.WriteString(htmlesc.Text(v.value(token)))
+		default:
+			b.WriteString(v.value(token))
+		}
+	}
+}
+
+// value is the value a phrase names, "" for a name it does not know.
+func (v *view) value(name string) string {
+	switch name {
+	case "{inviter}":
+		return v.InviterName
+	case "{invitee}":
+		return v.InviteeName
+	case "{target}":
+		return v.TargetName
+	case "{expires}":
+		return v.Expires
+	}
+	return ""
 }
 
 // cleanMessage splits the personal message into clean lines, keeping the
@@ -244,7 +311,7 @@ func cleanMessage(s string) []string {
 }
 
 // cleanSubject makes the rendered subject a single line of at most maxSubjectRunes,
-// whatever an override template or a name slipped into it.
+// whatever a name slipped into it.
 func cleanSubject(s string) string {
 	s = invite.OneLine(s)
 	if utf8.RuneCountInString(s) <= maxSubjectRunes {
@@ -255,7 +322,7 @@ func cleanSubject(s string) string {
 }
 
 // tidyText trims trailing spaces from lines (except the "-- " signature separator)
-// and collapses runs of blank lines that optional template sections leave behind.
+// and collapses runs of blank lines that optional sections leave behind.
 func tidyText(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))

@@ -2,8 +2,6 @@ package ses
 
 import (
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +21,6 @@ var locales = []struct {
 	{"es-419", "es", "24 de noviembre de 2026 a las 14:30 UTC"},
 }
 
-func newTestRenderer(t *testing.T, dir string) *renderer {
-	t.Helper()
-	r, err := newRenderer(dir)
-	if err != nil {
-		t.Fatalf("newRenderer(%q): %v", dir, err)
-	}
-	return r
-}
-
 func sampleMail(tmpl invite.Template, locale string) invite.Mail {
 	return invite.Mail{
 		Template:     tmpl,
@@ -48,12 +37,11 @@ func sampleMail(tmpl invite.Template, locale string) invite.Mail {
 }
 
 func TestRenderEveryTemplateAndLocale(t *testing.T) {
-	r := newTestRenderer(t, "")
 	for _, tmpl := range templates {
 		for _, loc := range locales {
 			t.Run(string(tmpl)+"/"+loc.tag, func(t *testing.T) {
 				m := sampleMail(tmpl, loc.tag)
-				got, err := r.render(m)
+				got, err := render(m)
 				if err != nil {
 					t.Fatalf("render: %v", err)
 				}
@@ -142,7 +130,6 @@ func checkEmailHTML(t *testing.T, h string) {
 }
 
 func TestRenderHostileInput(t *testing.T) {
-	r := newTestRenderer(t, "")
 	cases := []struct {
 		name string
 		edit func(*invite.Mail)
@@ -198,7 +185,7 @@ func TestRenderHostileInput(t *testing.T) {
 				t.Run(tc.name+"/"+string(tmpl)+"/"+loc.tag, func(t *testing.T) {
 					m := sampleMail(tmpl, loc.tag)
 					tc.edit(&m)
-					got, err := r.render(m)
+					got, err := render(m)
 					if err != nil {
 						t.Fatalf("render: %v", err)
 					}
@@ -232,7 +219,6 @@ func TestRenderHostileInput(t *testing.T) {
 }
 
 func TestRenderWithoutOptionalParts(t *testing.T) {
-	r := newTestRenderer(t, "")
 	wantSubject := map[invite.Template]string{
 		invite.TemplateApplication:     "You're invited to Acme Portal",
 		invite.TemplateExistingAccount: "You're invited to Acme Portal",
@@ -245,7 +231,7 @@ func TestRenderWithoutOptionalParts(t *testing.T) {
 			m := sampleMail(tmpl, "en")
 			m.InviteeName, m.InviterName, m.Message = "", "", " \r\n "
 			m.ExpiresAt = time.Time{}
-			got, err := r.render(m)
+			got, err := render(m)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
@@ -271,7 +257,6 @@ func TestRenderWithoutOptionalParts(t *testing.T) {
 // link to give; in every language it then shows neither a button nor a link line,
 // and still says what happened.
 func TestRenderAccessWithoutLink(t *testing.T) {
-	r := newTestRenderer(t, "")
 	// The link's lead-in in each language (the button label, and the text's line
 	// before the URL).
 	leadIn := map[string]string{"en": "Open Acme Portal", "de": "Acme Portal öffnen", "fr": "Ouvrir Acme Portal", "es": "Abrir Acme Portal"}
@@ -287,7 +272,7 @@ func TestRenderAccessWithoutLink(t *testing.T) {
 				if !withNote {
 					m.InviteeName, m.InviterName, m.Message = "", "", ""
 				}
-				got, err := r.render(m)
+				got, err := render(m)
 				if err != nil {
 					t.Fatalf("render: %v", err)
 				}
@@ -321,18 +306,16 @@ func TestRenderAccessWithoutLink(t *testing.T) {
 }
 
 func TestRenderUnknownTemplate(t *testing.T) {
-	r := newTestRenderer(t, "")
-	_, err := r.render(sampleMail("welcome_back", "en"))
+	_, err := render(sampleMail("welcome_back", "en"))
 	if got := invite.ErrorCode(err); got != invite.CodeInvalid {
 		t.Fatalf("error code = %q (%v), want %q", got, err, invite.CodeInvalid)
 	}
 }
 
 func TestRenderLongSubjectIsCut(t *testing.T) {
-	r := newTestRenderer(t, "")
 	m := sampleMail(invite.TemplateApplication, "en")
 	m.InviterName = strings.Repeat("Ann ", 100)
-	got, err := r.render(m)
+	got, err := render(m)
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
@@ -418,107 +401,98 @@ func TestCleanMessage(t *testing.T) {
 	}
 }
 
-// writeFile writes content to dir/name, creating its directory.
-func writeFile(t *testing.T, dir, name, content string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestTemplateDirOverride(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "en/reminder.subject", "Last call for {{.TargetName}}\n")
-	writeFile(t, dir, "de/application_invitation.txt",
-		`{{define "body"}}Servus {{.InviteeName}}! {{.Link}}{{end}}{{define "footer"}}Acme GmbH{{end}}`)
-	r := newTestRenderer(t, dir)
-
-	cases := []struct {
-		name                    string
-		mail                    invite.Mail
-		wantSubject, wantInText string
-	}{
-		{"overridden subject", sampleMail(invite.TemplateReminder, "en"), "Last call for Acme Portal", "still waiting for you"},
-		{"overridden text body", sampleMail(invite.TemplateApplication, "de"), "Ann Smith hat Sie zu Acme Portal eingeladen", "Servus Zoë O'Brien! https://doorman.example.com/i/Tok3n_-abcDEF\n-- \nAcme GmbH\n"},
-		{"untouched template", sampleMail(invite.TemplateReminder, "de"), "Erinnerung: Ihre Einladung zu Acme Portal läuft bald ab", "wartet noch auf Sie"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := r.render(tc.mail)
-			if err != nil {
-				t.Fatalf("render: %v", err)
-			}
-			if got.Subject != tc.wantSubject {
-				t.Errorf("subject = %q, want %q", got.Subject, tc.wantSubject)
-			}
-			if !strings.Contains(got.Text, tc.wantInText) {
-				t.Errorf("text lacks %q:\n%s", tc.wantInText, got.Text)
-			}
-		})
-	}
-}
-
-func TestTemplateDirOverrideErrors(t *testing.T) {
-	cases := []struct {
-		name    string
-		files   map[string]string
-		dir     func(t *testing.T) string
-		wantErr string
-	}{
-		{
-			name:    "syntax error names the file",
-			files:   map[string]string{"fr/reminder.html": `{{define "body"}}{{if}}{{end}}`},
-			wantErr: "fr/reminder.html",
-		},
-		{
-			name:    "unknown field fails the trial render",
-			files:   map[string]string{"es/access_granted.subject": "Hola {{.Password}}"},
-			wantErr: "Password",
-		},
-		{
-			name:    "layout without a block the emails need",
-			files:   map[string]string{"layout.txt": `{{template "signature" .}}`},
-			wantErr: "signature",
-		},
-		{
-			name:    "missing directory",
-			dir:     func(t *testing.T) string { return filepath.Join(t.TempDir(), "absent") },
-			wantErr: "absent",
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if tc.dir != nil {
-				dir = tc.dir(t)
-			}
-			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
-			}
-			_, err := newRenderer(dir)
-			if err == nil {
-				t.Fatalf("newRenderer succeeded, want an error mentioning %q", tc.wantErr)
-			}
-			if !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("error %q does not mention %q", err, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestEmbeddedTemplatesComplete(t *testing.T) {
+// TestWordingPhrases: every language words every email, and its phrases name only
+// the values there are and set only <strong> tags, in pairs.
+func TestWordingPhrases(t *testing.T) {
+	known := map[string]bool{"{inviter}": true, "{invitee}": true, "{target}": true, "{expires}": true}
 	for _, lang := range languages {
+		lw := wordings[lang]
+		if lw == nil {
+			t.Fatalf("no wording for %s", lang)
+		}
 		for _, tmpl := range templates {
-			for _, ext := range []string{".subject", ".html", ".txt"} {
-				name := "templates/" + lang + "/" + string(tmpl) + ext
-				if _, err := templateFiles.ReadFile(name); err != nil {
-					t.Errorf("embedded %s: %v", name, err)
+			w, ok := lw.emails[tmpl]
+			if !ok {
+				t.Errorf("%s does not word %s", lang, tmpl)
+				continue
+			}
+			phrases := map[string]string{
+				"hello": lw.hello, "helloName": lw.helloName, "linkHint": lw.linkHint, "wrote": lw.wrote,
+				"subject": w.subject, "subjectBy": w.subjectBy, "preheader": w.preheader, "lead": w.lead,
+				"leadBy": w.leadBy, "note": w.note, "button": w.button, "linkLine": w.linkLine,
+				"after": w.after, "expiry": w.expiry, "footer": w.footer,
+			}
+			for _, name := range []string{"hello", "helloName", "linkHint", "wrote", "subject", "preheader", "lead", "leadBy", "note", "button", "linkLine", "footer"} {
+				if phrases[name] == "" {
+					t.Errorf("%s/%s: %s is empty", lang, tmpl, name)
 				}
 			}
+			for name, p := range phrases {
+				rest, open := p, 0
+				for {
+					i := strings.IndexAny(rest, "{}<>")
+					if i < 0 {
+						break
+					}
+					end := strings.IndexAny(rest[i:], "}>")
+					if end < 0 || (rest[i] != '{' && rest[i] != '<') {
+						t.Errorf("%s/%s: %s has a stray %q: %q", lang, tmpl, name, rest[i], p)
+						break
+					}
+					token := rest[i : i+end+1]
+					switch {
+					case token == "<strong>":
+						open++
+					case token == "</strong>":
+						open--
+					case !known[token]:
+						t.Errorf("%s/%s: %s names %s: %q", lang, tmpl, name, token, p)
+					}
+					rest = rest[i+end+1:]
+				}
+				if open != 0 {
+					t.Errorf("%s/%s: %s leaves <strong> unbalanced: %q", lang, tmpl, name, p)
+				}
+			}
+			if strings.Contains(w.subject+w.subjectBy, "<") {
+				t.Errorf("%s/%s: the subject has a tag", lang, tmpl)
+			}
+		}
+	}
+}
+
+// TestRenderHostileLinkIsInert: Send refuses a link that is not https, but should one
+// reach the renderer, no scheme that runs code becomes a link, and a link that breaks
+// out of its attribute stays inside it, percent-encoded.
+func TestRenderHostileLinkIsInert(t *testing.T) {
+	cases := []struct {
+		name, link, wantHref string
+	}{
+		{"javascript", "javascript:alert(document.cookie)", "#ZgotmplZ"},
+		{"mixed-case javascript", "JaVaScRiPt:alert(1)", "#ZgotmplZ"},
+		{"data", "data:text/html,<script>alert(1)</script>", "#ZgotmplZ"},
+		{"vbscript", "vbscript:msgbox(1)", "#ZgotmplZ"},
+		{"attribute breakout", `https://doorman.example.com/i/x" onclick="alert(1)`, "https://doorman.example.com/i/x%22%20onclick=%22alert%281%29"},
+	}
+	for _, tc := range cases {
+		for _, tmpl := range templates {
+			t.Run(tc.name+"/"+string(tmpl), func(t *testing.T) {
+				m := sampleMail(tmpl, "en")
+				m.Link = tc.link
+				got, err := render(m)
+				if err != nil {
+					t.Fatalf("render: %v", err)
+				}
+				if n := strings.Count(got.HTML, `href="`+tc.wantHref+`"`); n != 2 {
+					t.Errorf("HTML has %d links to %q, want 2:\n%s", n, tc.wantHref, got.HTML)
+				}
+				// The link still shows as text, escaped, under the button.
+				for _, bad := range []string{"<script", `" onclick`, "href=\"javascript", "href=\"data", "href=\"vbscript"} {
+					if strings.Contains(strings.ToLower(got.HTML), strings.ToLower(bad)) {
+						t.Errorf("HTML holds %q", bad)
+					}
+				}
+			})
 		}
 	}
 }

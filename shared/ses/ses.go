@@ -1,7 +1,8 @@
 // Package ses sends Doorman's emails (invitations, access notices and reminders) through
-// Amazon SES v2: it renders the embedded HTML and plain-text templates in the invitee's
-// language, keeps every user-supplied string escaped in HTML and out of the headers, and
-// maps SES's refusals to Doorman's error codes. It implements invite.Mailer.
+// Amazon SES v2: it renders each email as HTML and plain text in the invitee's language
+// (wording_*.go say what they say, in plain Go: no template engine is linked), keeps
+// every user-supplied string escaped in HTML and out of the headers, and maps SES's
+// refusals to Doorman's error codes. It implements invite.Mailer.
 package ses
 
 import (
@@ -33,12 +34,6 @@ type Config struct {
 	From string
 	// ConfigurationSet is the SES configuration set to send with; "" for none.
 	ConfigurationSet string
-	// TemplateDir, when set, is a directory whose files replace the embedded
-	// templates of the same relative name: "layout.html" and "layout.txt" (the
-	// shells), and "<lang>/<template>.subject", ".html" and ".txt" for lang in en,
-	// de, fr, es and each invite.Template (e.g. "de/reminder.html"). Files it lacks
-	// keep the embedded version.
-	TemplateDir string
 }
 
 // Mailer is invite.Mailer on SES v2.
@@ -46,7 +41,6 @@ type Mailer struct {
 	client    sender
 	from      string
 	configSet string
-	templates *renderer
 }
 
 var (
@@ -62,9 +56,8 @@ const (
 	maxTagValue = 256
 )
 
-// New returns a Mailer that sends with client. It checks cfg and parses every
-// template once, so a bad sender address or a broken template override fails the
-// cold start.
+// New returns a Mailer that sends with client. It checks cfg, so a bad sender
+// address fails the cold start.
 func New(client sender, cfg Config) (*Mailer, error) {
 	if client == nil {
 		return nil, errors.New("ses: nil SES client")
@@ -77,11 +70,7 @@ func New(client sender, cfg Config) (*Mailer, error) {
 		// SES names configuration sets with the same alphabet as tag values.
 		return nil, fmt.Errorf("ses: configuration set %q: only ASCII letters, digits, _ and - are allowed", cfg.ConfigurationSet)
 	}
-	r, err := newRenderer(cfg.TemplateDir)
-	if err != nil {
-		return nil, fmt.Errorf("ses: templates: %w", err)
-	}
-	return &Mailer{client: client, from: from, configSet: cfg.ConfigurationSet, templates: r}, nil
+	return &Mailer{client: client, from: from, configSet: cfg.ConfigurationSet}, nil
 }
 
 // Send renders m and sends it. It returns SES's message id. Errors: invalid_request
@@ -107,7 +96,7 @@ func (m *Mailer) Send(ctx context.Context, mail invite.Mail) (string, error) {
 	if strings.TrimSpace(mail.TargetName) == "" {
 		return "", invite.Invalid("target_name", "the email needs the application's or organization's name")
 	}
-	e, err := m.templates.render(mail)
+	e, err := render(mail)
 	if err != nil {
 		if invite.AsError(err) != nil {
 			return "", err

@@ -108,7 +108,7 @@ func TestSendBuildsTheSESRequest(t *testing.T) {
 				t.Fatalf("SES got %d requests, want 1", len(reqs))
 			}
 			in := reqs[0]
-			want, err := m.templates.render(mail)
+			want, err := render(mail)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
@@ -382,7 +382,6 @@ func TestNewChecksConfig(t *testing.T) {
 		{"header injection", Config{From: "Doorman <invites@example.com>\r\nBcc: eve@example.net"}, "", "control character"},
 		{"non-ASCII address", Config{From: "invités@example.com"}, "", "ASCII"},
 		{"bad configuration set", Config{From: "invites@example.com", ConfigurationSet: "prod set"}, "", "configuration set"},
-		{"template dir is a file", Config{From: "invites@example.com", TemplateDir: "ses.go"}, "", "not a directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
