@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -40,8 +43,14 @@ func load(ctx context.Context, getenv func(string) string, args []string, out io
 		return err
 	}
 	rateText := strconv.FormatFloat(*rate, 'f', -1, 64)
+	// A table of its own: what an earlier run left (deferred invitations the sweeper
+	// would queue again) must not be measured as this run's.
+	table := "doorman-load-" + time.Now().Format("20060102-150405")
+	defer dropTable(getenv, table)
 	env := func(k string) string {
 		switch k {
+		case "TABLE_NAME":
+			return table
 		case "LISTEN_ADDR":
 			return "127.0.0.1:0"
 		case "AUTH0_SIM_RATE", "AUTH0_RATE_LIMIT":
@@ -241,4 +250,18 @@ func report(out io.Writer, creators int, d time.Duration, rate float64, res *loa
 	fmt.Fprintf(out, "  failed           %d invitations\n", lost.failed)
 	fmt.Fprintf(out, "  without Auth0    %d invitations\n", lost.unprovisioned)
 	fmt.Fprintf(out, "  orphan users     %d of %d Auth0 users name no invitation\n", lost.orphanUsers, lost.users)
+}
+
+// dropTable deletes a load run's table; a failure leaves it for the operator.
+func dropTable(getenv func(string) string, table string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	awsCfg, err := localAWS(ctx, or(getenv("AWS_REGION"), "us-east-1"))
+	if err != nil {
+		return
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(or(getenv("DYNAMODB_ENDPOINT"), "http://127.0.0.1:8000"))
+	})
+	_, _ = db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 }

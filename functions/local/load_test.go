@@ -23,7 +23,6 @@ import (
 func TestLoad(t *testing.T) {
 	env := map[string]string{
 		"DYNAMODB_ENDPOINT": localaws.DynamoEndpoint(t), "SES_ENDPOINT": localaws.SESEndpoint(t), "AUTH0_DOMAIN": "",
-		"TABLE_NAME": "doorman-load-test-" + time.Now().Format("150405.000000000"),
 	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
