@@ -274,6 +274,9 @@ const (
 // withoutLink is a response body without the invitee's link, marked so that its replay
 // is refused; a body without one is returned as it is.
 func withoutLink(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"`+linkField+`"`)) {
+		return body // most responses: no need to read them
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return body

@@ -86,7 +86,6 @@ func (s *Service) workDeferred(ctx context.Context, id string, last bool) error 
 	if err != nil {
 		return fmt.Errorf("work deferred invitation %s: %w", id, err)
 	}
-	ctx = WithInvitation(ctx, inv)
 	err = s.retrying(ctx, func() error {
 		if inv.Status != StatusPending {
 			return nil // revoked, expired or done meanwhile

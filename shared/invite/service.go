@@ -426,12 +426,45 @@ func (s *Service) apply(ctx context.Context, cur *Invitation, change func(*Invit
 // link is the invitee's Doorman link for a token.
 func (s *Service) link(token string) string { return s.baseURL + "/i/" + token }
 
-func (s *Service) logger(ctx context.Context, inv *Invitation) *slog.Logger {
-	l := s.log.With("invitation_id", inv.ID)
+// logger is the service's logger for lines about inv: each carries its id and Auth0
+// user id. The ids are added per line, and only when the line is logged at all, which
+// keeps a create from cloning a handler for every line it might log.
+func (s *Service) logger(_ context.Context, inv *Invitation) invLogger {
+	l := invLogger{log: s.log, attrs: []any{"invitation_id", inv.ID}}
 	if inv.Auth0UserID != "" {
-		l = l.With("auth0_user_id", inv.Auth0UserID)
+		l.attrs = append(l.attrs, "auth0_user_id", inv.Auth0UserID)
 	}
 	return l
+}
+
+// invLogger logs lines about one invitation.
+type invLogger struct {
+	log   *slog.Logger
+	attrs []any
+}
+
+// With returns the logger with more attributes on every line.
+func (l invLogger) With(args ...any) invLogger {
+	return invLogger{log: l.log, attrs: append(slices.Clip(l.attrs), args...)}
+}
+
+func (l invLogger) InfoContext(ctx context.Context, msg string, args ...any) {
+	l.at(ctx, slog.LevelInfo, msg, args)
+}
+
+func (l invLogger) WarnContext(ctx context.Context, msg string, args ...any) {
+	l.at(ctx, slog.LevelWarn, msg, args)
+}
+
+func (l invLogger) ErrorContext(ctx context.Context, msg string, args ...any) {
+	l.at(ctx, slog.LevelError, msg, args)
+}
+
+func (l invLogger) at(ctx context.Context, level slog.Level, msg string, args []any) {
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	l.log.Log(ctx, level, msg, append(slices.Clip(l.attrs), args...)...)
 }
 
 // safeMessage is the client-safe part of err, for history and FailedReason.
