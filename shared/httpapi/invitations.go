@@ -80,12 +80,17 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, a invite.Actor, 
 		s.writeError(w, r, err)
 		return
 	}
-	req := b.request(d)
-	if _, err := s.chargeValid(r.Context(), a, []charge{{s.invites, 1}}, req); err != nil {
+	// Validated once, then charged: a request the service refuses costs nothing.
+	prepared, err := s.svc.PrepareCreate(a, b.request(d))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out, err := s.svc.Create(r.Context(), a, req)
+	if _, err := s.charge(r.Context(), a, []charge{{s.invites, 1}}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, err := s.svc.CreatePrepared(r.Context(), a, prepared)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

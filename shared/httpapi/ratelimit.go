@@ -54,10 +54,15 @@ type charged struct {
 // cap reached a moment early; the cap errs towards refusing, never towards letting
 // more through.
 func (s *server) chargeValid(ctx context.Context, a invite.Actor, charges []charge, reqs ...invite.CreateRequest) (charged, error) {
-	done := charged{now: s.now()}
 	if !s.validForCreate(a, reqs...) {
-		return done, nil
+		return charged{now: s.now()}, nil
 	}
+	return s.charge(ctx, a, charges)
+}
+
+// charge is chargeValid for a request the service has validated already.
+func (s *server) charge(ctx context.Context, a invite.Actor, charges []charge) (charged, error) {
+	done := charged{now: s.now()}
 	for _, c := range charges {
 		if c.cap.perHour < 0 {
 			continue

@@ -3,6 +3,7 @@ package invite
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Created is the outcome of Create and Ticket.
@@ -35,13 +36,40 @@ type Created struct {
 // An email that cannot be sent does not fail Create: the invitation exists and stays
 // pending, its Delivery says failed, and a retry is queued (Delivery.NextAttemptAt).
 func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Created, error) {
-	if err := authorize(a, PermCreate); err != nil {
+	p, err := s.PrepareCreate(a, req)
+	if err != nil {
 		return nil, err
+	}
+	return s.CreatePrepared(ctx, a, p)
+}
+
+// PreparedCreate is a create request that passed validation for its actor
+// (PrepareCreate): what CreatePrepared takes, so that a caller that must act between
+// the two (the HTTP layer charges the hourly cap) validates once.
+type PreparedCreate struct {
+	req      CreateRequest
+	askedTTL time.Duration
+}
+
+// PrepareCreate checks the actor's permission and the request, as Create does before
+// it looks anything up.
+func (s *Service) PrepareCreate(a Actor, req CreateRequest) (PreparedCreate, error) {
+	if err := authorize(a, PermCreate); err != nil {
+		return PreparedCreate{}, err
 	}
 	askedTTL := req.TTL
 	req, err := s.prepare(a, req)
 	if err != nil {
-		return nil, err
+		return PreparedCreate{}, err
+	}
+	return PreparedCreate{req: req, askedTTL: askedTTL}, nil
+}
+
+// CreatePrepared is Create for a request PrepareCreate passed, for the same actor.
+func (s *Service) CreatePrepared(ctx context.Context, a Actor, p PreparedCreate) (*Created, error) {
+	req, askedTTL := p.req, p.askedTTL
+	if req.Email == "" {
+		return nil, Errorf(CodeInternal, "create: the request was not prepared")
 	}
 	// The organization is looked up before anything is stored, so that a mistyped id
 	// is a plain invalid request rather than a failed invitation.

@@ -73,9 +73,16 @@ type ctxHandler struct{ slog.Handler }
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if ctx != nil {
-		if attrs := LogAttrs(ctx); len(attrs) > 0 {
-			r = r.Clone()
-			r.AddAttrs(attrs...)
+		// r is this call's own copy, dropped by the Logger once Handle returns, so the
+		// ids are added to it in place.
+		if id, _ := ctx.Value(requestIDKey{}).(string); id != "" {
+			r.AddAttrs(slog.String("request_id", id))
+		}
+		if id, _ := ctx.Value(invitationIDKey{}).(string); id != "" {
+			r.AddAttrs(slog.String("invitation_id", id))
+		}
+		if id, _ := ctx.Value(auth0UserIDKey{}).(string); id != "" {
+			r.AddAttrs(slog.String("auth0_user_id", id))
 		}
 	}
 	return h.Handler.Handle(ctx, r)
