@@ -450,7 +450,7 @@ func (a *Acceptor) failedAccept(ctx context.Context, ev IdentityEvent, inv *Invi
 	case !a.reissue || inv.count(EventReissued) >= a.maxReissues:
 		return a.failInvitation(ctx, ev, inv, reason+" The Auth0 invitation is used up; invite again.")
 	}
-	org, err := a.svc.organizationFor(ctx, inv)
+	org, err := a.svc.organizationFor(ctx, inv.OrganizationID)
 	if err != nil {
 		return nil, fmt.Errorf("reissue %s: %w", inv.ID, err)
 	}

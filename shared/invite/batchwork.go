@@ -90,7 +90,7 @@ func (s *Service) workDeferred(ctx context.Context, id string, last bool) error 
 		if inv.Status != StatusPending {
 			return nil // revoked, expired or done meanwhile
 		}
-		org, err := s.organizationFor(ctx, inv)
+		org, err := s.organizationFor(ctx, inv.OrganizationID)
 		if err != nil {
 			return err
 		}
@@ -296,7 +296,7 @@ func (s *Service) itemConflict(ctx context.Context, item *BatchItem, existingID 
 // has not happened, then send its email when one is due. It returns the invitation as
 // stored; conflict when a conditional write lost (the caller reads it again).
 func (s *Service) advance(ctx context.Context, a Actor, inv *Invitation, org *Organization, resumed bool) (*Invitation, error) {
-	if inv.Status == StatusPending && !provisioned(inv) {
+	if inv.Status == StatusPending && !inv.Provisioned() {
 		next, err := s.provision(ctx, a, inv, org, true, resumed)
 		if next != nil && next.Status == StatusFailed {
 			return next, nil // Auth0 refused it: the caller reports the stored reason
@@ -324,8 +324,6 @@ func (s *Service) advance(ctx context.Context, a Actor, inv *Invitation, org *Or
 	}
 	return inv, nil
 }
-
-func provisioned(inv *Invitation) bool { return inv.Provisioned() }
 
 // sameAuth0Side reports whether two copies of an invitation name the same Auth0 user
 // or organization invitation.

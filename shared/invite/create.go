@@ -73,7 +73,7 @@ func (s *Service) CreatePrepared(ctx context.Context, a Actor, p PreparedCreate)
 	}
 	// The organization is looked up before anything is stored, so that a mistyped id
 	// is a plain invalid request rather than a failed invitation.
-	org, err := s.organizationOf(ctx, req)
+	org, err := s.organizationFor(ctx, req.OrganizationID)
 	if err != nil {
 		return nil, fmt.Errorf("create invitation: %w", err)
 	}

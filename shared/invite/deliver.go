@@ -68,7 +68,7 @@ func (s *Service) RetryDelivery(ctx context.Context, id string) (*Invitation, er
 	if inv.Delivery.NextAttemptAt.IsZero() || now.Before(inv.Delivery.NextAttemptAt) {
 		return nil, &Error{Code: CodeRateLimited, Message: "no retry is due", RetryAfter: inv.Delivery.NextAttemptAt.Sub(now)}
 	}
-	org, err := s.organizationFor(ctx, inv)
+	org, err := s.organizationFor(ctx, inv.OrganizationID)
 	if err != nil {
 		return nil, fmt.Errorf("retry delivery of %s: %w", id, err)
 	}

@@ -44,17 +44,19 @@ func WithAuth0UserID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, auth0UserIDKey{}, id)
 }
 
+// logFields are the ids a context may carry, in the order lines show them.
+var logFields = [...]struct {
+	key  any
+	name string
+}{{requestIDKey{}, "request_id"}, {invitationIDKey{}, "invitation_id"}, {auth0UserIDKey{}, "auth0_user_id"}}
+
 // LogAttrs are the ids ctx carries, as log attributes, in a fixed order.
 func LogAttrs(ctx context.Context) []slog.Attr {
 	var out []slog.Attr
-	if id, _ := ctx.Value(requestIDKey{}).(string); id != "" {
-		out = append(out, slog.String("request_id", id))
-	}
-	if id, _ := ctx.Value(invitationIDKey{}).(string); id != "" {
-		out = append(out, slog.String("invitation_id", id))
-	}
-	if id, _ := ctx.Value(auth0UserIDKey{}).(string); id != "" {
-		out = append(out, slog.String("auth0_user_id", id))
+	for _, f := range logFields {
+		if id, _ := ctx.Value(f.key).(string); id != "" {
+			out = append(out, slog.String(f.name, id))
+		}
 	}
 	return out
 }
@@ -75,14 +77,10 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	if ctx != nil {
 		// r is this call's own copy, dropped by the Logger once Handle returns, so the
 		// ids are added to it in place.
-		if id, _ := ctx.Value(requestIDKey{}).(string); id != "" {
-			r.AddAttrs(slog.String("request_id", id))
-		}
-		if id, _ := ctx.Value(invitationIDKey{}).(string); id != "" {
-			r.AddAttrs(slog.String("invitation_id", id))
-		}
-		if id, _ := ctx.Value(auth0UserIDKey{}).(string); id != "" {
-			r.AddAttrs(slog.String("auth0_user_id", id))
+		for _, f := range logFields {
+			if id, _ := ctx.Value(f.key).(string); id != "" {
+				r.AddAttrs(slog.String(f.name, id))
+			}
 		}
 	}
 	return h.Handler.Handle(ctx, r)

@@ -36,7 +36,7 @@ func (s *Service) resend(ctx context.Context, a Actor, inv *Invitation, ttl time
 	if err := s.canSend(inv, now); err != nil {
 		return nil, err
 	}
-	org, err := s.organizationFor(ctx, inv)
+	org, err := s.organizationFor(ctx, inv.OrganizationID)
 	if err != nil {
 		return nil, fmt.Errorf("resend %s: %w", inv.ID, err)
 	}
@@ -357,7 +357,7 @@ func (s *Service) cleanupOnce(ctx context.Context, inv *Invitation, actor string
 // for the history; "" when there is nothing to remove.
 func (s *Service) retire(ctx context.Context, inv *Invitation, policy UserPolicy) (string, error) {
 	switch {
-	case inv.Resumable && !provisioned(inv):
+	case inv.Resumable && !inv.Provisioned():
 		return s.retireUnrecorded(ctx, inv, policy)
 	case inv.Kind == KindOrganization && inv.Auth0InvitationID != "":
 		return s.retireOrgInvitation(ctx, inv, inv.Auth0InvitationID, "")
@@ -423,7 +423,7 @@ func (s *Service) retireCreatedUser(ctx context.Context, inv *Invitation, userID
 	kept, err := s.retireUser(ctx, userID, inv.ID, policy)
 	log := s.logger(ctx, inv)
 	if userID != inv.Auth0UserID {
-		log = log.With("auth0_user_id", userID)
+		log = log.forUser(userID)
 	}
 	switch {
 	case err != nil:

@@ -119,14 +119,6 @@ func (s *Service) organization(ctx context.Context, orgID string) (*Organization
 	return org, nil
 }
 
-// organizationOf is the organization of a prepared request; nil for the application.
-func (s *Service) organizationOf(ctx context.Context, req CreateRequest) (*Organization, error) {
-	if req.OrganizationID == "" {
-		return nil, nil
-	}
-	return s.organization(ctx, req.OrganizationID)
-}
-
 // provision creates the Auth0 side of a stored pending invitation (the user with its
 // roles, or the organization invitation) and records it. On Auth0's refusal it stores
 // the invitation failed and returns it as stored together with the refusal. With
@@ -181,7 +173,7 @@ func (s *Service) adoptable(ctx context.Context, resumable bool, err error, next
 		return true
 	}
 	fresh, gerr := s.store.Get(ctx, next.ID)
-	return gerr != nil || fresh.Status == StatusPending && (!provisioned(fresh) || sameAuth0Side(fresh, next))
+	return gerr != nil || fresh.Status == StatusPending && (!fresh.Provisioned() || sameAuth0Side(fresh, next))
 }
 
 // provisionUser finds or creates the application user. A new user gets the roles: no
@@ -216,7 +208,7 @@ func (s *Service) provisionUser(ctx context.Context, inv *Invitation, resumable 
 			}
 			return nil, err
 		}
-		log.InfoContext(ctx, "auth0 user created", "auth0_user_id", u.ID)
+		log.forUser(u.ID).InfoContext(ctx, "auth0 user created")
 		return undo, nil
 	case err != nil:
 		return nil, fmt.Errorf("find Auth0 user: %w", err)
@@ -235,7 +227,7 @@ func (s *Service) provisionUser(ctx context.Context, inv *Invitation, resumable 
 	if u.EmailVerified {
 		inv.Account = AccountExisting
 	}
-	log.InfoContext(ctx, "invitation for an existing auth0 account", "auth0_user_id", u.ID, "account", inv.Account)
+	log.forUser(u.ID).InfoContext(ctx, "invitation for an existing auth0 account", "account", inv.Account)
 	return nil, nil
 }
 
@@ -424,12 +416,12 @@ func (s *Service) emailFor(inv *Invitation, org *Organization, token string) Mai
 	return m
 }
 
-// organizationFor is the organization an invitation's email names (nil for an
-// application invitation); it is looked up before anything is written, so that a
+// organizationFor is the organization an invitation (or a prepared request) names,
+// nil for the application; it is looked up before anything is written, so that a
 // failed lookup changes nothing.
-func (s *Service) organizationFor(ctx context.Context, inv *Invitation) (*Organization, error) {
-	if inv.Kind != KindOrganization {
+func (s *Service) organizationFor(ctx context.Context, orgID string) (*Organization, error) {
+	if orgID == "" {
 		return nil, nil
 	}
-	return s.organization(ctx, inv.OrganizationID)
+	return s.organization(ctx, orgID)
 }

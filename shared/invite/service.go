@@ -249,6 +249,9 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	} else {
+		// The ids a line is about come from its context (logger puts an invitation's).
+		s.log = slog.New(LogHandler(s.log.Handler()))
 	}
 	return s, nil
 }
@@ -427,25 +430,30 @@ func (s *Service) apply(ctx context.Context, cur *Invitation, change func(*Invit
 func (s *Service) link(token string) string { return s.baseURL + "/i/" + token }
 
 // logger is the service's logger for lines about inv: each carries its id and Auth0
-// user id. The ids are added per line, and only when the line is logged at all, which
-// keeps a create from cloning a handler for every line it might log.
+// user id, put in the line's context for the log handler (LogHandler), and only when
+// the line is logged at all.
 func (s *Service) logger(_ context.Context, inv *Invitation) invLogger {
-	l := invLogger{log: s.log, attrs: []any{"invitation_id", inv.ID}}
-	if inv.Auth0UserID != "" {
-		l.attrs = append(l.attrs, "auth0_user_id", inv.Auth0UserID)
-	}
-	return l
+	return invLogger{log: s.log, invitationID: inv.ID, userID: inv.Auth0UserID}
 }
 
 // invLogger logs lines about one invitation.
 type invLogger struct {
-	log   *slog.Logger
-	attrs []any
+	log                  *slog.Logger
+	invitationID, userID string
+	attrs                []any
 }
 
 // With returns the logger with more attributes on every line.
 func (l invLogger) With(args ...any) invLogger {
-	return invLogger{log: l.log, attrs: append(slices.Clip(l.attrs), args...)}
+	l.attrs = append(slices.Clip(l.attrs), args...)
+	return l
+}
+
+// forUser returns the logger for lines about another Auth0 user of the invitation
+// (one an interrupted attempt created and never recorded).
+func (l invLogger) forUser(userID string) invLogger {
+	l.userID = userID
+	return l
 }
 
 func (l invLogger) InfoContext(ctx context.Context, msg string, args ...any) {
@@ -463,6 +471,10 @@ func (l invLogger) ErrorContext(ctx context.Context, msg string, args ...any) {
 func (l invLogger) at(ctx context.Context, level slog.Level, msg string, args []any) {
 	if !l.log.Enabled(ctx, level) {
 		return
+	}
+	ctx = context.WithValue(ctx, invitationIDKey{}, l.invitationID)
+	if l.userID != "" {
+		ctx = WithAuth0UserID(ctx, l.userID)
 	}
 	l.log.Log(ctx, level, msg, append(slices.Clip(l.attrs), args...)...)
 }

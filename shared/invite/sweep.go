@@ -406,7 +406,7 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 		r.res.Deferred++
 		return
 	}
-	org, err := r.svc.organizationFor(ctx, inv)
+	org, err := r.svc.organizationFor(ctx, inv.OrganizationID)
 	if err != nil {
 		r.outcome(ctx, inv, "reminder", err)
 		return

@@ -50,7 +50,7 @@ func (inv *Invitation) transition(to Status, at time.Time, actor, detail string)
 // for Doorman to remove: the organization invitation, or the user Doorman created, or
 // for a resumable invitation whose Auth0 side is not recorded, possibly either.
 func (inv *Invitation) leavesAuth0Artefact() bool {
-	if inv.Resumable && !provisioned(inv) {
+	if inv.Resumable && !inv.Provisioned() {
 		return true
 	}
 	switch inv.Kind {
