@@ -32,7 +32,7 @@ func TestTableActions(t *testing.T) {
 	now := time.Now().UTC()
 	inv := stack.SeedInvitation(t, "01KAXPZ7Q0WEBH00KACTN00001", "joins@example.com", now.Add(-time.Hour), now.Add(6*24*time.Hour),
 		invite.Delivery{Status: invite.DeliverySent, Sends: 1, LastSentAt: now.Add(-time.Hour)})
-	stack.Meter.BeforeNext("TransactWriteItems", func() {
+	stack.Meter.BeforeNext("PutItem", func() {
 		prev, err := store.Get(ctx, inv.ID)
 		if err != nil {
 			t.Errorf("the other writer: %v", err)

@@ -204,7 +204,8 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	setS(m, attrID, inv.ID)
 	setS(m, "kind", string(inv.Kind))
 	setS(m, "email", inv.Email)
-	setS(m, "email_key", invite.EmailKey(inv.Email))
+	// No email_key: it is invite.EmailKey(email), and the listing by email reads it
+	// from its index key (items written before carry it, unread).
 	setS(m, "name", inv.Name)
 	setS(m, "org_id", inv.OrganizationID)
 	if len(inv.Roles) > 0 {
@@ -269,7 +270,14 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	setT(d, "last_sent_at", inv.Delivery.LastSentAt)
 	setS(d, "last_error", inv.Delivery.LastError)
 	setN(d, "failures", inv.Delivery.Failures)
-	setT(d, "last_attempt_at", inv.Delivery.LastAttemptAt)
+	// The last attempt is most often the last send: then only last_sent_at is
+	// written, and an empty last_attempt_at says "none" when there was a send.
+	switch la := inv.Delivery.LastAttemptAt; {
+	case la.IsZero() && !inv.Delivery.LastSentAt.IsZero():
+		d["last_attempt_at"] = str("")
+	case !la.Equal(inv.Delivery.LastSentAt):
+		setT(d, "last_attempt_at", la)
+	}
 	if len(d) > 0 {
 		m["delivery"] = &types.AttributeValueMemberM{Value: d}
 	}
@@ -277,14 +285,9 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	if len(inv.History) > 0 {
 		l := make([]types.AttributeValue, len(inv.History))
 		for i, e := range inv.History {
-			em := make(map[string]types.AttributeValue, 4)
-			setS(em, "event", e.Event)
-			setT(em, "at", e.At)
-			setS(em, "actor", e.Actor)
-			setS(em, "detail", e.Detail)
-			l[i] = &types.AttributeValueMemberM{Value: em}
+			l[i] = encodeEvent(e)
 		}
-		m["history"] = &types.AttributeValueMemberL{Value: l}
+		m[attrHistory] = &types.AttributeValueMemberL{Value: l}
 	}
 	if len(inv.Folded) > 0 {
 		f := make(map[string]types.AttributeValue, len(inv.Folded))
@@ -295,6 +298,58 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	}
 	m[attrVersion] = num(int64(inv.Version))
 	return nil
+}
+
+// History entries are written to hist, each a string "<unix nanoseconds in base
+// 36>\x1f<event>\x1f<actor>\x1f<detail>": the same entry as a map of four named attributes (what
+// items written before hold, in history) is about 30 bytes more, and every entry is
+// paid for in the write units of every update. An entry whose event or actor holds
+// the separator keeps the map form.
+const (
+	attrHistory       = "hist"
+	attrLegacyHistory = "history"
+	eventSep          = "\x1f"
+)
+
+func encodeEvent(e invite.Event) types.AttributeValue {
+	if strings.Contains(e.Event, eventSep) || strings.Contains(e.Actor, eventSep) {
+		em := make(map[string]types.AttributeValue, 4)
+		setS(em, "event", e.Event)
+		setT(em, "at", e.At)
+		setS(em, "actor", e.Actor)
+		setS(em, "detail", e.Detail)
+		return &types.AttributeValueMemberM{Value: em}
+	}
+	at := ""
+	if !e.At.IsZero() {
+		at = strconv.FormatInt(e.At.UnixNano(), 36)
+	}
+	return str(at + eventSep + e.Event + eventSep + e.Actor + eventSep + e.Detail)
+}
+
+func decodeEvent(v types.AttributeValue) (invite.Event, error) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberM:
+		hd := &decoder{m: v.Value}
+		e := invite.Event{Event: hd.s("event"), At: hd.t("at"), Actor: hd.s("actor"), Detail: hd.s("detail")}
+		return e, hd.err
+	case *types.AttributeValueMemberS:
+		f := strings.SplitN(v.Value, eventSep, 4)
+		if len(f) != 4 {
+			return invite.Event{}, fmt.Errorf("%d fields, want 4", len(f))
+		}
+		e := invite.Event{Event: f[1], Actor: f[2], Detail: f[3]}
+		if f[0] != "" {
+			ns, err := strconv.ParseInt(f[0], 36, 64)
+			if err != nil {
+				return invite.Event{}, fmt.Errorf("time: %w", err)
+			}
+			e.At = time.Unix(0, ns).UTC()
+		}
+		return e, nil
+	default:
+		return invite.Event{}, fmt.Errorf("type %T, want S or M", v)
+	}
 }
 
 // decoder reads attributes and keeps the first malformed one, so that decoding reads
@@ -452,22 +507,25 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		Failures:      dd.n("failures"),
 		LastAttemptAt: dd.t("last_attempt_at"),
 	}
+	if _, ok := dd.m["last_attempt_at"]; !ok {
+		inv.Delivery.LastAttemptAt = inv.Delivery.LastSentAt
+	}
 	if dd.err != nil {
 		d.fail("delivery", dd.err)
 	}
-	if hist := d.list("history"); len(hist) > 0 {
+	hist := d.list(attrHistory)
+	if len(hist) == 0 {
+		hist = d.list(attrLegacyHistory)
+	}
+	if len(hist) > 0 {
 		inv.History = make([]invite.Event, len(hist))
 		for i, h := range hist {
-			hm, ok := h.(*types.AttributeValueMemberM)
-			if !ok {
-				d.fail("history", fmt.Errorf("element %d has type %T, want M", i, h))
+			e, err := decodeEvent(h)
+			if err != nil {
+				d.fail("history", fmt.Errorf("element %d: %w", i, err))
 				break
 			}
-			hd := &decoder{m: hm.Value}
-			inv.History[i] = invite.Event{Event: hd.s("event"), At: hd.t("at"), Actor: hd.s("actor"), Detail: hd.s("detail")}
-			if hd.err != nil {
-				d.fail("history", hd.err)
-			}
+			inv.History[i] = e
 		}
 	}
 	if fm, ok := d.m["history_folded"].(*types.AttributeValueMemberM); ok && len(fm.Value) > 0 {

@@ -26,6 +26,34 @@ func putLegacyCopy(t *testing.T, f *fixture, inv *invite.Invitation, k map[strin
 	}
 }
 
+// putLegacyInvitation rewrites inv's invitation item and token item as the version
+// before satellite TTLs wrote them: the history as a list of maps under "history",
+// the token item without a TTL.
+func putLegacyInvitation(t *testing.T, f *fixture, inv *invite.Invitation) {
+	t.Helper()
+	m, err := invitationItem(inv, f.store.opts.ExpiryShards, 0)
+	if err != nil {
+		t.Fatalf("invitationItem: %v", err)
+	}
+	delete(m, attrHistory)
+	l := make([]types.AttributeValue, len(inv.History))
+	for i, e := range inv.History {
+		em := map[string]types.AttributeValue{}
+		setS(em, "event", e.Event)
+		setT(em, "at", e.At)
+		setS(em, "actor", e.Actor)
+		setS(em, "detail", e.Detail)
+		l[i] = &types.AttributeValueMemberM{Value: em}
+	}
+	m[attrLegacyHistory] = &types.AttributeValueMemberL{Value: l}
+	m["email_key"] = str(invite.EmailKey(inv.Email))
+	for _, item := range []map[string]types.AttributeValue{m, pointerItem(tokenKey(inv.TokenHash), inv.ID, 0)} {
+		if _, err := f.client.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(f.table), Item: item}); err != nil {
+			t.Fatalf("PutItem: %v", err)
+		}
+	}
+}
+
 func getItem(t *testing.T, f *fixture, k map[string]types.AttributeValue) map[string]types.AttributeValue {
 	t.Helper()
 	out, err := f.client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: k, ConsistentRead: aws.Bool(true)})
@@ -37,23 +65,26 @@ func getItem(t *testing.T, f *fixture, k map[string]types.AttributeValue) map[st
 
 // TestLegacyCopyItems: a table written before lookup items were pointers holds full
 // copies of invitations under their Auth0 user, organization email and Auth0
-// invitation keys. After the upgrade they are read through the id they carry (never
-// trusted for the rest), are taken over by the newest invitation, become pointers
-// when their invitation ends, and are deleted when it leaves their key.
+// invitation keys, without a TTL. After the upgrade they are read through the id they
+// carry (never trusted for the rest), are taken over by the newest invitation, become
+// pointers with their TTL at their invitation's first update, and are deleted when it
+// leaves their key.
 func TestLegacyCopyItems(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	app := f.Invitation("inv_app", "ann@example.com")
 	app.Auth0UserID = "auth0|ann"
 	f.Create(t, app)
+	putLegacyInvitation(t, f, app)
 	putLegacyCopy(t, f, app, userKey("auth0|ann"))
 	org := f.Invitation("inv_org", "carol@example.net")
 	org.Kind, org.OrganizationID, org.Auth0InvitationID = invite.KindOrganization, "org_acme", "uinv_1"
 	f.Create(t, org)
+	putLegacyInvitation(t, f, org)
 	putLegacyCopy(t, f, org, orgEmailKey("org_acme", "carol@example.net"))
 	putLegacyCopy(t, f, org, auth0InvitationKey("uinv_1"))
 
-	// Updates through the new code leave the copies stale.
+	// Updates through the new code replace the copies with pointers.
 	sent := app.Clone()
 	sent.Delivery.Sends++
 	if err := f.store.Update(ctx, app, sent); err != nil {
@@ -96,15 +127,26 @@ func TestLegacyCopyItems(t *testing.T) {
 		}
 	})
 
-	t.Run("an ending invitation turns its copy into a pointer", func(t *testing.T) {
+	t.Run("an updated invitation's copies and token become items with a TTL", func(t *testing.T) {
 		done := f.Finish(t, orgSent, invite.StatusAccepted)
-		item := getItem(t, f, orgEmailKey("org_acme", "carol@example.net"))
-		d := &decoder{m: item}
-		if d.s(attrInvID) != org.ID || d.s("email") != "" {
-			t.Errorf("org email item after the end: %v, want a pointer to %s", item, org.ID)
+		want := f.store.satelliteTTL(done)
+		for name, k := range map[string]map[string]types.AttributeValue{
+			"org email": orgEmailKey("org_acme", "carol@example.net"), "auth0 invitation": auth0InvitationKey("uinv_1"),
+		} {
+			item := getItem(t, f, k)
+			d := &decoder{m: item}
+			if d.s(attrInvID) != org.ID || d.s("email") != "" {
+				t.Errorf("%s item after the update: %v, want a pointer to %s", name, item, org.ID)
+			}
+			if got := int64(d.n(attrTTL)); got != want {
+				t.Errorf("%s item ttl = %d, want %d", name, got, want)
+			}
 		}
-		if got, want := int64(d.n(attrTTL)), done.AcceptedAt.Add(DefaultRetention).Unix(); got != want {
-			t.Errorf("org email item ttl = %d, want %d", got, want)
+		if got := ttlOf(t, f, tokenKey(org.TokenHash)); got != want {
+			t.Errorf("token item ttl = %d, want %d", got, want)
+		}
+		if got, own := want, done.AcceptedAt.Add(DefaultRetention).Unix(); got < own {
+			t.Errorf("satellite ttl %d is before the invitation's %d", got, own)
 		}
 	})
 

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/doormanhq/doorman/shared/dynamo/dynamotest"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -57,6 +60,9 @@ func BenchmarkLifecycle(b *testing.B) {
 
 	units, writes := map[string]float64{}, map[string]float64{}
 	requests := map[string]map[string]int64{} // of the last iteration, for the log
+	detail := map[string][]dynamotest.Request{}
+	sizes := map[string]int{}
+	var accepted *invite.Invitation
 	metered := func(step string, run func() error) {
 		f.meter.Reset()
 		if err := run(); err != nil {
@@ -66,6 +72,13 @@ func BenchmarkLifecycle(b *testing.B) {
 		units[step] += u.CapacityUnits
 		writes[step] += u.CapacityUnits - u.ReadCapacityUnits
 		requests[step] = u.Operations
+		detail[step] = f.meter.Requests()
+		if accepted != nil {
+			out, err := f.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: invitationKey(accepted.ID)})
+			if err == nil {
+				sizes[step] = itemSize(out.Item)
+			}
+		}
 	}
 	i := 0
 	for b.Loop() {
@@ -73,7 +86,7 @@ func BenchmarkLifecycle(b *testing.B) {
 		b.StopTimer()
 		// Each invitation is read back from the store by the step after it, as the
 		// functions do; nothing is carried over in memory.
-		var accepted, expiring, revoked *invite.Invitation
+		var expiring, revoked *invite.Invitation
 		var token string
 		b.StartTimer()
 		metered("create", func() error {
@@ -106,7 +119,10 @@ func BenchmarkLifecycle(b *testing.B) {
 	}
 	var whole, wholeWrites float64
 	for _, step := range lifecycleSteps {
-		b.Logf("%-8s %5.1f capacity units (%4.1f write) per invitation; requests %v", step, units[step]/float64(i), writes[step]/float64(i), requests[step])
+		b.Logf("%-8s %5.1f capacity units (%4.1f write) per invitation; requests %v; invitation item %d B", step, units[step]/float64(i), writes[step]/float64(i), requests[step], sizes[step])
+		for _, r := range detail[step] {
+			b.Logf("           %v", r)
+		}
 		b.ReportMetric(units[step]/float64(i), step+"-cu/op")
 		b.ReportMetric(writes[step]/float64(i), step+"-wcu/op")
 		if step != "expire" && step != "revoke" {

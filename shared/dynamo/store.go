@@ -1,10 +1,9 @@
 // Package dynamo keeps Doorman's invitations in one DynamoDB table: it implements
 // invite.Store, defines the table (Schema, EnsureTable) for local runs and for the CDK
 // stack, and keeps idempotency records and processed log ids. Every change of an
-// invitation is one conditional write on its status and version: a PutItem when only
-// the invitation item changes, else a transaction that also maintains its reservation,
-// link token and lookup items, so that races between API, webhook and sweeper have
-// exactly one winner.
+// invitation is one conditional PutItem on its status and version, so that races
+// between API, webhook and sweeper have exactly one winner; its reservation, link
+// token and lookup items are plain writes ordered around it (Create).
 package dynamo
 
 import (
@@ -138,9 +137,6 @@ func (s *Store) ttlFor(inv *invite.Invitation) int64 {
 // txItem is one write of a transaction, with what its condition failing means.
 type txItem struct {
 	write types.TransactWriteItem
-	// optional writes keep a derived item (the Auth0 user's copy) newest-wins: when
-	// only their conditions fail, the transaction is retried without them.
-	optional bool
 	// conflict explains a failed condition; reason.Item is the old item when the
 	// write asked for it.
 	conflict func(reason types.CancellationReason) *invite.Error
@@ -163,24 +159,18 @@ func (s *Store) transact(ctx context.Context, op string, items []txItem) error {
 		if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != len(items) {
 			return s.fail(op, err)
 		}
-		var raced, optionalFailed bool
-		var keep []txItem
+		var raced bool
 		for i, r := range canceled.CancellationReasons {
 			switch aws.ToString(r.Code) {
 			case "", "None":
-				keep = append(keep, items[i])
 			case "ConditionalCheckFailed":
-				if !items[i].optional {
-					e := invite.Errorf(invite.CodeConflict, "a condition of the transaction failed")
-					if items[i].conflict != nil {
-						e = items[i].conflict(r)
-					}
-					return fmt.Errorf("dynamo: %s: %w", op, withCause(e, err))
+				e := invite.Errorf(invite.CodeConflict, "a condition of the transaction failed")
+				if items[i].conflict != nil {
+					e = items[i].conflict(r)
 				}
-				optionalFailed = true
+				return fmt.Errorf("dynamo: %s: %w", op, withCause(e, err))
 			case "TransactionConflict":
 				raced = true
-				keep = append(keep, items[i])
 			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
 				return fmt.Errorf("dynamo: %s: %w", op, invite.Wrap(invite.CodeUpstream, err, "the database is throttling writes"))
 			default: // validation, item too large: Doorman's own bug
@@ -188,8 +178,6 @@ func (s *Store) transact(ctx context.Context, op string, items []txItem) error {
 			}
 		}
 		switch {
-		case optionalFailed:
-			items = keep // no wait: nothing else failed
 		case raced && attempt < maxAttempts:
 			if err := s.sleep(ctx, attempt); err != nil {
 				return s.fail(op, err)
@@ -202,16 +190,31 @@ func (s *Store) transact(ctx context.Context, op string, items []txItem) error {
 	}
 }
 
-// putOne runs the one Put of it as a conditional PutItem. Like transact, it retries a
-// write that collided with a transaction in progress on the item.
-func (s *Store) putOne(ctx context.Context, op string, it txItem) error {
-	p := it.write.Put
-	in := &dynamodb.PutItemInput{
-		TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
-		ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues,
+// putItem is a conditional PutItem (cond "" for none). Like transact, it retries a
+// write that collided with a transaction in progress on the item; a failed condition
+// comes back as *types.ConditionalCheckFailedException, for the caller to explain.
+func (s *Store) putItem(ctx context.Context, op string, item map[string]types.AttributeValue, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
+		in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, values
 	}
+	return s.retryRaced(ctx, op, func() error { _, err := s.db.PutItem(ctx, in); return err })
+}
+
+// deleteItem is a conditional DeleteItem, as putItem.
+func (s *Store) deleteItem(ctx context.Context, op string, k map[string]types.AttributeValue, cond string, names map[string]string, values map[string]types.AttributeValue) error {
+	in := &dynamodb.DeleteItemInput{TableName: &s.table, Key: k}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
+		in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, values
+	}
+	return s.retryRaced(ctx, op, func() error { _, err := s.db.DeleteItem(ctx, in); return err })
+}
+
+func (s *Store) retryRaced(ctx context.Context, op string, write func() error) error {
 	for attempt := 1; ; attempt++ {
-		_, err := s.db.PutItem(ctx, in)
+		err := write()
 		var (
 			failed *types.ConditionalCheckFailedException
 			raced  *types.TransactionConflictException
@@ -219,8 +222,8 @@ func (s *Store) putOne(ctx context.Context, op string, it txItem) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &failed) && it.conflict != nil:
-			return fmt.Errorf("dynamo: %s: %w", op, withCause(it.conflict(types.CancellationReason{Item: failed.Item}), err))
+		case errors.As(err, &failed):
+			return err
 		case errors.As(err, &raced) && attempt < maxAttempts:
 			if err := s.sleep(ctx, attempt); err != nil {
 				return s.fail(op, err)
@@ -233,46 +236,39 @@ func (s *Store) putOne(ctx context.Context, op string, it txItem) error {
 	}
 }
 
+// legacy reports whether the invitation item a write replaced was written by a
+// version before satellite TTLs (its history is in the map form those wrote).
+func legacy(replaced *dynamodb.PutItemOutput) bool {
+	_, ok := replaced.Attributes[attrLegacyHistory]
+	return ok
+}
+
+func conditionFailed(err error) bool {
+	var failed *types.ConditionalCheckFailedException
+	return errors.As(err, &failed)
+}
+
 func withCause(e *invite.Error, err error) *invite.Error {
 	e.Err = err
 	return e
-}
-
-func put(item map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
-	p := &types.Put{TableName: &table, Item: item}
-	if cond != "" {
-		p.ConditionExpression = aws.String(cond)
-		p.ExpressionAttributeNames = names
-		p.ExpressionAttributeValues = values
-	}
-	return types.TransactWriteItem{Put: p}
-}
-
-func del(k map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
-	d := &types.Delete{TableName: &table, Key: k}
-	if cond != "" {
-		d.ConditionExpression = aws.String(cond)
-		d.ExpressionAttributeNames = names
-		d.ExpressionAttributeValues = values
-	}
-	return types.TransactWriteItem{Delete: d}
 }
 
 var notExists = map[string]string{"#pk": attrPK}
 
 const condNotExists = "attribute_not_exists(#pk)"
 
-// pointTo writes the lookup item k naming inv unless k already names a newer
+// point writes the lookup item k naming inv unless k already names a newer
 // invitation (by creation time, then id): the webhook must find the latest one. An
 // item written before lookup items were pointers is a copy that names its invitation
-// by id; it is overwritten the same way.
-func (s *Store) pointTo(inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) txItem {
-	return txItem{
-		write: put(lookupItem(k, inv, ttl), s.table, "attribute_not_exists(#pk) OR #inv = :id OR #id = :id OR #rank <= :rank",
-			map[string]string{"#pk": attrPK, "#inv": attrInvID, "#id": attrID, "#rank": attrUserRank},
-			map[string]types.AttributeValue{":id": str(inv.ID), ":rank": str(listSK(inv))}),
-		optional: true,
+// by id; it is overwritten the same way. Losing to a newer invitation is no error.
+func (s *Store) point(ctx context.Context, op string, inv *invite.Invitation, k map[string]types.AttributeValue, ttl int64) error {
+	err := s.putItem(ctx, op, lookupItem(k, inv, ttl), "attribute_not_exists(#pk) OR #inv = :id OR #id = :id OR #rank <= :rank",
+		map[string]string{"#pk": attrPK, "#inv": attrInvID, "#id": attrID, "#rank": attrUserRank},
+		map[string]types.AttributeValue{":id": str(inv.ID), ":rank": str(listSK(inv))})
+	if conditionFailed(err) {
+		return nil
 	}
+	return err
 }
 
 // lookupKeys are the keys the webhook finds inv by: its Auth0 user's, and for an
@@ -291,28 +287,24 @@ func lookupKeys(inv *invite.Invitation) []map[string]types.AttributeValue {
 	return keys
 }
 
-// pointers are the lookup items an update writes: those of keys prev did not have,
-// or all of next's when the TTL they carry changes (the invitation ends, or its Auth0
-// cleanup starts or ends). Any other update leaves them as they are: they hold the id
-// only, which never changes.
-func (s *Store) pointers(prev, next *invite.Invitation, ttl int64) []txItem {
+// pointers are the keys of the lookup items an update writes: those prev did not
+// have, or all of next's when the TTL they carry changes (satelliteTTL). Any other
+// update leaves them as they are: they hold the id only, which never changes.
+func (s *Store) pointers(prev, next *invite.Invitation) []map[string]types.AttributeValue {
 	had := map[string]bool{}
-	if hasTTL(prev) == hasTTL(next) {
+	if s.satelliteTTL(prev) == s.satelliteTTL(next) {
 		for _, k := range lookupKeys(prev) {
 			had[pkOf(k)] = true
 		}
 	}
-	var items []txItem
+	var keys []map[string]types.AttributeValue
 	for _, k := range lookupKeys(next) {
 		if !had[pkOf(k)] {
-			items = append(items, s.pointTo(next, k, ttl))
+			keys = append(keys, k)
 		}
 	}
-	return items
+	return keys
 }
-
-// hasTTL reports whether ttlFor gives inv's items a TTL.
-func hasTTL(inv *invite.Invitation) bool { return inv.Status.Terminal() && !inv.CleanupPending }
 
 func pkOf(k map[string]types.AttributeValue) string {
 	return k[attrPK].(*types.AttributeValueMemberS).Value
@@ -320,10 +312,14 @@ func pkOf(k map[string]types.AttributeValue) string {
 
 // Create implements invite.Store.
 //
-// The invitation, its reservation, its token item and its lookup items are written in
-// one transaction. A lookup item (USER#, ORGMAIL#, AUTH0INV#) holds the invitation's
-// id, so that the webhook resolves a batch of keys with one BatchGetItem and the
-// invitations they name with a second; Update writes one only when its key is new.
+// Create and Update write plain conditional items, no transaction: a transaction
+// costs twice the write units of each item it writes (DESIGN.md, "Storage"), and the
+// invitation item's conditional write alone decides every race. The items an
+// invitation will name (its reservation, link token and lookup items) are written
+// before it, and those it no longer names are removed after it, so that a write cut
+// short leaves only items nothing trusts: a lookup or token item is believed only when
+// its invitation names it, and a reservation only while its invitation is pending
+// (reserve).
 func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
 	op := "create invitation " + inv.ID
 	switch {
@@ -340,43 +336,109 @@ func (s *Store) Create(ctx context.Context, inv *invite.Invitation) error {
 	if err != nil {
 		return s.fail(op, err)
 	}
-	items := []txItem{
-		{
-			write: put(item, s.table, condNotExists, notExists, nil),
-			conflict: func(types.CancellationReason) *invite.Error {
-				return conflict("", "invitation %s already exists", inv.ID)
-			},
-		},
-		s.reserve(inv),
+	if err := s.reserve(ctx, op, inv); err != nil {
+		return err
 	}
+	sat := s.satelliteTTL(inv)
 	if inv.TokenHash != "" {
-		items = append(items, s.claimToken(inv, 0))
+		if err := s.claimToken(ctx, op, inv, sat); err != nil {
+			return err
+		}
 	}
 	for _, k := range lookupKeys(inv) {
-		items = append(items, s.pointTo(inv, k, 0))
+		if err := s.point(ctx, op, inv, k, sat); err != nil {
+			return err
+		}
 	}
-	return s.transact(ctx, op, items)
+	err = s.putItem(ctx, op, item, condNotExists, notExists, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("dynamo: %s: %w", op, withCause(conflict("", "invitation %s already exists", inv.ID), err))
+	}
+	return err
 }
 
-func (s *Store) reserve(inv *invite.Invitation) txItem {
-	w := put(pointerItem(reservationKey(inv.Scope(), invite.EmailKey(inv.Email)), inv.ID, 0), s.table, condNotExists, notExists, nil)
-	w.Put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	return txItem{
-		write: w,
-		conflict: func(r types.CancellationReason) *invite.Error {
-			existing := (&decoder{m: r.Item}).s(attrInvID)
-			return conflict(existing, "a pending invitation for this email already exists")
-		},
+// reservationGrace is how long a reservation whose invitation does not exist still
+// holds: its create may be writing the invitation right now. Past it (longer than any
+// Lambda invocation runs), the create was cut short and the reservation is taken over.
+const reservationGrace = 15 * time.Minute
+
+const attrReservedAt = "at"
+
+// reserve writes the reservation of inv's (scope, email), or takes over one that no
+// longer holds: its invitation is finished (it ended without releasing it) or never
+// came to be. A reservation that holds is a conflict naming its invitation. The
+// reservation inv already holds (an interrupted create, tried again) is kept.
+func (s *Store) reserve(ctx context.Context, op string, inv *invite.Invitation) error {
+	k := reservationKey(inv.Scope(), invite.EmailKey(inv.Email))
+	cond, names := "attribute_not_exists(#pk) OR #inv = :id", map[string]string{"#pk": attrPK, "#inv": attrInvID}
+	values := map[string]types.AttributeValue{":id": str(inv.ID)}
+	for attempt := 1; ; attempt++ {
+		item := pointerItem(key(pkOf(k), skReservation), inv.ID, 0)
+		item[attrReservedAt] = str(fmtTime(s.opts.Now()))
+		err := s.putItem(ctx, op, item, cond, names, values)
+		if !conditionFailed(err) {
+			return err
+		}
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return s.fail(op, err)
+		}
+		d := &decoder{m: out.Item}
+		holder, at := d.s(attrInvID), d.t(attrReservedAt)
+		if out.Item == nil {
+			continue // released meanwhile
+		}
+		held, err := s.holds(ctx, op, holder, at)
+		if err != nil {
+			return err
+		}
+		if held || attempt == maxAttempts {
+			return fmt.Errorf("dynamo: %s: %w", op, conflict(holder, "a pending invitation for this email already exists"))
+		}
+		// Take it over from holder, unless someone else did first.
+		cond = "attribute_not_exists(#pk) OR #inv = :id OR #inv = :holder"
+		values = map[string]types.AttributeValue{":id": str(inv.ID), ":holder": str(holder)}
 	}
 }
 
-func (s *Store) claimToken(inv *invite.Invitation, ttl int64) txItem {
-	return txItem{
-		write: put(pointerItem(tokenKey(inv.TokenHash), inv.ID, ttl), s.table, condNotExists, notExists, nil),
-		conflict: func(types.CancellationReason) *invite.Error {
-			return conflict("", "the link token of invitation %s is already in use", inv.ID)
-		},
+// holds reports whether a reservation naming id, written at at, still holds: its
+// invitation is pending, or does not exist yet and at is within reservationGrace.
+func (s *Store) holds(ctx context.Context, op, id string, at time.Time) (bool, error) {
+	inv, err := s.Get(ctx, id)
+	switch {
+	case invite.IsCode(err, invite.CodeNotFound):
+		return !at.IsZero() && s.opts.Now().Sub(at) < reservationGrace, nil
+	case err != nil:
+		return false, fmt.Errorf("dynamo: %s: %w", op, err)
 	}
+	return inv.Status == invite.StatusPending, nil
+}
+
+func (s *Store) claimToken(ctx context.Context, op string, inv *invite.Invitation, ttl int64) error {
+	err := s.putItem(ctx, op, pointerItem(tokenKey(inv.TokenHash), inv.ID, ttl), condNotExists, notExists, nil)
+	if conditionFailed(err) {
+		return fmt.Errorf("dynamo: %s: %w", op, withCause(conflict("", "the link token of invitation %s is already in use", inv.ID), err))
+	}
+	return err
+}
+
+// satelliteSlack is how much longer than its invitation a token or lookup item may
+// stay: an invitation expired late by the sweeper, or failed, needs no rewrite of
+// them to shorten or lengthen their TTL.
+const satelliteSlack = 7 * 24 * time.Hour
+
+// satelliteTTL is the TTL of inv's token and lookup items: from the start, the
+// latest an invitation expiring at ExpiresAt normally ends, plus its retention and
+// satelliteSlack, so that finishing it needs no rewrite of them; they are rewritten
+// only when it changes (a resend moves the expiry, a cleanup starts or ends). They
+// never leave before their invitation; their TTL only makes them leave, for a token
+// or lookup item is believed only when its invitation names it.
+func (s *Store) satelliteTTL(inv *invite.Invitation) int64 {
+	if inv.CleanupPending {
+		return 0 // they stay while the invitation does, for its cleanup
+	}
+	t := inv.ExpiresAt.Add(s.opts.Retention + satelliteSlack).Unix()
+	return max(t, s.ttlFor(inv))
 }
 
 // Update implements invite.Store.
@@ -401,44 +463,76 @@ func (s *Store) Update(ctx context.Context, prev, next *invite.Invitation) error
 	return err
 }
 
+// update writes next over prev: first the token and lookup items next names and prev
+// did not, then the invitation item on condition that it is still prev (the write
+// that decides a race), then, no longer needed, the reservation of a finished
+// invitation, a replaced token and lookup items of keys next dropped. These last are
+// tidying: once the invitation is written the update has happened, and what they
+// leave behind when they fail is distrusted by its readers.
 func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invitation) error {
 	ttl := s.ttlFor(next)
 	item, err := invitationItem(next, s.opts.ExpiryShards, ttl)
 	if err != nil {
 		return s.fail(op, err)
 	}
-	items := []txItem{{
-		write: put(item, s.table, "#st = :st AND #v = :v",
-			map[string]string{"#st": attrStatus, "#v": attrVersion},
-			map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))}),
-		conflict: func(types.CancellationReason) *invite.Error {
-			return conflict("", "invitation %s changed since it was read", prev.ID)
-		},
-	}}
-	finishing := !prev.Status.Terminal() && next.Status.Terminal()
-	if finishing {
-		items = append(items, txItem{
-			write: del(reservationKey(prev.Scope(), reservationEmailKey(prev.Email)), s.table, "#inv = :id",
-				map[string]string{"#inv": attrInvID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
-			conflict: func(types.CancellationReason) *invite.Error {
-				return conflict("", "the reservation of invitation %s is not held by it", prev.ID)
-			},
-		})
+	sat := s.satelliteTTL(next)
+	newToken := next.TokenHash != prev.TokenHash
+	if newToken && next.TokenHash != "" {
+		if err := s.claimToken(ctx, op, next, sat); err != nil {
+			return err
+		}
+	}
+	pointed := map[string]bool{}
+	for _, k := range s.pointers(prev, next) {
+		if err := s.point(ctx, op, next, k, sat); err != nil {
+			return err
+		}
+		pointed[pkOf(k)] = true
+	}
+	in := &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("#st = :st AND #v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#st": attrStatus, "#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))},
+		// The item it replaces says whether an earlier version wrote it (at no cost
+		// in capacity units).
+		ReturnValues: types.ReturnValueAllOld,
+	}
+	var out *dynamodb.PutItemOutput
+	err = s.retryRaced(ctx, op, func() (err error) { out, err = s.db.PutItem(ctx, in); return err })
+	if conditionFailed(err) {
+		return fmt.Errorf("dynamo: %s: %w", op, withCause(conflict("", "invitation %s changed since it was read", prev.ID), err))
+	}
+	if err != nil {
+		return err
+	}
+	if legacy(out) {
+		// Written by a version before satellite TTLs: its token item has no TTL and
+		// its lookup items may be full copies without one. They become what this
+		// version writes, once.
+		for _, k := range lookupKeys(next) {
+			if !pointed[pkOf(k)] {
+				_ = s.point(ctx, op, next, k, sat)
+			}
+		}
+		if !newToken && next.TokenHash != "" {
+			_ = s.putItem(ctx, op, pointerItem(tokenKey(next.TokenHash), next.ID, sat), "", nil, nil)
+		}
+	}
+
+	byID := map[string]string{"#inv": attrInvID, "#id": attrID}
+	mine := map[string]types.AttributeValue{":id": str(prev.ID)}
+	if !prev.Status.Terminal() && next.Status.Terminal() {
+		// Released only while it is still this invitation's: a create may have taken
+		// it over already.
+		_ = s.deleteItem(ctx, op, reservationKey(prev.Scope(), reservationEmailKey(prev.Email)), "#inv = :id", map[string]string{"#inv": attrInvID}, mine)
 	}
 	switch {
-	case next.TokenHash != prev.TokenHash:
-		if prev.TokenHash != "" {
-			items = append(items, txItem{write: del(tokenKey(prev.TokenHash), s.table, "", nil, nil)})
-		}
-		if next.TokenHash != "" {
-			items = append(items, s.claimToken(next, ttl))
-		}
-	case finishing && next.TokenHash != "":
-		// The token item stays (a finished link still shows its page) and leaves with
-		// the invitation.
-		items = append(items, txItem{write: put(pointerItem(tokenKey(next.TokenHash), next.ID, ttl), s.table, "", nil, nil)})
+	case newToken && prev.TokenHash != "":
+		_ = s.deleteItem(ctx, op, tokenKey(prev.TokenHash), "", nil, nil)
+	case !newToken && next.TokenHash != "" && sat != s.satelliteTTL(prev) && !legacy(out):
+		_ = s.putItem(ctx, op, pointerItem(tokenKey(next.TokenHash), next.ID, sat), "", nil, nil)
 	}
-	items = append(items, s.pointers(prev, next, ttl)...)
 	var stale []map[string]types.AttributeValue
 	if prev.Auth0UserID != "" && prev.Auth0UserID != next.Auth0UserID {
 		stale = append(stale, userKey(prev.Auth0UserID))
@@ -447,18 +541,10 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		stale = append(stale, auth0InvitationKey(prev.Auth0InvitationID))
 	}
 	for _, k := range stale {
-		items = append(items, txItem{
-			write: del(k, s.table, "#inv = :id OR #id = :id",
-				map[string]string{"#inv": attrInvID, "#id": attrID}, map[string]types.AttributeValue{":id": str(prev.ID)}),
-			optional: true, // it already names a newer invitation
-		})
+		// Unless it already names a newer invitation.
+		_ = s.deleteItem(ctx, op, k, "#inv = :id OR #id = :id", byID, mine)
 	}
-	if len(items) == 1 {
-		// Only the invitation item changes: a conditional PutItem costs half of a
-		// transaction's write units for the same guarantee.
-		return s.putOne(ctx, op, items[0])
-	}
-	return s.transact(ctx, op, items)
+	return nil
 }
 
 // Get implements invite.Store.

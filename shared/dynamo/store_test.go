@@ -80,8 +80,10 @@ func ttlOf(t *testing.T, f *fixture, key map[string]types.AttributeValue) int64 
 	return ttl
 }
 
-// TestTerminalTTL: a finished invitation's items leave the table with the retention
-// after it ended, and it leaves the expiry index.
+// TestTerminalTTL: a finished invitation leaves the table with the retention after it
+// ended, and its token and lookup items no earlier (with the TTL they were given
+// when written, satelliteTTL: finishing does not rewrite them); it leaves the expiry
+// index.
 func TestTerminalTTL(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -90,20 +92,22 @@ func TestTerminalTTL(t *testing.T) {
 	f.Create(t, inv)
 	f.Clock.Advance(time.Hour)
 	done := f.Finish(t, inv, invite.StatusAccepted)
-	want := done.AcceptedAt.Add(DefaultRetention).Unix()
+	own := done.AcceptedAt.Add(DefaultRetention).Unix()
+	satellite := inv.ExpiresAt.Add(DefaultRetention + satelliteSlack).Unix()
 
 	tests := []struct {
 		name string
 		key  map[string]types.AttributeValue
+		want int64
 	}{
-		{"invitation", invitationKey("inv_1")},
-		{"token", tokenKey(inv.TokenHash)},
-		{"user copy", userKey("auth0|u1")},
+		{"invitation", invitationKey("inv_1"), own},
+		{"token", tokenKey(inv.TokenHash), satellite},
+		{"user pointer", userKey("auth0|u1"), satellite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ttlOf(t, f, tt.key); got != want {
-				t.Errorf("ttl = %d, want %d", got, want)
+			if got := ttlOf(t, f, tt.key); got != tt.want || got < own {
+				t.Errorf("ttl = %d, want %d (not before the invitation's %d)", got, tt.want, own)
 			}
 			out, err := f.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.table), Key: tt.key})
 			if err != nil {
@@ -117,8 +121,9 @@ func TestTerminalTTL(t *testing.T) {
 }
 
 // TestCleanupPendingHasNoTTL: an ended invitation with its Auth0 cleanup pending
-// carries no TTL (DynamoDB must not remove the only record of what is left in Auth0);
-// clearing the mark gives it the retention TTL.
+// carries no TTL (DynamoDB must not remove the only record of what is left in Auth0),
+// nor do its lookup items; clearing the mark gives it the retention TTL, and them
+// their satellite TTL, no earlier.
 func TestCleanupPendingHasNoTTL(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -141,10 +146,11 @@ func TestCleanupPendingHasNoTTL(t *testing.T) {
 	if err := f.store.Update(ctx, marked, cleared); err != nil {
 		t.Fatalf("Update (cleanup done): %v", err)
 	}
-	want := marked.RevokedAt.Add(DefaultRetention).Unix()
+	own := marked.RevokedAt.Add(DefaultRetention).Unix()
+	want := map[string]int64{"invitation": own, "user copy": f.store.satelliteTTL(cleared)}
 	for name, key := range keys {
-		if got := ttlOf(t, f, key); got != want {
-			t.Errorf("%s ttl once the cleanup is done: got %d, want %d", name, got, want)
+		if got := ttlOf(t, f, key); got != want[name] || got < own {
+			t.Errorf("%s ttl once the cleanup is done: got %d, want %d (not before %d)", name, got, want[name], own)
 		}
 	}
 }

@@ -6,11 +6,15 @@ package dynamotest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -18,8 +22,8 @@ import (
 )
 
 // Meter counts the requests a DynamoDB client sends (each retry counts) and the
-// capacity units they consume. It asks every request for ReturnConsumedCapacity=TOTAL,
-// which costs nothing. Capacity consumed by failed requests (a cancelled transaction)
+// capacity units they consume. It asks every request for ReturnConsumedCapacity=INDEXES,
+// which costs nothing, and keeps each request's units by table and index (Requests). Capacity consumed by failed requests (a cancelled transaction)
 // is not reported by DynamoDB and so not counted. Install it with dynamodb.NewFromConfig(cfg, meter.Register);
 // it is safe for concurrent use.
 type Meter struct {
@@ -29,6 +33,28 @@ type Meter struct {
 
 	mu         sync.Mutex
 	operations map[string]int64
+	log        []Request
+}
+
+// Request is one request's consumed capacity, as DynamoDB reported it.
+type Request struct {
+	Operation     string
+	CapacityUnits float64
+	// Table is the units the base table consumed; Indexes those of each global
+	// secondary index the request wrote or read.
+	Table   float64
+	Indexes map[string]float64
+}
+
+// String is the request in one line: "PutItem 5 (table 1, by-scope 1, ...)".
+func (r Request) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %g (table %g", r.Operation, r.CapacityUnits, r.Table)
+	for _, name := range slices.Sorted(maps.Keys(r.Indexes)) {
+		fmt.Fprintf(&b, ", %s %g", name, r.Indexes[name])
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // Usage is what a Meter counted.
@@ -56,6 +82,13 @@ func (m *Meter) Usage() Usage {
 		ReadCapacityUnits: math.Float64frombits(m.read.Load()), Operations: maps.Clone(m.operations)}
 }
 
+// Requests returns the capacity of each request that reported some, in order.
+func (m *Meter) Requests() []Request {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.log)
+}
+
 // Reset sets the counts to zero.
 func (m *Meter) Reset() {
 	m.requests.Store(0)
@@ -63,6 +96,7 @@ func (m *Meter) Reset() {
 	m.read.Store(0)
 	m.mu.Lock()
 	m.operations = nil
+	m.log = nil
 	m.mu.Unlock()
 }
 
@@ -71,8 +105,14 @@ func (m *Meter) addToStack(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			askForCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
-			units := consumed(out.Result)
+			units, detail := consumed(out.Result)
 			add(&m.capacity, units)
+			if detail != nil {
+				detail.Operation = awsmiddleware.GetOperationName(ctx)
+				m.mu.Lock()
+				m.log = append(m.log, *detail)
+				m.mu.Unlock()
+			}
 			switch out.Result.(type) {
 			case *dynamodb.GetItemOutput, *dynamodb.QueryOutput, *dynamodb.BatchGetItemOutput, *dynamodb.TransactGetItemsOutput:
 				add(&m.read, units)
@@ -135,44 +175,56 @@ func askForCapacity(params any) {
 
 func orTotal(v types.ReturnConsumedCapacity) types.ReturnConsumedCapacity {
 	if v == "" || v == types.ReturnConsumedCapacityNone {
-		return types.ReturnConsumedCapacityTotal
+		return types.ReturnConsumedCapacityIndexes
 	}
 	return v
 }
 
-func consumed(result any) float64 {
-	one := func(c *types.ConsumedCapacity) float64 {
-		if c == nil || c.CapacityUnits == nil {
-			return 0
-		}
-		return *c.CapacityUnits
-	}
-	many := func(cs []types.ConsumedCapacity) float64 {
-		var sum float64
-		for i := range cs {
-			sum += one(&cs[i])
-		}
-		return sum
-	}
+// consumed returns the units a result reports and, when it reports any, their detail.
+func consumed(result any) (float64, *Request) {
+	var cs []types.ConsumedCapacity
 	switch out := result.(type) {
 	case *dynamodb.GetItemOutput:
-		return one(out.ConsumedCapacity)
+		cs = one(out.ConsumedCapacity)
 	case *dynamodb.PutItemOutput:
-		return one(out.ConsumedCapacity)
+		cs = one(out.ConsumedCapacity)
 	case *dynamodb.DeleteItemOutput:
-		return one(out.ConsumedCapacity)
+		cs = one(out.ConsumedCapacity)
 	case *dynamodb.UpdateItemOutput:
-		return one(out.ConsumedCapacity)
+		cs = one(out.ConsumedCapacity)
 	case *dynamodb.QueryOutput:
-		return one(out.ConsumedCapacity)
+		cs = one(out.ConsumedCapacity)
 	case *dynamodb.BatchGetItemOutput:
-		return many(out.ConsumedCapacity)
+		cs = out.ConsumedCapacity
 	case *dynamodb.BatchWriteItemOutput:
-		return many(out.ConsumedCapacity)
+		cs = out.ConsumedCapacity
 	case *dynamodb.TransactWriteItemsOutput:
-		return many(out.ConsumedCapacity)
+		cs = out.ConsumedCapacity
 	case *dynamodb.TransactGetItemsOutput:
-		return many(out.ConsumedCapacity)
+		cs = out.ConsumedCapacity
 	}
-	return 0
+	if len(cs) == 0 {
+		return 0, nil
+	}
+	r := &Request{}
+	for _, c := range cs {
+		r.CapacityUnits += aws.ToFloat64(c.CapacityUnits)
+		if c.Table != nil {
+			r.Table += aws.ToFloat64(c.Table.CapacityUnits)
+		}
+		for name, ix := range c.GlobalSecondaryIndexes {
+			if r.Indexes == nil {
+				r.Indexes = map[string]float64{}
+			}
+			r.Indexes[name] += aws.ToFloat64(ix.CapacityUnits)
+		}
+	}
+	return r.CapacityUnits, r
+}
+
+func one(c *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if c == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*c}
 }
