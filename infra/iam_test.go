@@ -278,7 +278,7 @@ func TestStoreActions(t *testing.T) {
 	for method, want := range map[string][]string{
 		"Store.Get":             {"dynamodb:GetItem"},
 		"Store.Lookup":          {"dynamodb:BatchGetItem"},
-		"Store.Create":          {"dynamodb:PutItem"},
+		"Store.Create":          {"dynamodb:GetItem", "dynamodb:PutItem"},
 		"Store.Update":          {"dynamodb:DeleteItem", "dynamodb:PutItem"},
 		"Store.FinishBatchItem": {"dynamodb:UpdateItem"},
 		"Store.CreateBatch":     {"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
