@@ -83,6 +83,24 @@ func TestUpdateWrites(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a history entry writes one item of its size", func(t *testing.T) {
+		prev := provisioned
+		next := prev.Clone()
+		next.History = append(next.History, invite.Event{Event: invite.EventLinkOpened, At: f.Clock.Now(), Actor: "invitee"})
+		f.meter.Reset()
+		if err := f.store.Update(ctx, prev, next); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		item, err := invitationItem(next, f.store.opts.ExpiryShards, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb := float64((itemSize(item) + 1023) / 1024)
+		reqs := f.meter.Requests()
+		if len(reqs) != 1 || reqs[0].Operation != "PutItem" || reqs[0].CapacityUnits != kb || len(reqs[0].Indexes) != 0 {
+			t.Errorf("requests: got %v, want one PutItem of %v units (a %d-byte item), no index", reqs, kb, itemSize(item))
+		}
+	})
 	if err := f.store.Update(ctx, inv, sent.Clone()); !invite.IsCode(err, invite.CodeConflict) {
 		t.Errorf("Update from a stale version: got %v, want a conflict", err)
 	}

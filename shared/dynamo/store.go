@@ -430,13 +430,12 @@ const satelliteSlack = 7 * 24 * time.Hour
 // satelliteTTL is the TTL of inv's token and lookup items: from the start, the
 // latest an invitation expiring at ExpiresAt normally ends, plus its retention and
 // satelliteSlack, so that finishing it needs no rewrite of them; they are rewritten
-// only when it changes (a resend moves the expiry, a cleanup starts or ends). They
-// never leave before their invitation; their TTL only makes them leave, for a token
+// only when it changes (a resend moves the expiry). They leave no earlier than their
+// invitation, except one whose Auth0 cleanup is still pending that long after it
+// expired: the cleanup reads Auth0, not them, and what the webhook then no longer
+// finds is an Auth0 event after the end. Their TTL only makes them leave, for a token
 // or lookup item is believed only when its invitation names it.
 func (s *Store) satelliteTTL(inv *invite.Invitation) int64 {
-	if inv.CleanupPending {
-		return 0 // they stay while the invitation does, for its cleanup
-	}
 	t := inv.ExpiresAt.Add(s.opts.Retention + satelliteSlack).Unix()
 	return max(t, s.ttlFor(inv))
 }
