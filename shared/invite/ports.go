@@ -12,7 +12,9 @@ import (
 type Store interface {
 	// Create writes a new pending invitation together with its reservation of
 	// (Scope, EmailKey(Email)), its token-hash item when TokenHash is set and its
-	// Auth0-user item when Auth0UserID is set, atomically. inv.Version must be 1.
+	// Auth0-user item when Auth0UserID is set, all or nothing in effect (what a create
+	// cut short leaves is never trusted; its reservation holds only for a short
+	// while). inv.Version must be 1.
 	// conflict (with ExistingID) when a pending invitation of the same scope and email
 	// exists; conflict when the id or the token hash is taken.
 	Create(ctx context.Context, inv *Invitation) error
@@ -39,9 +41,11 @@ type Store interface {
 
 	// Update replaces prev (as read) with next, on condition that the stored
 	// invitation still has prev's Status and Version; next.Version becomes
-	// prev.Version+1. In the same transaction it releases the reservation when next
-	// leaves pending, swaps the token-hash item when TokenHash changed, and writes the
-	// Auth0-user item when Auth0UserID is set. conflict when the condition fails.
+	// prev.Version+1. With it, the reservation is released when next leaves pending
+	// (a reservation whose invitation is no longer pending holds no more, should its
+	// release be lost), the token-hash item swapped when TokenHash changed, and the
+	// Auth0-user item written when Auth0UserID is set. conflict when the condition
+	// fails.
 	Update(ctx context.Context, prev, next *Invitation) error
 }
 
