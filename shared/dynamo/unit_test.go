@@ -148,6 +148,60 @@ type scriptedDB struct {
 	api
 	errs []error
 	reqs []*dynamodb.PutItemInput
+	txs  int
+}
+
+// TransactWriteItems answers with the scripted errors too.
+func (d *scriptedDB) TransactWriteItems(_ context.Context, _ *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	d.txs++
+	if len(d.errs) == 0 {
+		return &dynamodb.TransactWriteItemsOutput{}, nil
+	}
+	err := d.errs[0]
+	d.errs = d.errs[1:]
+	return nil, err
+}
+
+func canceled(codes ...string) error {
+	e := &types.TransactionCanceledException{Message: aws.String("Transaction cancelled")}
+	for _, c := range codes {
+		e.CancellationReasons = append(e.CancellationReasons, types.CancellationReason{Code: aws.String(c)})
+	}
+	return e
+}
+
+// TestTransactRetries: a transaction (a batch's) cancelled only by a concurrent one is
+// tried again; a failed condition, throttling or an invalid item is not.
+func TestTransactRetries(t *testing.T) {
+	tests := []struct {
+		name      string
+		errs      []error
+		wantCode  invite.Code
+		wantCalls int
+	}{
+		{"lost race then success", []error{canceled("TransactionConflict", "None")}, "", 2},
+		{"race lost every time", repeat(canceled("None", "TransactionConflict"), maxAttempts), invite.CodeConflict, maxAttempts},
+		{"condition failed", []error{canceled("None", "ConditionalCheckFailed")}, invite.CodeConflict, 1},
+		{"throttled item", []error{canceled("None", "ThrottlingError")}, invite.CodeUpstream, 1},
+		{"invalid item", []error{canceled("ValidationError", "None")}, invite.CodeInternal, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := &scriptedDB{errs: tt.errs}
+			s, err := New(db, "t", Options{CursorKey: testKey, Backoff: func(int) time.Duration { return 0 }})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			put := types.TransactWriteItem{Put: &types.Put{TableName: aws.String("t"), Item: key("A", "B")}}
+			err = s.transact(context.Background(), "test", []txItem{{write: put}, {write: put}})
+			if got := invite.ErrorCode(err); got != tt.wantCode {
+				t.Errorf("error = %v (%q), want code %q", err, got, tt.wantCode)
+			}
+			if db.txs != tt.wantCalls {
+				t.Errorf("requests = %d, want %d", db.txs, tt.wantCalls)
+			}
+		})
+	}
 }
 
 func (d *scriptedDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
