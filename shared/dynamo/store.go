@@ -212,6 +212,8 @@ func (s *Store) deleteItem(ctx context.Context, op string, k map[string]types.At
 	return s.retryRaced(ctx, op, func() error { _, err := s.db.DeleteItem(ctx, in); return err })
 }
 
+// retryRaced runs write until it is neither refused for a transaction in progress on
+// its item (maxAttempts) nor failed otherwise; a failed condition is returned as is.
 func (s *Store) retryRaced(ctx context.Context, op string, write func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := write()
