@@ -255,4 +255,3 @@ func TestJoinPolicyAPI(t *testing.T) {
 		t.Errorf("stored policy %v", got)
 	}
 }
-
