@@ -332,3 +332,32 @@ func TestRevokedLinkSaysNothing(t *testing.T) {
 		t.Errorf("message %q", e.Message)
 	}
 }
+
+// TestLinkRequiringApproval: a redemption of a link that requires approval takes its
+// place when the address is proven and waits for a reviewer; the approval names its
+// invitation on the redemption.
+func TestLinkRequiringApproval(t *testing.T) {
+	f := newJoinFixture(t)
+	l, token, err := f.join.CreateLink(f.ctx, appReviewer, invite.LinkRequest{MaxUses: 1, RequiresApproval: true, Roles: []string{"rol_viewer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.join.Redeem(f.ctx, token, "ann@example.com", "Ann"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.join.Verify(f.ctx, f.verifyToken(t, "ann@example.com")); err != nil || got != invite.VerifiedPending {
+		t.Fatalf("Verify = %q, %v; want pending", got, err)
+	}
+	r := f.only(t, appReviewer, "")
+	if r.LinkID != l.ID {
+		t.Errorf("request's link %q, want %s", r.LinkID, l.ID)
+	}
+	approved, err := f.join.Approve(f.ctx, appReviewer, r.ID, invite.ApproveRequest{Roles: []string{"rol_viewer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reds, err := f.join.GetLink(f.ctx, appReviewer, l.ID)
+	if err != nil || len(reds) != 1 || reds[0].InvitationID != approved.InvitationID {
+		t.Errorf("redemptions %+v, %v; want one naming %s", reds, err, approved.InvitationID)
+	}
+}

@@ -506,7 +506,18 @@ func (j *Join) Approve(ctx context.Context, a Actor, id string, req ApproveReque
 	if err != nil {
 		return nil, err
 	}
-	return j.approve(ctx, a, r, req.Roles, req.TTL)
+	done, err := j.approve(ctx, a, r, req.Roles, req.TTL)
+	if err != nil {
+		return nil, err
+	}
+	if r.LinkID != "" {
+		// A request through a link that requires approval: its redemption names the
+		// invitation now.
+		if err := j.store.SetRedemptionInvitation(ctx, r.LinkID, r.ID, done.InvitationID); err != nil {
+			j.log.ErrorContext(ctx, "cannot record the redemption's invitation", "link_id", r.LinkID, "access_request_id", r.ID, "error", err)
+		}
+	}
+	return done, nil
 }
 
 // DenyRequest is a reviewer's no, with an optional note, emailed when Notify.
