@@ -106,7 +106,8 @@ func driveJoin(t *testing.T, s *stack, run string, call func(t *testing.T, op st
 	call(t, "GET /j/{token}", joinEvent(t, http.MethodGet, "/j/"+linkTok, "", true, false), http.StatusOK)
 	colleague := "link+" + run + "@example.com"
 	call(t, "POST /j/{token}", joinEvent(t, http.MethodPost, "/j/"+linkTok, url.Values{"email": {colleague}}.Encode(), true, true), http.StatusOK)
-	call(t, "POST /r/{token}", joinEvent(t, http.MethodPost, "/r/"+verifyToken(t, s, colleague), "", true, true), http.StatusOK)
+	// Admitted at once: on to the invitation's page.
+	call(t, "POST /r/{token}", joinEvent(t, http.MethodPost, "/r/"+verifyToken(t, s, colleague), "", true, true), http.StatusSeeOther)
 	got := decode[struct{ Uses int }](t, call(t, "GET /v1/invite-links/{id}", joinEvent(t, http.MethodGet, "/v1/invite-links/"+link.ID, "", false, false), http.StatusOK))
 	if got.Uses != 1 {
 		t.Errorf("link uses after one redemption: %d, want 1", got.Uses)

@@ -212,7 +212,13 @@ func TestInviteLinkThroughTheAPI(t *testing.T) {
 		form := url.Values{"email": {addr}, "name": {"X"}}.Encode()
 		wantPage(t, f.do(call{Method: "POST", Path: path, Body: form, Header: formHeader()}), http.StatusOK, "Check your email")
 	}
-	wantPage(t, f.do(call{Method: "POST", Path: f.lastLink(t, "ann@example.com", "/r/"), Header: formHeader()}), http.StatusOK, "You are in")
+	// Approved at once: the browser that proved the address goes on to the invitation's
+	// page, whose link is emailed too.
+	res = f.do(call{Method: "POST", Path: f.lastLink(t, "ann@example.com", "/r/"), Header: formHeader()})
+	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != baseURL+f.lastLink(t, "ann@example.com", "/i/") {
+		t.Fatalf("confirming: %d to %q, want 303 to the invitation's link %s", res.Status, res.Header.Get("Location"), f.lastLink(t, "ann@example.com", "/i/"))
+	}
+	wantPage(t, f.do(call{Method: "GET", Path: f.lastLink(t, "ann@example.com", "/i/")}), http.StatusOK, "invited you to join <strong>Example App</strong>")
 	wantPage(t, f.do(call{Method: "POST", Path: f.lastLink(t, "bob@example.com", "/r/"), Header: formHeader()}), http.StatusGone, "no places left")
 	got = f.do(call{Method: "GET", Path: "/v1/invite-links/" + id, Claims: &appAdmin}).json(t)
 	reds := got["redemptions"].([]any)

@@ -94,25 +94,32 @@ func (s *server) verifyPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyForm serves POST /r/{token}: the address is proven, and the page says what
-// follows.
+// follows, or, approved at once, the browser is sent to the invitation's page.
 func (s *server) verifyForm(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := s.limitSource(ctx, r, "verify"); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	outcome, err := s.join.svc.Verify(ctx, r.PathValue("token"))
+	v, err := s.join.svc.VerifyLink(ctx, r.PathValue("token"))
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	switch outcome {
-	case invite.VerifiedInvited:
+	switch {
+	case v.Outcome == invite.VerifiedInvited && v.AcceptURL != "":
+		// Approved at once: the browser that proved the address goes straight on to
+		// the invitation's page (its link is emailed too). The URL is a credential:
+		// neither logged nor shown.
+		s.pageHeaders(w)
+		w.Header().Set("Location", v.AcceptURL)
+		w.WriteHeader(http.StatusSeeOther)
+	case v.Outcome == invite.VerifiedInvited:
 		s.writeJoinPage(w, r, http.StatusOK, joinPage{Title: "You are in", Lines: []string{
 			"Your address is confirmed and your request is approved.",
 			"We have emailed you an invitation: follow it to set a password or sign in.",
 		}})
-	case invite.VerifiedClosed:
+	case v.Outcome == invite.VerifiedClosed:
 		s.writeJoinPage(w, r, http.StatusGone, joinPage{Title: "Link no longer available", Lines: []string{
 			"This invite link has no places left. Ask the person who shared it.",
 		}})

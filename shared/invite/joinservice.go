@@ -291,39 +291,54 @@ const (
 	VerifiedClosed VerifyOutcome = "closed"
 )
 
+// Verified is what a verification led to; AcceptURL is the new invitation's link
+// (a credential, for the browser that proved the address only) when it was approved
+// at once.
+type Verified struct {
+	Outcome   VerifyOutcome
+	AcceptURL string
+}
+
 // Verify spends a verification link (POST /r/{token}): the address is proven, and
 // the request goes to the reviewers, or is approved at once by its scope's policy or
 // its invite link.
 func (j *Join) Verify(ctx context.Context, token string) (VerifyOutcome, error) {
+	v, err := j.VerifyLink(ctx, token)
+	return v.Outcome, err
+}
+
+// VerifyLink is Verify, with the invitation's link when the request was approved at
+// once, so that the person goes straight on to set a password or sign in.
+func (j *Join) VerifyLink(ctx context.Context, token string) (Verified, error) {
 	r, err := j.byToken(ctx, token)
 	if err != nil {
-		return "", err
+		return Verified{}, err
 	}
 	now := j.inv.now()
 	var link *InviteLink
 	if r.LinkID != "" {
 		if link, err = j.store.GetLink(ctx, r.LinkID); err != nil {
-			return "", fmt.Errorf("verify %s: read link %s: %w", r.ID, r.LinkID, err)
+			return Verified{}, fmt.Errorf("verify %s: read link %s: %w", r.ID, r.LinkID, err)
 		}
 	}
 	rule := JoinRule{Mode: JoinRequireApproval}
 	if link == nil {
 		if rule, err = j.ruleFor(ctx, r.Scope(), r.Email); err != nil {
-			return "", err
+			return Verified{}, err
 		}
 	}
 	if link != nil {
 		claim := Redemption{LinkID: link.ID, RequestID: r.ID, Email: r.Email, At: now}
 		if err := j.store.ClaimLinkUse(ctx, claim); err != nil {
 			if !IsCode(err, CodeConflict) {
-				return "", fmt.Errorf("verify %s: claim a use of link %s: %w", r.ID, link.ID, err)
+				return Verified{}, fmt.Errorf("verify %s: claim a use of link %s: %w", r.ID, link.ID, err)
 			}
 			_, err := j.decide(ctx, r, func(n *AccessRequest) {
 				n.Status, n.DecidedAt, n.Decider = RequestDenied, now.UTC(), Inviter{Sub: ActorDoorman}
 				n.DenyNote = "the invite link had no place left"
 				n.record(RequestEventDenied, now, ActorDoorman, n.DenyNote)
 			})
-			return VerifiedClosed, err
+			return Verified{Outcome: VerifiedClosed}, err
 		}
 		if !link.RequiresApproval {
 			rule = JoinRule{Mode: JoinAutoApprove, Roles: link.Roles}
@@ -335,35 +350,35 @@ func (j *Join) Verify(ctx context.Context, token string) (VerifyOutcome, error) 
 			n.Status, n.DecidedAt, n.Decider = RequestDenied, now.UTC(), Inviter{Sub: ActorDoorman}
 			n.record(RequestEventDenied, now, ActorDoorman, "join policy")
 		})
-		return VerifiedPending, err
+		return Verified{Outcome: VerifiedPending}, err
 	}
 	pending, err := j.decide(ctx, r, func(n *AccessRequest) {
 		n.Status, n.VerifiedAt, n.ExpiresAt, n.TokenHash = RequestPending, now.UTC(), now.Add(PendingTTL).UTC(), ""
 		n.record(RequestEventVerified, now, ActorInvitee, "")
 	})
 	if err != nil {
-		return "", err
+		return Verified{}, err
 	}
 	if rule.Mode != JoinAutoApprove {
-		return VerifiedPending, nil
+		return Verified{Outcome: VerifiedPending}, nil
 	}
 	name := "Doorman"
 	if link != nil && link.Creator.Name != "" {
 		name = link.Creator.Name
 	}
 	system := Actor{Sub: ActorDoorman, Name: name, Permissions: []string{PermCreate, PermAdmin}, Machine: true}
-	approved, err := j.approve(ctx, system, pending, rule.Roles, 0)
+	approved, acceptURL, err := j.approve(ctx, system, pending, rule.Roles, 0, true)
 	if err != nil {
 		// Left pending for a reviewer (a role outside the ceiling, Auth0 refusing).
 		j.log.WarnContext(ctx, "automatic approval failed; the request waits for a reviewer", "access_request_id", r.ID, "error", err)
-		return VerifiedPending, nil
+		return Verified{Outcome: VerifiedPending}, nil
 	}
 	if link != nil {
 		if err := j.store.SetRedemptionInvitation(ctx, link.ID, r.ID, approved.InvitationID); err != nil {
 			j.log.ErrorContext(ctx, "cannot record the redemption's invitation", "link_id", link.ID, "access_request_id", r.ID, "error", err)
 		}
 	}
-	return VerifiedInvited, nil
+	return Verified{Outcome: VerifiedInvited, AcceptURL: acceptURL}, nil
 }
 
 // decide writes change(copy of r) over r, conditionally on r's version.
@@ -380,24 +395,26 @@ func (j *Join) decide(ctx context.Context, r *AccessRequest, change func(*Access
 // approve creates the invitation of a pending request for a (as its inviter) and
 // records it: the request is claimed first (pending → approved, one winner among
 // concurrent approvals), and put back to pending when the invitation cannot be made.
-func (j *Join) approve(ctx context.Context, a Actor, r *AccessRequest, roles []string, ttl time.Duration) (*AccessRequest, error) {
+// proven says the caller is the browser that just proved the address: it gets the
+// invitation's link too (never a reviewer).
+func (j *Join) approve(ctx context.Context, a Actor, r *AccessRequest, roles []string, ttl time.Duration, proven bool) (*AccessRequest, string, error) {
 	if r.Status != RequestPending {
-		return nil, Errorf(CodeConflict, "the request is %s, not pending", r.Status)
+		return nil, "", Errorf(CodeConflict, "the request is %s, not pending", r.Status)
 	}
 	creator := a
 	creator.Permissions = append(slices.Clip(a.Permissions), PermCreate)
 	prepared, err := j.inv.PrepareCreate(creator, CreateRequest{
-		Email: r.Email, Name: r.Name, OrganizationID: r.OrganizationID, Roles: roles, TTL: ttl, SendEmail: true,
+		Email: r.Email, Name: r.Name, OrganizationID: r.OrganizationID, Roles: roles, TTL: ttl, SendEmail: true, AddressProven: proven,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := j.inv.now()
 	claimed, err := j.decide(ctx, r, func(n *AccessRequest) {
 		n.Status, n.DecidedAt, n.Decider, n.Roles = RequestApproved, now.UTC(), Inviter{Sub: a.Sub, Name: SanitizeHeaderText(a.Name)}, slices.Clone(roles)
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	created, err := j.inv.CreatePrepared(ctx, creator, prepared)
 	if err != nil {
@@ -406,17 +423,17 @@ func (j *Join) approve(ctx context.Context, a Actor, r *AccessRequest, roles []s
 		}); rerr != nil {
 			j.log.ErrorContext(ctx, "cannot put an approval that failed back to pending", "access_request_id", r.ID, "error", rerr)
 		}
-		return nil, err
+		return nil, "", err
 	}
 	done, err := j.decide(context.WithoutCancel(ctx), claimed, func(n *AccessRequest) {
 		n.InvitationID = created.Invitation.ID
 		n.record(RequestEventApproved, now, a.Sub, created.Invitation.ID)
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	j.log.InfoContext(ctx, "access request approved", "access_request_id", r.ID, "invitation_id", created.Invitation.ID)
-	return done, nil
+	return done, created.AcceptURL, nil
 }
 
 // reach loads a request for a reviewer: unverified requests and those outside the
@@ -506,7 +523,7 @@ func (j *Join) Approve(ctx context.Context, a Actor, id string, req ApproveReque
 	if err != nil {
 		return nil, err
 	}
-	done, err := j.approve(ctx, a, r, req.Roles, req.TTL)
+	done, _, err := j.approve(ctx, a, r, req.Roles, req.TTL, false)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@
 // page, and saves a screenshot of every page. The Go test in this folder creates the
 // invitations (and the accounts that were there before them), runs
 //
-//	node flow.mjs accept|wrong-account|existing-account|squatter|owner-claims|join-request|join-accept|join-link
+//	node flow.mjs accept|wrong-account|existing-account|squatter|owner-claims|join-request|join-auto|join-accept|join-link
 //
 // with its inputs as JSON in E2E_INPUT, reads the one JSON line this prints on stdout,
 // and checks the outcome through the API. Progress goes to stderr. Every wait is bounded.
@@ -25,7 +25,7 @@ mkdirSync(input.out, { recursive: true });
 
 const scenarios = {
   accept, 'wrong-account': wrongAccount, 'existing-account': existingAccount, squatter, 'owner-claims': ownerClaims,
-  'join-request': joinRequest, 'join-accept': joinAccept, 'join-link': joinLink,
+  'join-request': joinRequest, 'join-auto': joinAuto, 'join-accept': joinAccept, 'join-link': joinLink,
 };
 if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (want ${Object.keys(scenarios).join(' or ')})`);
 
@@ -132,8 +132,8 @@ async function ownerClaims() {
 
 // joinRequest: three people ask for access on Doorman's own page (an address of a
 // domain that needs approval, one the policy auto-approves, one it denies) and each
-// reads the page that follows; the first two confirm their address from the emailed
-// link, and the page says what follows.
+// reads the page that follows; the first confirms the address from the emailed link,
+// and the page says what follows.
 async function joinRequest() {
   const pageTexts = {};
   for (const role of ['asker', 'auto', 'denied']) {
@@ -149,10 +149,24 @@ async function joinRequest() {
     pageTexts[role] = await page.locator('main').innerText();
   }
   const outcomes = {};
-  for (const role of ['asker', 'auto']) {
-    outcomes[role] = await confirmAddress(input[role].email, `join-request-${role}`);
-  }
+  outcomes.asker = await confirmAddress(input.asker.email, 'join-request-asker');
   return { pageTexts, outcomes };
+}
+
+// joinAuto: the person of an auto-approved domain, sent on to the invitation's page
+// by the confirmation, continues there, sets a password and signs in.
+async function joinAuto() {
+  const who = input.auto;
+  const page = await newPerson();
+  const heading = await confirmAddress(who.email, 'join-auto', page);
+  if (heading !== 'You are invited') fail(`after confirming: ${heading}, want the invitation's page`);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/i/')), page.getByRole('button', { name: 'Continue' }).click()]);
+  await setPassword(page, 'join-auto-5-password', 'join-auto-6-password-changed');
+  await page.goto(loginURL());
+  await submitLogin(page, who, 'join-auto-7-login');
+  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
+  await shot(page, 'join-auto-8-logged-in');
+  return { outcomes: { auto: heading } };
 }
 
 // joinAccept: the approved requester follows the invitation email, sets a password
@@ -195,17 +209,18 @@ async function joinLink() {
   return { outcomes };
 }
 
-// confirmAddress opens the verification link emailed to `to`, presses the button,
-// and returns the heading of the page that follows.
-async function confirmAddress(to, name) {
+// confirmAddress opens the verification link emailed to `to` (in page, or a new
+// browser), presses the button, and returns the heading of the page that follows: the
+// request's, or, approved at once, the invitation's.
+async function confirmAddress(to, name, page) {
   const link = await verifyLinkFor(to);
-  const page = await newPerson();
+  page ??= await newPerson();
   await page.goto(link);
   const confirm = page.getByRole('button', { name: 'Confirm my request' });
   await confirm.waitFor();
   await shot(page, `${name}-3-confirm`);
   await confirm.click();
-  const done = page.getByRole('heading', { name: /^(Request confirmed|You are in|Link no longer available)$/ });
+  const done = page.getByRole('heading', { name: /^(Request confirmed|You are in|You are invited|Link no longer available)$/ });
   await done.waitFor();
   await shot(page, `${name}-4-confirmed`);
   return done.innerText();
