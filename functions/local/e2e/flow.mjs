@@ -10,11 +10,14 @@
 // and checks the outcome through the API. Progress goes to stderr. Every wait is bounded.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const STEP_TIMEOUT_MS = 15_000; // one click, navigation or assertion on a page
 const ACCEPT_TIMEOUT_MS = 20_000; // from the login click to `accepted` (or another event) in the API
 const MAIL_TIMEOUT_MS = 20_000; // from the refused accept to the new email
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const scenario = process.argv[2];
 const input = JSON.parse(process.env.E2E_INPUT ?? '{}');
@@ -135,6 +138,7 @@ async function ownerClaims() {
 // reads the page that follows; the first confirms the address from the emailed link,
 // and the page says what follows.
 async function joinRequest() {
+  await accessible(`${input.base}/join`, 'join-request-page');
   const pageTexts = {};
   for (const role of ['asker', 'auto', 'denied']) {
     const page = await newPerson();
@@ -183,6 +187,7 @@ async function joinAccept() {
 // then the page of the spent link says nothing more.
 async function joinLink() {
   const url = input.link.link;
+  await accessible(url, 'join-link-page');
   let page = await newPerson();
   await page.goto(url);
   await page.getByText('invites you to join').waitFor();
@@ -215,6 +220,7 @@ async function joinLink() {
 async function confirmAddress(to, name, page) {
   const link = await verifyLinkFor(to);
   page ??= await newPerson();
+  await accessible(link, `${name}-confirm-page`);
   await page.goto(link);
   const confirm = page.getByRole('button', { name: 'Confirm my request' });
   await confirm.waitFor();
@@ -238,6 +244,25 @@ async function verifyLinkFor(to) {
     await sleep(100);
   }
   fail(`no verification link emailed to ${to} within ${MAIL_TIMEOUT_MS} ms`);
+}
+
+// accessible runs axe-core's WCAG 2 A and AA rules on the page at url (a GET, which
+// changes nothing) and fails on a serious or critical violation. The page is opened in
+// a context of its own that lets axe's script in past the page's CSP; the flows' own
+// pages keep their CSP.
+async function accessible(url, name) {
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.addScriptTag({ path: axePath });
+    const res = await page.evaluate(() => globalThis.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (bad.length > 0) fail(`${name}: accessibility violations: ${bad.map((v) => `${v.id} ×${v.nodes.length}`).join(', ')}`);
+    log(`${name}: axe: ${res.passes.length} rules passed, ${res.violations.length} minor violations`);
+  } finally {
+    await context.close();
+  }
 }
 
 async function newPerson() {
