@@ -361,3 +361,26 @@ func TestLinkRequiringApproval(t *testing.T) {
 		t.Errorf("redemptions %+v, %v; want one naming %s", reds, err, approved.InvitationID)
 	}
 }
+
+// TestSweeperExpiresRequests: each sweep expires the open access requests whose time
+// ran out, with the history entry that becomes access_request.expired.
+func TestSweeperExpiresRequests(t *testing.T) {
+	f := newJoinFixture(t)
+	f.request(t, "ann@example.com", "")
+	sw, err := invite.NewSweeper(invite.SweeperConfig{Service: f.svc, Store: f.store, Join: f.join})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := sw.Run(f.ctx, time.Time{}); err != nil || res.RequestsExpired != 0 {
+		t.Fatalf("sweep before the deadline: %+v, %v; want nothing expired", res, err)
+	}
+	f.clock.Advance(invite.VerifyTTL + time.Second)
+	res, err := sw.Run(f.ctx, time.Time{})
+	if err != nil || res.RequestsExpired != 1 || !res.Complete {
+		t.Fatalf("sweep after it: %+v, %v; want 1 request expired", res, err)
+	}
+	expired, err := f.jstore.RequestsExpiringBefore(f.ctx, f.clock.Now().Add(time.Hour), 10)
+	if err != nil || len(expired) != 0 {
+		t.Errorf("open requests past their time after the sweep: %v, %v", expired, err)
+	}
+}
