@@ -81,7 +81,7 @@ func withContextKeys(msg string) string {
 		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
 		"JOIN_POLICY": ctxJoinPolicy, "JOIN_ROLES": ctxJoinRoles,
-		"JOIN_PER_SOURCE_HOUR": ctxJoinPerSourceHour, "JOIN_MAILS_PER_DAY": ctxJoinMailsPerDay,
+		"JOIN_PER_SOURCE_MINUTE": ctxJoinPerSourceMinute, "JOIN_MAILS_PER_DAY": ctxJoinMailsPerDay,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -273,7 +273,7 @@ func (b *builder) functions() error {
 		"ALLOWED_CONNECTIONS": cfg.AllowedConnections, "ALLOWED_CLIENT_IDS": cfg.AllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": cfg.VerifyDisclosed,
 		"JOIN_POLICY":            cfg.JoinPolicy, "JOIN_ROLES": cfg.JoinRoles,
-		"JOIN_PER_SOURCE_HOUR": cfg.JoinPerSourceHour, "JOIN_MAILS_PER_DAY": cfg.JoinMailsPerDay,
+		"JOIN_PER_SOURCE_MINUTE": cfg.JoinPerSourceMinute, "JOIN_MAILS_PER_DAY": cfg.JoinMailsPerDay,
 	} {
 		if v != "" {
 			b.env[name] = jsii.String(v)

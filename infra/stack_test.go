@@ -837,7 +837,7 @@ func TestOptionalFunctionSettings(t *testing.T) {
 		"VERIFY_DISCLOSED_LINKS": {ctxVerifyDisclosed, "true"},
 		"JOIN_POLICY":            {ctxJoinPolicy, "auto_approve"},
 		"JOIN_ROLES":             {ctxJoinRoles, "rol_Ab12Cd34Ef56Gh78"},
-		"JOIN_PER_SOURCE_HOUR":   {ctxJoinPerSourceHour, "50"},
+		"JOIN_PER_SOURCE_MINUTE": {ctxJoinPerSourceMinute, "50"},
 		"JOIN_MAILS_PER_DAY":     {ctxJoinMailsPerDay, "2"},
 	}
 	ctx := mapContext{}

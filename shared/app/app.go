@@ -192,7 +192,7 @@ func (a *App) api() (http.Handler, error) {
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.FormActionSources(),
-		Join:              httpapi.JoinConfig{Service: join, PerSourceHour: cfg.JoinPerSourceHour},
+		Join:              httpapi.JoinConfig{Service: join, PerSourceMinute: cfg.JoinPerSourceMinute},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

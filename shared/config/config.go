@@ -141,13 +141,13 @@ type Config struct {
 
 	// The join flows (DESIGN.md "Join flows"): JoinPolicy is the application scope's
 	// rule until one is set through PUT /v1/join-policy (require_approval by
-	// default), JoinRoles the roles its auto_approve grants; JoinPerSourceHour caps
-	// what one source address sends each public join route per hour (-1: no cap);
+	// default), JoinRoles the roles its auto_approve grants; JoinPerSourceMinute caps
+	// what one source address sends each public join route per minute (-1: no cap);
 	// JoinMailsPerDay the join emails one address gets per day.
-	JoinPolicy        string
-	JoinRoles         []string
-	JoinPerSourceHour int
-	JoinMailsPerDay   int
+	JoinPolicy          string
+	JoinRoles           []string
+	JoinPerSourceMinute int
+	JoinMailsPerDay     int
 }
 
 // Ceiling is the grant ceiling of the settings, as the domain takes it: the
@@ -236,9 +236,9 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           deny: the application's join policy until one is set
 //	                           through PUT /v1/join-policy
 //	JOIN_ROLES                 optional; comma-separated role ids auto_approve grants
-//	JOIN_PER_SOURCE_HOUR       optional integer 0..100000; default 100; requests one
+//	JOIN_PER_SOURCE_MINUTE     optional integer 0..100000; default 60; requests one
 //	                           source address may send each public join route per
-//	                           hour; 0 turns the cap off
+//	                           minute; 0 turns the cap off
 //	JOIN_MAILS_PER_DAY         optional integer 1..20; default 3; join emails (address
 //	                           checks, denials) one address gets per day
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
@@ -297,8 +297,8 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.VerifyDisclosedLinks = r.boolean("VERIFY_DISCLOSED_LINKS")
 	c.JoinPolicy = r.optional("JOIN_POLICY", checkJoinPolicy)
 	c.JoinRoles = r.list("JOIN_ROLES", "role", checkRoleRef)
-	if c.JoinPerSourceHour = r.intIn("JOIN_PER_SOURCE_HOUR", httpapi.DefaultJoinPerSourceHour, 0, 100000); c.JoinPerSourceHour == 0 {
-		c.JoinPerSourceHour = -1
+	if c.JoinPerSourceMinute = r.intIn("JOIN_PER_SOURCE_MINUTE", httpapi.DefaultJoinPerSourceMinute, 0, 100000); c.JoinPerSourceMinute == 0 {
+		c.JoinPerSourceMinute = -1
 	}
 	c.JoinMailsPerDay = r.intIn("JOIN_MAILS_PER_DAY", invite.DefaultJoinMailsPerDay, 1, 20)
 

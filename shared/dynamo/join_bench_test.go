@@ -45,7 +45,7 @@ func BenchmarkJoinPublic(b *testing.B) {
 		b.Fatal(err)
 	}
 	h, err := httpapi.New(httpapi.Config{Service: svc, Idempotency: store, Counter: counter,
-		Join: httpapi.JoinConfig{Service: join, PerSourceHour: -1, Floor: -1}})
+		Join: httpapi.JoinConfig{Service: join, PerSourceMinute: -1, Floor: -1}})
 	if err != nil {
 		b.Fatal(err)
 	}

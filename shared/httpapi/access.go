@@ -15,18 +15,20 @@ import (
 
 // Defaults of JoinConfig.
 const (
-	DefaultJoinPerSourceHour = 100
-	DefaultJoinFloor         = 300 * time.Millisecond
-	maxPublicBody            = 8 << 10
+	DefaultJoinPerSourceMinute = 60
+	DefaultJoinFloor           = 300 * time.Millisecond
+	maxPublicBody              = 8 << 10
 )
 
 // JoinConfig configures the join flows' routes.
 type JoinConfig struct {
 	Service *invite.Join
-	// PerSourceHour caps the requests one source address makes to each family of
-	// public join routes (asking for access, confirming an address, redeeming a
-	// link) per clock hour; 0 means DefaultJoinPerSourceHour, negative disables it.
-	PerSourceHour int
+	// PerSourceMinute caps the requests one source address makes to each public join
+	// route (a method and path: asking for access, a verification link's page or its
+	// confirmation, a link's page or its redemption) per clock minute; 0 means
+	// DefaultJoinPerSourceMinute, negative disables it. A window of a minute stops a
+	// flood at once and never locks a source out for long.
+	PerSourceMinute int
 	// Floor is the least time a public answer that takes a request takes, so that
 	// whether an email went out (or a policy denied the address, or the request was a
 	// duplicate) does not show in the timing; 0 means DefaultJoinFloor, negative none.
@@ -43,9 +45,9 @@ type joinServer struct {
 }
 
 func newJoinServer(c JoinConfig) joinServer {
-	j := joinServer{svc: c.Service, perSource: c.PerSourceHour, floor: c.Floor, sleep: c.Sleep}
+	j := joinServer{svc: c.Service, perSource: c.PerSourceMinute, floor: c.Floor, sleep: c.Sleep}
 	if j.perSource == 0 {
-		j.perSource = DefaultJoinPerSourceHour
+		j.perSource = DefaultJoinPerSourceMinute
 	}
 	if j.floor == 0 {
 		j.floor = DefaultJoinFloor
@@ -129,14 +131,14 @@ func sourceKey(r *http.Request) string {
 	return ip.String()
 }
 
-// limitSource counts a public request of family against its source's hourly budget
-// and refuses it rate_limited past the budget. The refusal says nothing about the
+// limitSource counts a public request of family against its source's budget for the
+// minute and refuses it rate_limited past the budget. The refusal says nothing about the
 // address or the policy: it is about the source alone.
 func (s *server) limitSource(ctx context.Context, r *http.Request, family string) error {
 	if s.join.perSource < 0 {
 		return nil
 	}
-	n, reset, err := s.counter.IncrBy(ctx, "joinsrc:"+family+":"+sourceKey(r), 1, time.Hour, s.now())
+	n, reset, err := s.counter.IncrBy(ctx, "joinsrc:"+family+":"+sourceKey(r), 1, time.Minute, s.now())
 	if err != nil {
 		return fmt.Errorf("count public requests of a source: %w", err)
 	}

@@ -147,10 +147,10 @@ func TestPublicAnswersAlike(t *testing.T) {
 	}
 }
 
-// TestPublicSourceLimit: a source over its hourly budget is refused 429 with
-// Retry-After, on the JSON route and on the pages.
+// TestPublicSourceLimit: a source over its budget for the minute is refused 429 with
+// Retry-After, on the JSON route and on the pages, each route counted apart.
 func TestPublicSourceLimit(t *testing.T) {
-	f := newJoinFixture(t, func(c *httpapi.JoinConfig) { c.PerSourceHour = 2 })
+	f := newJoinFixture(t, func(c *httpapi.JoinConfig) { c.PerSourceMinute = 2 })
 	for i := range 2 {
 		if res := f.do(call{Method: "POST", Path: "/v1/access-requests", Body: `{"email":"a@example.com"}`}); res.Status != http.StatusAccepted {
 			t.Fatalf("request %d: %d", i, res.Status)
@@ -161,9 +161,17 @@ func TestPublicSourceLimit(t *testing.T) {
 	if res.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+	// Each route has its own budget: the request page's form is refused on its third.
 	form := url.Values{"email": {"a@example.com"}}.Encode()
-	res = f.do(call{Method: "POST", Path: "/join", Body: form, Header: formHeader()})
-	wantPage(t, res, http.StatusTooManyRequests)
+	for range 2 {
+		wantPage(t, f.do(call{Method: "POST", Path: "/join", Body: form, Header: formHeader()}), http.StatusOK)
+	}
+	wantPage(t, f.do(call{Method: "POST", Path: "/join", Body: form, Header: formHeader()}), http.StatusTooManyRequests)
+	// The next minute, the source may ask again.
+	f.clock.Advance(time.Minute)
+	if res := f.do(call{Method: "POST", Path: "/v1/access-requests", Body: `{"email":"a@example.com"}`}); res.Status != http.StatusAccepted {
+		t.Errorf("a minute later: %d, want 202", res.Status)
+	}
 }
 
 // TestRequestPage: Doorman's own page has labelled fields, a honeypot hidden from

@@ -57,7 +57,7 @@ func (s *server) requestPage(w http.ResponseWriter, r *http.Request) {
 func (s *server) requestForm(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
-	if err := s.limitSource(ctx, r, "request"); err != nil {
+	if err := s.limitSource(ctx, r, "request-form"); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -76,7 +76,7 @@ func (s *server) requestForm(w http.ResponseWriter, r *http.Request) {
 // confirms it. Mail scanners that fetch the link change nothing.
 func (s *server) verifyPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := s.limitSource(ctx, r, "verify"); err != nil {
+	if err := s.limitSource(ctx, r, "verify-page"); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -136,7 +136,7 @@ func (s *server) verifyForm(w http.ResponseWriter, r *http.Request) {
 // "not valid" page.
 func (s *server) linkPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := s.limitSource(ctx, r, "redeem"); err != nil {
+	if err := s.limitSource(ctx, r, "link-page"); err != nil {
 		s.pageError(w, r, err)
 		return
 	}
