@@ -60,6 +60,14 @@ const (
 	ctxAllowedConnections   = "allowedConnections"
 	ctxAllowedClientIDs     = "allowedClientIds"
 	ctxVerifyDisclosed      = "verifyDisclosedLinks"
+	// The join flows: the application's join policy and its roles, the public join
+	// routes' per-source cap and per-address emails, and their throttle budget.
+	ctxJoinPolicy          = "joinPolicy"
+	ctxJoinRoles           = "joinRoles"
+	ctxJoinPerSourceMinute = "joinPerSourceMinute"
+	ctxJoinMailsPerDay     = "joinMailsPerDay"
+	ctxJoinThrottleRate    = "joinThrottleRate"
+	ctxJoinThrottleBurst   = "joinThrottleBurst"
 )
 
 // Defaults of the optional settings.
@@ -83,6 +91,10 @@ const (
 	defaultAdminThrottleRate, defaultAdminThrottleBurst     = 50, 100
 	defaultPublicThrottleRate, defaultPublicThrottleBurst   = 10, 20
 	defaultWebhookThrottleRate, defaultWebhookThrottleBurst = 25, 50
+	// The join flows' public routes (asking for access, confirming an address,
+	// redeeming an invite link) send email: a budget of their own, below the invitee
+	// pages'.
+	defaultJoinThrottleRate, defaultJoinThrottleBurst = 5, 10
 	// queueMaxReceives moves a message that keeps failing to the DLQ after this many
 	// tries. It is the worker's QUEUE_MAX_RECEIVES default, so that the two cannot
 	// drift apart; the stack passes it all the same.
@@ -130,6 +142,9 @@ type Config struct {
 	// routes (the invitee's /i pages and the OpenAPI document) and the log-stream
 	// webhook. Each route key gets its group's budget for itself.
 	AdminThrottle, PublicThrottle, WebhookThrottle Throttle
+	// JoinThrottle is the budget of each public join route (POST /v1/access-requests,
+	// /join, /r/{token}, /j/{token}).
+	JoinThrottle Throttle
 
 	// Passed to the functions as given and checked by their own loader (shared/config)
 	// when the stack is built; empty leaves the functions' default.
@@ -148,6 +163,12 @@ type Config struct {
 	AllowedConnections string
 	AllowedClientIDs   string
 	VerifyDisclosed    string // VERIFY_DISCLOSED_LINKS: links handed to API callers verify the email (false)
+	// The join flows: JOIN_POLICY (require_approval), JOIN_ROLES (none),
+	// JOIN_PER_SOURCE_MINUTE (60), JOIN_MAILS_PER_DAY (3).
+	JoinPolicy          string
+	JoinRoles           string
+	JoinPerSourceMinute string
+	JoinMailsPerDay     string
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -172,43 +193,48 @@ type ContextReader interface {
 func ConfigFromContext(ctx ContextReader) (Config, error) {
 	r := contextValues{ctx: ctx}
 	c := Config{
-		Stage:              r.str(ctxStage, defaultStage),
-		Throwaway:          r.boolean(ctxThrowaway),
-		AssetDir:           r.str(ctxAssetDir, defaultAssetDir),
-		Auth0Domain:        strings.TrimSuffix(strings.TrimPrefix(r.str(ctxAuth0Domain, ""), "https://"), "/"),
-		Auth0Audience:      r.str(ctxAuth0Audience, ""),
-		Auth0ClientID:      r.str(ctxAuth0ClientID, ""),
-		Auth0ClientSecret:  r.str(ctxAuth0ClientSecret, ""),
-		Auth0Connection:    r.str(ctxAuth0Connection, defaultAuth0Connection),
-		Auth0LoginClientID: r.str(ctxAuth0LoginClientID, ""),
-		MailFrom:           r.str(ctxMailFrom, ""),
-		SESIdentity:        r.str(ctxSESIdentity, ""),
-		PublicBaseURL:      strings.TrimSuffix(r.str(ctxPublicBaseURL, ""), "/"),
-		RedirectAllowlist:  r.list(ctxRedirectAllowlist),
-		CORSOrigins:        r.list(ctxCORSOrigins),
-		SweepRate:          time.Duration(r.number(ctxSweepRateMinutes, defaultSweepRate.Minutes())) * time.Minute,
-		ThrottleRate:       r.number(ctxThrottleRate, defaultThrottleRate),
-		ThrottleBurst:      int(r.number(ctxThrottleBurst, defaultThrottleBurst)),
-		AdminThrottle:      r.throttle(ctxAdminThrottleRate, ctxAdminThrottleBurst, defaultAdminThrottleRate, defaultAdminThrottleBurst),
-		PublicThrottle:     r.throttle(ctxPublicThrottleRate, ctxPublicThrottleBurst, defaultPublicThrottleRate, defaultPublicThrottleBurst),
-		WebhookThrottle:    r.throttle(ctxWebhookThrottleRate, ctxWebhookThrottleBurst, defaultWebhookThrottleRate, defaultWebhookThrottleBurst),
-		Tracing:            r.boolean(ctxTracing),
-		ApplicationName:    r.str(ctxApplicationName, ""),
-		ApplicationURL:     r.str(ctxApplicationURL, ""),
-		InvitesPerHour:     r.str(ctxInvitesPerHour, ""),
-		Auth0RateLimit:     r.str(ctxAuth0RateLimit, ""),
-		ReminderBefore:     r.str(ctxReminderBefore, ""),
-		CreateBudget:       r.str(ctxCreateBudget, ""),
-		UserPolicy:         r.str(ctxExpiredUserPolicy, ""),
-		GrantableRoles:     r.str(ctxGrantableRoles, ""),
-		AppMetadataKeys:    r.str(ctxAppMetadataKeys, ""),
-		AllowedConnections: r.str(ctxAllowedConnections, ""),
-		AllowedClientIDs:   r.str(ctxAllowedClientIDs, ""),
-		VerifyDisclosed:    r.str(ctxVerifyDisclosed, ""),
-		AlarmEmail:         r.str(ctxAlarmEmail, ""),
-		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
-		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),
-		QueueAge:           time.Duration(r.number(ctxQueueAgeMinutes, defaultQueueAge.Minutes())) * time.Minute,
+		Stage:               r.str(ctxStage, defaultStage),
+		Throwaway:           r.boolean(ctxThrowaway),
+		AssetDir:            r.str(ctxAssetDir, defaultAssetDir),
+		Auth0Domain:         strings.TrimSuffix(strings.TrimPrefix(r.str(ctxAuth0Domain, ""), "https://"), "/"),
+		Auth0Audience:       r.str(ctxAuth0Audience, ""),
+		Auth0ClientID:       r.str(ctxAuth0ClientID, ""),
+		Auth0ClientSecret:   r.str(ctxAuth0ClientSecret, ""),
+		Auth0Connection:     r.str(ctxAuth0Connection, defaultAuth0Connection),
+		Auth0LoginClientID:  r.str(ctxAuth0LoginClientID, ""),
+		MailFrom:            r.str(ctxMailFrom, ""),
+		SESIdentity:         r.str(ctxSESIdentity, ""),
+		PublicBaseURL:       strings.TrimSuffix(r.str(ctxPublicBaseURL, ""), "/"),
+		RedirectAllowlist:   r.list(ctxRedirectAllowlist),
+		CORSOrigins:         r.list(ctxCORSOrigins),
+		SweepRate:           time.Duration(r.number(ctxSweepRateMinutes, defaultSweepRate.Minutes())) * time.Minute,
+		ThrottleRate:        r.number(ctxThrottleRate, defaultThrottleRate),
+		ThrottleBurst:       int(r.number(ctxThrottleBurst, defaultThrottleBurst)),
+		AdminThrottle:       r.throttle(ctxAdminThrottleRate, ctxAdminThrottleBurst, defaultAdminThrottleRate, defaultAdminThrottleBurst),
+		PublicThrottle:      r.throttle(ctxPublicThrottleRate, ctxPublicThrottleBurst, defaultPublicThrottleRate, defaultPublicThrottleBurst),
+		WebhookThrottle:     r.throttle(ctxWebhookThrottleRate, ctxWebhookThrottleBurst, defaultWebhookThrottleRate, defaultWebhookThrottleBurst),
+		Tracing:             r.boolean(ctxTracing),
+		ApplicationName:     r.str(ctxApplicationName, ""),
+		ApplicationURL:      r.str(ctxApplicationURL, ""),
+		InvitesPerHour:      r.str(ctxInvitesPerHour, ""),
+		Auth0RateLimit:      r.str(ctxAuth0RateLimit, ""),
+		ReminderBefore:      r.str(ctxReminderBefore, ""),
+		CreateBudget:        r.str(ctxCreateBudget, ""),
+		UserPolicy:          r.str(ctxExpiredUserPolicy, ""),
+		GrantableRoles:      r.str(ctxGrantableRoles, ""),
+		AppMetadataKeys:     r.str(ctxAppMetadataKeys, ""),
+		AllowedConnections:  r.str(ctxAllowedConnections, ""),
+		AllowedClientIDs:    r.str(ctxAllowedClientIDs, ""),
+		VerifyDisclosed:     r.str(ctxVerifyDisclosed, ""),
+		JoinPolicy:          r.str(ctxJoinPolicy, ""),
+		JoinRoles:           r.str(ctxJoinRoles, ""),
+		JoinPerSourceMinute: r.str(ctxJoinPerSourceMinute, ""),
+		JoinMailsPerDay:     r.str(ctxJoinMailsPerDay, ""),
+		JoinThrottle:        r.throttle(ctxJoinThrottleRate, ctxJoinThrottleBurst, defaultJoinThrottleRate, defaultJoinThrottleBurst),
+		AlarmEmail:          r.str(ctxAlarmEmail, ""),
+		AlarmTopicArn:       r.str(ctxAlarmTopicArn, ""),
+		API5xxPercent:       r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),
+		QueueAge:            time.Duration(r.number(ctxQueueAgeMinutes, defaultQueueAge.Minutes())) * time.Minute,
 	}
 	c.LogRetention = r.retention(ctxLogRetentionDays, defaultLogRetentionDays)
 	if c.SESIdentity == "" && c.MailFrom != "" {
@@ -280,6 +306,7 @@ func (c Config) validate() error {
 		{ctxAdminThrottleRate, ctxAdminThrottleBurst, c.AdminThrottle},
 		{ctxPublicThrottleRate, ctxPublicThrottleBurst, c.PublicThrottle},
 		{ctxWebhookThrottleRate, ctxWebhookThrottleBurst, c.WebhookThrottle},
+		{ctxJoinThrottleRate, ctxJoinThrottleBurst, c.JoinThrottle},
 	} {
 		if t.budget.Rate <= 0 || t.budget.Burst <= 0 {
 			add("%s and %s must be positive", t.rate, t.burst)

@@ -29,6 +29,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"admin API budget", cfg.AdminThrottle, Throttle{Rate: 50, Burst: 100}},
 		{"public routes' budget", cfg.PublicThrottle, Throttle{Rate: 10, Burst: 20}},
 		{"webhook budget", cfg.WebhookThrottle, Throttle{Rate: 25, Burst: 50}},
+		{"join routes' budget", cfg.JoinThrottle, Throttle{Rate: 5, Burst: 10}},
 		{"log retention", cfg.LogRetention, awslogs.RetentionDays_ONE_MONTH},
 		{"tracing", cfg.Tracing, false},
 		{"5xx percent", cfg.API5xxPercent, 5.0},

@@ -80,6 +80,8 @@ func withContextKeys(msg string) string {
 		"GRANTABLE_ROLES": ctxGrantableRoles, "APP_METADATA_KEYS": ctxAppMetadataKeys,
 		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
+		"JOIN_POLICY": ctxJoinPolicy, "JOIN_ROLES": ctxJoinRoles,
+		"JOIN_PER_SOURCE_MINUTE": ctxJoinPerSourceMinute, "JOIN_MAILS_PER_DAY": ctxJoinMailsPerDay,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -155,12 +155,18 @@ var storeMethods = map[string][]string{
 	// FinishBatchItem to end the items of a batch the queue refused.
 	"api": {"Store.Create", "Store.Get", "Store.GetByTokenHash", "Store.List", "Store.Update",
 		"Store.ClaimIdempotencyKey", "Store.CompleteIdempotencyKey", "Store.ReleaseIdempotencyKey", "Counter.IncrBy",
-		"Store.CreateBatch", "Store.GetBatch", "Store.BatchItems", "Store.FinishBatchItem", "Store.MarkBatchQueued"},
+		"Store.CreateBatch", "Store.GetBatch", "Store.BatchItems", "Store.FinishBatchItem", "Store.MarkBatchQueued",
+		// The join flows (access requests, join policies, invite links).
+		"Store.CreateRequest", "Store.GetRequest", "Store.GetRequestByTokenHash", "Store.UpdateRequest", "Store.ListRequests",
+		"Store.JoinPolicy", "Store.PutJoinPolicy", "Store.CreateLink", "Store.GetLink", "Store.GetLinkByTokenHash",
+		"Store.ListLinks", "Store.RevokeLink", "Store.ClaimLinkUse", "Store.SetRedemptionInvitation", "Store.Redemptions"},
 	// Get only to read an invitation again after a lost race; RecordDeadLetter for an
 	// event refused for good.
 	"logstream": {"Store.Lookup", "Store.MarkLogProcessed", "Store.Get", "Store.Update", "Store.RecordDeadLetter"},
 	"sweeper": {"Store.ExpiringBefore", "Store.DueBefore", "Store.RemindBefore", "Store.Get", "Store.Update",
-		"Store.UnqueuedBatches", "Store.BatchItems", "Store.MarkBatchQueued"},
+		"Store.UnqueuedBatches", "Store.BatchItems", "Store.MarkBatchQueued",
+		// Expiry of access requests.
+		"Store.RequestsExpiringBefore", "Store.UpdateRequest"},
 	"worker": {"Store.GetBatchItem", "Store.Get", "Store.Create", "Store.Update", "Store.ClaimResend", "Store.FinishBatchItem"},
 }
 

@@ -143,6 +143,24 @@ func TestRouteSelection(t *testing.T) {
 		{"GET", "/i/tok", "NONE", api},
 		{"POST", "/i/tok", "NONE", api},
 		{"POST", "/webhooks/auth0/logs", "NONE", logstream},
+		// The join flows: asking, confirming and redeeming are public; reviewing,
+		// policies and links are behind the authorizer.
+		{"POST", "/v1/access-requests", "NONE", api},
+		{"GET", "/v1/access-requests", "JWT", api},
+		{"GET", "/v1/access-requests/req_1", "JWT", api},
+		{"POST", "/v1/access-requests/req_1/approve", "JWT", api},
+		{"POST", "/v1/access-requests/req_1/deny", "JWT", api},
+		{"GET", "/v1/join-policy", "JWT", api},
+		{"PUT", "/v1/join-policy", "JWT", api},
+		{"POST", "/v1/invite-links", "JWT", api},
+		{"GET", "/v1/invite-links/lnk_1", "JWT", api},
+		{"DELETE", "/v1/invite-links/lnk_1", "JWT", api},
+		{"GET", "/join", "NONE", api},
+		{"POST", "/join", "NONE", api},
+		{"GET", "/r/tok", "NONE", api},
+		{"POST", "/r/tok", "NONE", api},
+		{"GET", "/j/tok", "NONE", api},
+		{"POST", "/j/tok", "NONE", api},
 		{"GET", "/webhooks/auth0/logs", "", ""},
 		{"GET", "/", "", ""},
 		{"GET", "/v2/invitations", "", ""},
@@ -404,21 +422,24 @@ func TestRouteThrottleBudgets(t *testing.T) {
 		ctxAdminThrottleRate: "40", ctxAdminThrottleBurst: "80",
 		ctxPublicThrottleRate: "3", ctxPublicThrottleBurst: "6",
 		ctxWebhookThrottleRate: "30", ctxWebhookThrottleBurst: "70",
+		ctxJoinThrottleRate: "2", ctxJoinThrottleBurst: "4",
 		ctxThrottleRate: "7", ctxThrottleBurst: "9", // the stage default moves alone
 	}
 	tests := []struct {
-		name                   string
-		set                    mapContext
-		admin, public, webhook string
+		name                         string
+		set                          mapContext
+		admin, public, webhook, join string
 	}{
 		{"defaults", nil,
 			`{"ThrottlingBurstLimit":100,"ThrottlingRateLimit":50}`,
 			`{"ThrottlingBurstLimit":20,"ThrottlingRateLimit":10}`,
-			`{"ThrottlingBurstLimit":50,"ThrottlingRateLimit":25}`},
+			`{"ThrottlingBurstLimit":50,"ThrottlingRateLimit":25}`,
+			`{"ThrottlingBurstLimit":10,"ThrottlingRateLimit":5}`},
 		{"from the context", custom,
 			`{"ThrottlingBurstLimit":80,"ThrottlingRateLimit":40}`,
 			`{"ThrottlingBurstLimit":6,"ThrottlingRateLimit":3}`,
-			`{"ThrottlingBurstLimit":70,"ThrottlingRateLimit":30}`},
+			`{"ThrottlingBurstLimit":70,"ThrottlingRateLimit":30}`,
+			`{"ThrottlingBurstLimit":4,"ThrottlingRateLimit":2}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,12 +459,15 @@ func TestRouteThrottleBudgets(t *testing.T) {
 			for _, d := range asSlice(stage.raw["DependsOn"]) {
 				dependsOn[d.(string)] = true
 			}
-			var public int
+			var public, join int
 			for _, r := range routes {
 				group, want := "admin", tt.admin
 				switch {
 				case r.auth == "NONE" && r.integration == webhookFn:
 					group, want = "webhook", tt.webhook
+				case r.auth == "NONE" && (r.path == accessRequestsPath || r.path == joinPagePath || r.path == verifyPath || r.path == inviteLinkPath):
+					group, want = "join", tt.join
+					join++
 				case r.auth == "NONE":
 					group, want = "public", tt.public
 					public++
@@ -463,6 +487,9 @@ func TestRouteThrottleBudgets(t *testing.T) {
 			}
 			if public != 3 { // GET and POST /i/{token}, GET /v1/openapi.json
 				t.Errorf("public routes: got %d, want 3", public)
+			}
+			if join != 7 { // POST /v1/access-requests, GET and POST /join, /r/{token}, /j/{token}
+				t.Errorf("public join routes: got %d, want 7", join)
 			}
 			if len(settings) != len(routes) {
 				t.Errorf("route settings for %v, want one for each of the %d routes", keys(settings), len(routes))

@@ -272,6 +272,8 @@ func (b *builder) functions() error {
 		"GRANTABLE_ROLES": cfg.GrantableRoles, "APP_METADATA_KEYS": cfg.AppMetadataKeys,
 		"ALLOWED_CONNECTIONS": cfg.AllowedConnections, "ALLOWED_CLIENT_IDS": cfg.AllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": cfg.VerifyDisclosed,
+		"JOIN_POLICY":            cfg.JoinPolicy, "JOIN_ROLES": cfg.JoinRoles,
+		"JOIN_PER_SOURCE_MINUTE": cfg.JoinPerSourceMinute, "JOIN_MAILS_PER_DAY": cfg.JoinMailsPerDay,
 	} {
 		if v != "" {
 			b.env[name] = jsii.String(v)
@@ -490,7 +492,8 @@ func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_DELETE,
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT,
+			awsapigatewayv2.CorsHttpMethod_DELETE,
 		},
 		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
 		ExposeHeaders: jsii.Strings("X-Request-Id", "Retry-After", "Location", "Idempotent-Replayed"),
@@ -521,13 +524,14 @@ func (b *builder) routes() {
 	add(b.cfg.AdminThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
-			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
+			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_PUT,
+			awsapigatewayv2.HttpMethod_DELETE,
 		},
 		Integration: apiIntegration,
 		Authorizer:  jwt,
 	})
-	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
-		routes := add(b.cfg.PublicThrottle, &awsapigatewayv2.AddRoutesOptions{
+	publicWith := func(budget Throttle, path, reason string, methods ...awsapigatewayv2.HttpMethod) {
+		routes := add(budget, &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &methods,
 			Integration: apiIntegration,
@@ -537,6 +541,9 @@ func (b *builder) routes() {
 			suppressNag(r, "AwsSolutions-APIG4", reason)
 		}
 	}
+	public := func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
+		publicWith(b.cfg.PublicThrottle, path, reason, methods...)
+	}
 	// A path without variables outranks the greedy /v1 route, so this one operation
 	// is public while everything else under /v1 stays behind the authorizer.
 	public(openAPIPath, "The OpenAPI document describes the API's operations and schemas and holds no data; "+
@@ -545,6 +552,9 @@ func (b *builder) routes() {
 	public(landingPath, "The invitee's landing page is public by design: the invitee has no account yet. The 256-bit link token "+
 		"in the path is the credential; the function checks it against its stored hash.",
 		awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST)
+	b.joinRoutes(func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
+		publicWith(b.cfg.JoinThrottle, path, reason, methods...)
+	})
 	webhook := add(b.cfg.WebhookThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},

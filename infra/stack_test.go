@@ -27,7 +27,9 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		{"AWS::ApiGatewayV2::Route", 7}, // /v1 (GET, POST, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook
+		// /v1 (GET, POST, PUT, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook, and
+		// the join flows' POST /v1/access-requests, /join, /r and /j (GET, POST)
+		{"AWS::ApiGatewayV2::Route", 15},
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
@@ -302,11 +304,19 @@ func TestHTTPAPI(t *testing.T) {
 	}{
 		{"GET /v1/{proxy+}", "JWT"},
 		{"POST /v1/{proxy+}", "JWT"},
+		{"PUT /v1/{proxy+}", "JWT"},
 		{"DELETE /v1/{proxy+}", "JWT"},
 		{"GET /v1/openapi.json", "NONE"},
 		{"GET /i/{token}", "NONE"},
 		{"POST /i/{token}", "NONE"},
 		{"POST /webhooks/auth0/logs", "NONE"},
+		{"POST /v1/access-requests", "NONE"},
+		{"GET /join", "NONE"},
+		{"POST /join", "NONE"},
+		{"GET /r/{token}", "NONE"},
+		{"POST /r/{token}", "NONE"},
+		{"GET /j/{token}", "NONE"},
+		{"POST /j/{token}", "NONE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route, func(t *testing.T) {
@@ -825,6 +835,10 @@ func TestOptionalFunctionSettings(t *testing.T) {
 		"ALLOWED_CONNECTIONS":    {ctxAllowedConnections, "google-oauth2"},
 		"ALLOWED_CLIENT_IDS":     {ctxAllowedClientIDs, "spa-client"},
 		"VERIFY_DISCLOSED_LINKS": {ctxVerifyDisclosed, "true"},
+		"JOIN_POLICY":            {ctxJoinPolicy, "auto_approve"},
+		"JOIN_ROLES":             {ctxJoinRoles, "rol_Ab12Cd34Ef56Gh78"},
+		"JOIN_PER_SOURCE_MINUTE": {ctxJoinPerSourceMinute, "50"},
+		"JOIN_MAILS_PER_DAY":     {ctxJoinMailsPerDay, "2"},
 	}
 	ctx := mapContext{}
 	for _, s := range set {

@@ -75,6 +75,8 @@ func TestTableActions(t *testing.T) {
 		t.Errorf("GET /v1/roles: DynamoDB requests %v, want none", got)
 	}
 
+	driveJoin(t, s, run, call)
+
 	for _, op := range openAPIOperations(t) {
 		if !called[op] {
 			t.Errorf("%s is not called: call it here, so that the DynamoDB actions it makes are measured", op)

@@ -170,7 +170,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isDoormanPath(p string) bool {
-	for _, prefix := range []string{"/v1/", "/i/", "/webhooks/"} {
+	if p == "/join" {
+		return true
+	}
+	// /r/ and /j/ are the join flows' verification and invite-link pages.
+	for _, prefix := range []string{"/v1/", "/i/", "/webhooks/", "/r/", "/j/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}
@@ -197,7 +201,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 	return s
 }
 
-var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin}
+var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin, invite.PermReview}
 
 func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0sim.Sim, s seed) error {
 	var b strings.Builder
@@ -205,6 +209,7 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "  API                 %s/v1/invitations   (OpenAPI: %s/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(&b, "  DynamoDB Local      %s  (table %s)\n", cfg.DynamoEndpoint, cfg.TableName)
 	fmt.Fprintf(&b, "  Bulk invitations    %s/v1/invitation-batches  (worker in process)\n", base)
+	fmt.Fprintf(&b, "  Join flows          %s/join  (ask for access; review at %s/v1/access-requests)\n", base, base)
 	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
 	fmt.Fprintf(&b, "  Grantable roles     %s  (GRANTABLE_ROLES; invitations with other roles are refused)\n",

@@ -183,11 +183,16 @@ func (a *App) api() (http.Handler, error) {
 		return nil, fmt.Errorf("app: counter: %w", err)
 	}
 	cfg := a.Config
+	join, err := a.join(counter)
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Service: a.Service, Idempotency: a.Store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.FormActionSources(),
+		Join:              httpapi.JoinConfig{Service: join, PerSourceMinute: cfg.JoinPerSourceMinute},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)
@@ -213,13 +218,36 @@ func (a *App) webhook(acceptor *invite.Acceptor) (http.Handler, error) {
 }
 
 func (a *App) sweeper(margin time.Duration) (*invite.Sweeper, error) {
+	counter, err := dynamo.NewCounter(a.db, a.Config.TableName)
+	if err != nil {
+		return nil, fmt.Errorf("app: counter: %w", err)
+	}
+	join, err := a.join(counter)
+	if err != nil {
+		return nil, err
+	}
 	sweeper, err := invite.NewSweeper(invite.SweeperConfig{
 		Service: a.Service, Store: a.Store, Logger: a.log, ReminderBefore: a.Config.ReminderBefore, Margin: margin,
+		Join: join,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: sweeper: %w", err)
 	}
 	return sweeper, nil
+}
+
+// join is the join flows on a's service (join.go).
+func (a *App) join(counter *dynamo.Counter) (*invite.Join, error) {
+	cfg := a.Config
+	j, err := invite.NewJoin(invite.JoinConfig{
+		Invites: a.Service, Store: a.Store, Counter: counter, Logger: a.log,
+		AppRule:     invite.JoinRule{Mode: invite.JoinMode(cfg.JoinPolicy), Roles: cfg.JoinRoles},
+		MailsPerDay: cfg.JoinMailsPerDay,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: join: %w", err)
+	}
+	return j, nil
 }
 
 // endpoint is an endpoint override, nil (the AWS default) when unset.

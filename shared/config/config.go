@@ -138,6 +138,16 @@ type Config struct {
 	// VerifyDisclosedLinks lets a link handed to the API caller (send_email false,
 	// tickets) mark the invitee's email verified when used.
 	VerifyDisclosedLinks bool
+
+	// The join flows (DESIGN.md "Join flows"): JoinPolicy is the application scope's
+	// rule until one is set through PUT /v1/join-policy (require_approval by
+	// default), JoinRoles the roles its auto_approve grants; JoinPerSourceMinute caps
+	// what one source address sends each public join route per minute (-1: no cap);
+	// JoinMailsPerDay the join emails one address gets per day.
+	JoinPolicy          string
+	JoinRoles           []string
+	JoinPerSourceMinute int
+	JoinMailsPerDay     int
 }
 
 // Ceiling is the grant ceiling of the settings, as the domain takes it: the
@@ -222,6 +232,15 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	VERIFY_DISCLOSED_LINKS     optional true or false (default): whether a link handed
 //	                           to the API caller (send_email false, tickets) marks the
 //	                           invitee's email verified when used
+//	JOIN_POLICY                optional require_approval (default), auto_approve or
+//	                           deny: the application's join policy until one is set
+//	                           through PUT /v1/join-policy
+//	JOIN_ROLES                 optional; comma-separated role ids auto_approve grants
+//	JOIN_PER_SOURCE_MINUTE     optional integer 0..100000; default 60; requests one
+//	                           source address may send each public join route per
+//	                           minute; 0 turns the cap off
+//	JOIN_MAILS_PER_DAY         optional integer 1..20; default 3; join emails (address
+//	                           checks, denials) one address gets per day
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
 	case API, Logstream, Sweeper, Worker:
@@ -276,6 +295,12 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.AllowedConnections = r.list("ALLOWED_CONNECTIONS", "connection", checkIdentifier)
 	c.AllowedClientIDs = r.list("ALLOWED_CLIENT_IDS", "client id", checkIdentifier)
 	c.VerifyDisclosedLinks = r.boolean("VERIFY_DISCLOSED_LINKS")
+	c.JoinPolicy = r.optional("JOIN_POLICY", checkJoinPolicy)
+	c.JoinRoles = r.list("JOIN_ROLES", "role", checkRoleRef)
+	if c.JoinPerSourceMinute = r.intIn("JOIN_PER_SOURCE_MINUTE", httpapi.DefaultJoinPerSourceMinute, 0, 100000); c.JoinPerSourceMinute == 0 {
+		c.JoinPerSourceMinute = -1
+	}
+	c.JoinMailsPerDay = r.intIn("JOIN_MAILS_PER_DAY", invite.DefaultJoinMailsPerDay, 1, 20)
 
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
@@ -551,6 +576,13 @@ func (r *reader) createBudget(name string) time.Duration {
 		return 0
 	}
 	return d
+}
+
+func checkJoinPolicy(v string) error {
+	if !invite.JoinMode(v).Valid() {
+		return errors.New("must be require_approval, auto_approve or deny")
+	}
+	return nil
 }
 
 func checkUserPolicy(v string) error {

@@ -183,3 +183,17 @@ func TestLegacyUnicodeReservationIsReleased(t *testing.T) {
 		t.Errorf("the legacy reservation is still held: %v", out.Item)
 	}
 }
+
+// TestJoinConformance holds the join items to the contract of invite.JoinStore on
+// DynamoDB Local (the in-memory store runs the same suite); its LinkUsesExact case is
+// the race of many redeemers for a link's last places.
+func TestJoinConformance(t *testing.T) {
+	client, _ := testClient(t)
+	storetest.RunJoin(t, func(t *testing.T) invite.JoinStore {
+		store, err := New(client, newTable(t, client), Options{CursorKey: testKey})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return store
+	})
+}

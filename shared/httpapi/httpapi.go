@@ -73,6 +73,10 @@ type Config struct {
 	// NewRequestID makes the id of a request that arrives without one (default: 128
 	// random bits in hex).
 	NewRequestID func() string
+
+	// Join serves the join flows (access requests, join policy, invite links); nil
+	// answers their routes not_found. See JoinConfig (access.go).
+	Join JoinConfig
 }
 
 type server struct {
@@ -93,6 +97,7 @@ type server struct {
 	newRequestID func() string
 	openapiJSON  func() ([]byte, error)
 	mux          *http.ServeMux
+	join         joinServer
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -159,6 +164,7 @@ func New(cfg Config) (http.Handler, error) {
 		s.newRequestID = randomID
 	}
 	s.openapiJSON = OpenAPIJSON
+	s.join = newJoinServer(cfg.Join)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, rt.handler)
@@ -173,7 +179,7 @@ type route struct {
 }
 
 func (s *server) routes() []route {
-	return []route{
+	rts := []route{
 		{http.MethodPost, "/v1/invitations", s.authed(s.idempotent(s.create))},
 		{http.MethodGet, "/v1/invitations", s.authed(s.list)},
 		{http.MethodGet, "/v1/invitations/{id}", s.authed(s.get)},
@@ -187,6 +193,7 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
 	}
+	return append(rts, s.joinRoutes()...)
 }
 
 func randomID() string {

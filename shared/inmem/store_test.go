@@ -57,3 +57,8 @@ func TestCounterFailNext(t *testing.T) {
 		t.Errorf("Add after the failure = %d, %v; want 1, nil (the failed call counted nothing)", n, err)
 	}
 }
+
+// TestJoinConformance holds the in-memory join store to the contract DynamoDB meets.
+func TestJoinConformance(t *testing.T) {
+	storetest.RunJoin(t, func(*testing.T) invite.JoinStore { return inmem.NewJoinStore() })
+}

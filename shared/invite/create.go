@@ -121,7 +121,11 @@ func (s *Service) CreatePrepared(ctx context.Context, a Actor, p PreparedCreate)
 	if err != nil {
 		return nil, err
 	}
-	return &Created{Invitation: sent}, nil
+	out := &Created{Invitation: sent}
+	if req.AddressProven && sent.Status == StatusPending {
+		out.AcceptURL = s.link(token)
+	}
+	return out, nil
 }
 
 // defer_ leaves a stored invitation whose Auth0 side could not be made within the
@@ -155,7 +159,7 @@ func (s *Service) deferToWorker(ctx context.Context, inv *Invitation, req Create
 	}
 	s.logger(ctx, inv).InfoContext(ctx, "invitation deferred to the worker: Auth0 is busy")
 	out := &Created{Invitation: deferred, Deferred: deferred.Status == StatusPending && !deferred.Provisioned()}
-	if !req.SendEmail && deferred.Status == StatusPending {
+	if (!req.SendEmail || req.AddressProven) && deferred.Status == StatusPending {
 		out.AcceptURL = s.link(token)
 	}
 	return out, nil

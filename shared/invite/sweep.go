@@ -34,6 +34,8 @@ type SweeperConfig struct {
 	// PageSize is the invitations read per page (1..100); default 100.
 	PageSize int
 	Logger   *slog.Logger // default: the Service's
+	// Join, when set, has its open access requests past their time expired by each run.
+	Join *Join
 }
 
 // Sweeper expires pending invitations whose time has passed (after reconciling them
@@ -48,6 +50,7 @@ type Sweeper struct {
 	margin   time.Duration
 	pageSize int
 	log      *slog.Logger
+	join     *Join
 }
 
 // NewSweeper checks cfg and applies its defaults.
@@ -56,7 +59,7 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 		return nil, errors.New("invite: Sweeper needs Service and Store")
 	}
 	s := &Sweeper{svc: cfg.Service, store: cfg.Store, now: cfg.Now, lead: cfg.ReminderBefore,
-		margin: cfg.Margin, pageSize: cfg.PageSize, log: cfg.Logger}
+		margin: cfg.Margin, pageSize: cfg.PageSize, log: cfg.Logger, join: cfg.Join}
 	if s.now == nil {
 		s.now = cfg.Service.now
 	}
@@ -97,9 +100,11 @@ type SweepResult struct {
 	// DeferredRequeued counts deferred single creates queued again: their message was
 	// lost or the worker gave up on a passing failure.
 	DeferredRequeued int
-	Deferred         int
-	Conflicts        int
-	Errors           int
+	// RequestsExpired counts access requests marked expired.
+	RequestsExpired int
+	Deferred        int
+	Conflicts       int
+	Errors          int
 	// RateLimited is set when Auth0 answered 429 and its work paused for the run.
 	RateLimited bool
 	// Complete is false when the run stopped at its time budget with work left.
@@ -146,6 +151,16 @@ func (s *Sweeper) Run(ctx context.Context, deadline time.Time) (SweepResult, err
 			r.res.BatchesRequeued = n
 			if rerr != nil {
 				r.res.Errors++
+			}
+		}
+	}
+	if err == nil && s.join != nil {
+		if err = r.budget(ctx); err == nil {
+			n, jerr := s.join.ExpireRequests(ctx, s.pageSize)
+			r.res.RequestsExpired = n
+			if jerr != nil {
+				r.res.Errors++
+				s.log.ErrorContext(ctx, "cannot expire access requests", "error", jerr)
 			}
 		}
 	}

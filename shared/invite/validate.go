@@ -57,6 +57,11 @@ type CreateRequest struct {
 	Locale     string // locale: BCP 47
 	Message    string // message: the inviter's personal note
 	OnConflict string // on_conflict: "", "error" or "resend"
+	// AddressProven is set by the join flows only (never from a request body): the
+	// address was just proven by Doorman's own emailed link, in the browser that asks,
+	// so that browser may go straight on to the invitation's link (Created.AcceptURL)
+	// besides its email.
+	AddressProven bool
 }
 
 // Limits are the configurable parts of validation.

@@ -88,13 +88,13 @@ func render(m invite.Mail) (email, error) {
 		Expires:      formatExpiry(lang, m.ExpiresAt),
 		MessageLines: cleanMessage(m.Message),
 	}
-	if m.Template == invite.TemplateAccess {
+	if m.Template == invite.TemplateAccess || m.Template == invite.TemplateJoinDenied {
 		// Access to an application does not expire; only invitations do.
 		v.Expires = ""
 	}
 	// Access may come without a link (no application URL configured); an invitation
 	// is its link.
-	linked := v.Link != "" || m.Template != invite.TemplateAccess
+	linked := v.Link != "" || (m.Template != invite.TemplateAccess && m.Template != invite.TemplateJoinDenied)
 
 	var b strings.Builder
 	subject := w.subject

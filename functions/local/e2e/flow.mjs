@@ -4,17 +4,20 @@
 // page, and saves a screenshot of every page. The Go test in this folder creates the
 // invitations (and the accounts that were there before them), runs
 //
-//	node flow.mjs accept|wrong-account|existing-account|squatter|owner-claims
+//	node flow.mjs accept|wrong-account|existing-account|squatter|owner-claims|join-request|join-auto|join-accept|join-link
 //
 // with its inputs as JSON in E2E_INPUT, reads the one JSON line this prints on stdout,
 // and checks the outcome through the API. Progress goes to stderr. Every wait is bounded.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const STEP_TIMEOUT_MS = 15_000; // one click, navigation or assertion on a page
 const ACCEPT_TIMEOUT_MS = 20_000; // from the login click to `accepted` (or another event) in the API
 const MAIL_TIMEOUT_MS = 20_000; // from the refused accept to the new email
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const scenario = process.argv[2];
 const input = JSON.parse(process.env.E2E_INPUT ?? '{}');
@@ -25,6 +28,7 @@ mkdirSync(input.out, { recursive: true });
 
 const scenarios = {
   accept, 'wrong-account': wrongAccount, 'existing-account': existingAccount, squatter, 'owner-claims': ownerClaims,
+  'join-request': joinRequest, 'join-auto': joinAuto, 'join-accept': joinAccept, 'join-link': joinLink,
 };
 if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (want ${Object.keys(scenarios).join(' or ')})`);
 
@@ -127,6 +131,138 @@ async function ownerClaims() {
   await other.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
   await shot(other, 'owner-claims-7-squatter-refused');
   return { loginToAcceptedMs: { owner: ms } };
+}
+
+// joinRequest: three people ask for access on Doorman's own page (an address of a
+// domain that needs approval, one the policy auto-approves, one it denies) and each
+// reads the page that follows; the first confirms the address from the emailed link,
+// and the page says what follows.
+async function joinRequest() {
+  await accessible(`${input.base}/join`, 'join-request-page');
+  const pageTexts = {};
+  for (const role of ['asker', 'auto', 'denied']) {
+    const page = await newPerson();
+    await page.goto(`${input.base}/join`);
+    await page.getByLabel('Email address').fill(input[role].email);
+    await page.getByLabel('Your name').fill('Joiner');
+    await page.getByLabel(/A note/).fill('Please let me in.');
+    await shot(page, `join-request-${role}-1-form`);
+    await page.getByRole('button', { name: 'Ask for access' }).click();
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+    await shot(page, `join-request-${role}-2-sent`);
+    pageTexts[role] = await page.locator('main').innerText();
+  }
+  const outcomes = {};
+  outcomes.asker = await confirmAddress(input.asker.email, 'join-request-asker');
+  return { pageTexts, outcomes };
+}
+
+// joinAuto: the person of an auto-approved domain, sent on to the invitation's page
+// by the confirmation, continues there, sets a password and signs in.
+async function joinAuto() {
+  const who = input.auto;
+  const page = await newPerson();
+  const heading = await confirmAddress(who.email, 'join-auto', page);
+  if (heading !== 'You are invited') fail(`after confirming: ${heading}, want the invitation's page`);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/i/')), page.getByRole('button', { name: 'Continue' }).click()]);
+  await setPassword(page, 'join-auto-5-password', 'join-auto-6-password-changed');
+  await page.goto(loginURL());
+  await submitLogin(page, who, 'join-auto-7-login');
+  await page.getByText(`You are logged in as ${who.email}.`).waitFor();
+  await shot(page, 'join-auto-8-logged-in');
+  return { outcomes: { auto: heading } };
+}
+
+// joinAccept: the approved requester follows the invitation email, sets a password
+// and signs in.
+async function joinAccept() {
+  const page = await followLink(await newPerson(), input.app.email, input.app.link, 'join-accept-1');
+  await setPassword(page, 'join-accept-2-password', 'join-accept-3-password-changed');
+  const ms = await logIn(page, input.app, 'join-accept-4-login', 'join-accept-5-logged-in');
+  return { loginToAcceptedMs: { application: ms } };
+}
+
+// joinLink: an address outside the link's domains is refused on its page; three
+// colleagues redeem it and confirm their addresses, one after another, past its cap;
+// then the page of the spent link says nothing more.
+async function joinLink() {
+  const url = input.link.link;
+  await accessible(url, 'join-link-page');
+  let page = await newPerson();
+  await page.goto(url);
+  await page.getByText('invites you to join').waitFor();
+  await shot(page, 'join-link-1-page');
+  await page.getByLabel('Email address').fill(input.wrong.email);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Please check the form' }).waitFor();
+  await shot(page, 'join-link-2-other-domain');
+  const people = ['l1', 'l2', 'l3'];
+  for (const role of people) {
+    page = await newPerson();
+    await page.goto(url);
+    await page.getByLabel('Email address').fill(input[role].email);
+    await page.getByLabel('Your name').fill('Colleague');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+  }
+  const outcomes = {};
+  for (const role of people) outcomes[role] = await confirmAddress(input[role].email, `join-link-${role}`);
+  page = await newPerson();
+  await page.goto(url);
+  await page.getByText('This link is not valid.').waitFor();
+  await shot(page, 'join-link-9-spent');
+  return { outcomes };
+}
+
+// confirmAddress opens the verification link emailed to `to` (in page, or a new
+// browser), presses the button, and returns the heading of the page that follows: the
+// request's, or, approved at once, the invitation's.
+async function confirmAddress(to, name, page) {
+  const link = await verifyLinkFor(to);
+  page ??= await newPerson();
+  await accessible(link, `${name}-confirm-page`);
+  await page.goto(link);
+  const confirm = page.getByRole('button', { name: 'Confirm my request' });
+  await confirm.waitFor();
+  await shot(page, `${name}-3-confirm`);
+  await confirm.click();
+  const done = page.getByRole('heading', { name: /^(Request confirmed|You are in|You are invited|Link no longer available)$/ });
+  await done.waitFor();
+  await shot(page, `${name}-4-confirmed`);
+  return done.innerText();
+}
+
+// verifyLinkFor waits for the verification email to `to` and returns its link.
+async function verifyLinkFor(to) {
+  const re = new RegExp(`${escape(input.base)}/r/[A-Za-z0-9_-]+`);
+  const deadline = Date.now() + MAIL_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    for (const e of await sentMail()) {
+      const link = (e.destination?.to ?? []).includes(to) && e.body?.text?.match(re)?.[0];
+      if (link) return link;
+    }
+    await sleep(100);
+  }
+  fail(`no verification link emailed to ${to} within ${MAIL_TIMEOUT_MS} ms`);
+}
+
+// accessible runs axe-core's WCAG 2 A and AA rules on the page at url (a GET, which
+// changes nothing) and fails on a serious or critical violation. The page is opened in
+// a context of its own that lets axe's script in past the page's CSP; the flows' own
+// pages keep their CSP.
+async function accessible(url, name) {
+  const context = await browser.newContext({ bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.addScriptTag({ path: axePath });
+    const res = await page.evaluate(() => globalThis.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (bad.length > 0) fail(`${name}: accessibility violations: ${bad.map((v) => `${v.id} ×${v.nodes.length}`).join(', ')}`);
+    log(`${name}: axe: ${res.passes.length} rules passed, ${res.violations.length} minor violations`);
+  } finally {
+    await context.close();
+  }
 }
 
 async function newPerson() {

@@ -424,6 +424,10 @@ type flowResult struct {
 	// invitation's history.
 	LoginToNotedMs int      `json:"loginToNotedMs"`
 	Screenshots    []string `json:"screenshots"`
+	// The join scenarios: the text of the page after each request, and the heading
+	// after each address was confirmed, by person.
+	PageTexts map[string]string `json:"pageTexts"`
+	Outcomes  map[string]string `json:"outcomes"`
 }
 
 // runFlow runs one scenario of flow.mjs with the people it names (app, org, owner,
