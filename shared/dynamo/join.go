@@ -218,6 +218,23 @@ func (s *Store) CreateRequest(ctx context.Context, r *invite.AccessRequest) erro
 			},
 		})
 	}
+	err := s.transact(ctx, op, items)
+	var e *invite.Error
+	if !errors.As(err, &e) || e.ExistingID == "" {
+		return err
+	}
+	// The reservation names another request. One that is no longer open left it
+	// behind (UpdateRequest removes it after the request closed, and a cut write can
+	// keep it): it is removed, and the request written once more.
+	old, gerr := s.GetRequest(ctx, e.ExistingID)
+	if gerr != nil || old.Status.Open() {
+		return err
+	}
+	derr := s.deleteItem(ctx, op, requestReservationKey(r), "#r = :id",
+		map[string]string{"#r": attrRef}, map[string]types.AttributeValue{":id": str(old.ID)})
+	if derr != nil && !conditionFailed(derr) {
+		return s.fail(op, derr)
+	}
 	return s.transact(ctx, op, items)
 }
 
@@ -292,11 +309,20 @@ func (s *Store) UpdateRequest(ctx context.Context, prev, next *invite.AccessRequ
 			items = append(items, txItem{write: del(requestTokenKey(prev.TokenHash), s.table, "", nil, nil)})
 		}
 	}
-	if prev.Status.Open() && !next.Status.Open() {
-		items = append(items, txItem{write: del(requestReservationKey(prev), s.table, "#r = :id",
-			map[string]string{"#r": attrRef}, map[string]types.AttributeValue{":id": str(prev.ID)}), optional: true})
+	if err := s.transact(ctx, op, items); err != nil {
+		return err
 	}
-	return s.transact(ctx, op, items)
+	if prev.Status.Open() && !next.Status.Open() {
+		// The reservation goes after the request closed: one left behind by a cut
+		// write names a request that is no longer open, which reserve-style readers
+		// ignore; a reservation already taken over by a newer request stays.
+		err := s.deleteItem(ctx, op, requestReservationKey(prev), "#r = :id",
+			map[string]string{"#r": attrRef}, map[string]types.AttributeValue{":id": str(prev.ID)})
+		if err != nil && !conditionFailed(err) {
+			return s.fail(op, err)
+		}
+	}
+	return nil
 }
 
 // getRequests reads requests by key in one BatchGetItem, in the order of keys.
@@ -725,4 +751,25 @@ func (s *Store) Redemptions(ctx context.Context, linkID string, limit int) ([]in
 		}
 	}
 	return reds, nil
+}
+
+// put and del are one Put or Delete of a transaction (cond "" for none).
+func put(item map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	p := &types.Put{TableName: &table, Item: item}
+	if cond != "" {
+		p.ConditionExpression = aws.String(cond)
+		p.ExpressionAttributeNames = names
+		p.ExpressionAttributeValues = values
+	}
+	return types.TransactWriteItem{Put: p}
+}
+
+func del(k map[string]types.AttributeValue, table, cond string, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	d := &types.Delete{TableName: &table, Key: k}
+	if cond != "" {
+		d.ConditionExpression = aws.String(cond)
+		d.ExpressionAttributeNames = names
+		d.ExpressionAttributeValues = values
+	}
+	return types.TransactWriteItem{Delete: d}
 }
