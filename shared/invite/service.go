@@ -114,6 +114,10 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	Logger *slog.Logger // default: discard
+
+	// Addresses keeps the addresses SES refused for good (ApplyMailEvent,
+	// Undeliverable); nil keeps none.
+	Addresses AddressStore
 }
 
 // Service drives invitations through their life. It is safe for concurrent use: every
@@ -149,6 +153,7 @@ type Service struct {
 	orgs           *orgCache
 	grants         *grants
 	verifyDisclose bool
+	addresses      AddressStore
 }
 
 // NewService checks cfg and applies its defaults.
@@ -190,6 +195,7 @@ func NewService(cfg Config) (*Service, error) {
 		grants:         &grants{ceiling: cfg.Ceiling, held: map[heldKey]heldRoles{}},
 		verifyDisclose: cfg.VerifyDisclosedLinks,
 		createBudget:   cfg.CreateBudget,
+		addresses:      cfg.Addresses,
 	}
 	if s.queue == nil {
 		s.queue = noQueue{}
