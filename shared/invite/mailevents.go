@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -317,4 +318,42 @@ func errUndeliverable(inv *Invitation) error {
 	}
 	return &Error{Code: CodeUndeliverable, Message: "the invitation's email address " + why +
 		"; email will not be sent to it again until the invitation's email changes"}
+}
+
+// Deliveries applies SES's sending events to invitations for a process that does
+// nothing else (the sesevents function): it needs the store alone, and no Auth0 or
+// SES client.
+type Deliveries struct {
+	svc *Service
+}
+
+// DeliveriesConfig builds Deliveries. Store is required; Addresses keeps the
+// addresses SES refused for good (nil: none); Now defaults to time.Now.
+type DeliveriesConfig struct {
+	Store     Store
+	Addresses AddressStore
+	Now       func() time.Time
+	Logger    *slog.Logger // default: discard
+}
+
+// NewDeliveries checks cfg.
+func NewDeliveries(cfg DeliveriesConfig) (*Deliveries, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("invite: Deliveries needs a Store")
+	}
+	s := &Service{store: cfg.Store, addresses: cfg.Addresses, now: cfg.Now, log: cfg.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	} else {
+		s.log = slog.New(LogHandler(s.log.Handler()))
+	}
+	return &Deliveries{svc: s}, nil
+}
+
+// Apply is Service.ApplyMailEvent.
+func (d *Deliveries) Apply(ctx context.Context, e MailEvent) error {
+	return d.svc.ApplyMailEvent(ctx, e)
 }
