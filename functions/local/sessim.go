@@ -229,7 +229,7 @@ func (s *sesSimulator) mail(req sendEmailInput, messageID, to string, sent time.
 		Timestamp: sent.Format("2006-01-02T15:04:05.000Z"), Source: from,
 		SourceArn:        "arn:aws:ses:" + s.region + ":000000000000:identity/" + domain,
 		SendingAccountID: "000000000000", MessageID: messageID, Destination: req.Destination.ToAddresses,
-		Headers: []ses.Header{{Name: "From", Value: from}, {Name: "To", Value: to}, {Name: "Subject", Value: subject}, {Name: "MIME-Version", Value: "1.0"}},
+		Headers:       []ses.Header{{Name: "From", Value: from}, {Name: "To", Value: to}, {Name: "Subject", Value: subject}, {Name: "MIME-Version", Value: "1.0"}},
 		CommonHeaders: &ses.CommonHeaders{From: []string{from}, To: []string{to}, MessageID: messageID, Subject: subject},
 		Tags:          tags,
 	}
