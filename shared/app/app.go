@@ -173,7 +173,7 @@ func newCore(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Op
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
 		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy), CreateBudget: cfg.CreateBudget,
 		Ceiling: cfg.Ceiling(), VerifyDisclosedLinks: cfg.VerifyDisclosedLinks,
-		Addresses: store,
+		Deliveries: store,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)

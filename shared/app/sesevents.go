@@ -36,7 +36,7 @@ func NewSESEvents(_ context.Context, cfg *config.Config, awsCfg aws.Config, opts
 	if err != nil {
 		return nil, fmt.Errorf("app: store: %w", err)
 	}
-	d, err := invite.NewDeliveries(invite.DeliveriesConfig{Store: store, Addresses: store, Logger: log})
+	d, err := invite.NewDeliveries(invite.DeliveriesConfig{Store: store, Deliveries: store, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("app: deliveries: %w", err)
 	}

@@ -403,18 +403,11 @@ func (s *Store) Update(ctx context.Context, prev, next *invite.Invitation) error
 
 func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invitation) error {
 	ttl := s.ttlFor(next)
-	item, err := invitationItem(next, s.opts.ExpiryShards, ttl)
+	write, err := s.invitationWrite(prev, next, ttl)
 	if err != nil {
 		return s.fail(op, err)
 	}
-	items := []txItem{{
-		write: put(item, s.table, "#st = :st AND #v = :v",
-			map[string]string{"#st": attrStatus, "#v": attrVersion},
-			map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))}),
-		conflict: func(types.CancellationReason) *invite.Error {
-			return conflict("", "invitation %s changed since it was read", prev.ID)
-		},
-	}}
+	items := []txItem{write}
 	finishing := !prev.Status.Terminal() && next.Status.Terminal()
 	if finishing {
 		items = append(items, txItem{
@@ -459,6 +452,23 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		return s.putOne(ctx, op, items[0])
 	}
 	return s.transact(ctx, op, items)
+}
+
+// invitationWrite puts next's item on condition that the stored one is still prev's
+// status and version.
+func (s *Store) invitationWrite(prev, next *invite.Invitation, ttl int64) (txItem, error) {
+	item, err := invitationItem(next, s.opts.ExpiryShards, ttl)
+	if err != nil {
+		return txItem{}, err
+	}
+	return txItem{
+		write: put(item, s.table, "#st = :st AND #v = :v",
+			map[string]string{"#st": attrStatus, "#v": attrVersion},
+			map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))}),
+		conflict: func(types.CancellationReason) *invite.Error {
+			return conflict("", "invitation %s changed since it was read", prev.ID)
+		},
+	}, nil
 }
 
 // Get implements invite.Store.

@@ -41,7 +41,7 @@ type Store struct {
 	dead         []invite.DeadLetter  // oldest first
 	lookups      int
 	// undeliverable holds the addresses SES refused for good, by email key
-	// (addresses.go); made on first use.
+	// (deliveries.go); made on first use.
 	undeliverable map[string]invite.UndeliverableAddress
 }
 

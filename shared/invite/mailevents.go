@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -122,13 +123,27 @@ type UndeliverableAddress struct {
 	MessageID string
 }
 
-// AddressStore keeps what SES said of addresses. Errors as Store's.
-type AddressStore interface {
+// DeliveryStore keeps what SES's events say: on the invitation, and of addresses
+// apart from any invitation. Errors as Store's.
+type DeliveryStore interface {
+	// UpdateDelivery is Store.Update for a change of the invitation's delivery and
+	// history alone, which writes the invitation's item and nothing else:
+	// invalid_request when next differs from prev in what Update keeps other items
+	// for (status, link token, email, Auth0 ids, cleanup), conflict as Update's.
+	UpdateDelivery(ctx context.Context, prev, next *Invitation) error
 	// MarkUndeliverable records that SES refused u.Email for good; marking an address
 	// again replaces the record.
 	MarkUndeliverable(ctx context.Context, u UndeliverableAddress) error
 	// Undeliverable reports whether email (matched as EmailKey) is marked.
 	Undeliverable(ctx context.Context, email string) (bool, error)
+}
+
+// DeliveryOnly reports whether next differs from prev only in what UpdateDelivery
+// may write: the delivery, the history and the folded counts.
+func DeliveryOnly(prev, next *Invitation) bool {
+	a, b := prev.Clone(), next.Clone()
+	b.Delivery, b.History, b.Folded, b.Version = a.Delivery, a.History, a.Folded, a.Version
+	return reflect.DeepEqual(a, b)
 }
 
 // maxApplied bounds the SES events remembered on an invitation for deduplication:
@@ -143,13 +158,13 @@ const unknownMessageGrace = 10 * time.Minute
 var errAlreadyApplied = errors.New("mail event already applied")
 
 // Undeliverable reports whether email (matched as EmailKey) is an address SES
-// refused for good, as far as Doorman learned from SES's events. Without an
-// AddressStore it knows none.
+// refused for good, as far as Doorman learned from SES's events. Without a
+// DeliveryStore it knows none.
 func (s *Service) Undeliverable(ctx context.Context, email string) (bool, error) {
-	if s.addresses == nil {
+	if s.deliveries == nil {
 		return false, nil
 	}
-	return s.addresses.Undeliverable(ctx, email)
+	return s.deliveries.Undeliverable(ctx, email)
 }
 
 // ApplyMailEvent records one SES sending event: the address as undeliverable when
@@ -160,11 +175,14 @@ func (s *Service) Undeliverable(ctx context.Context, email string) (bool, error)
 // upstream_unavailable for an event whose email the invitation does not name yet
 // (its send may still be being recorded): both may pass, so the caller retries.
 func (s *Service) ApplyMailEvent(ctx context.Context, e MailEvent) error {
+	if s.deliveries == nil {
+		return errors.New("invite: ApplyMailEvent needs a DeliveryStore")
+	}
 	log := s.log.With("ses_message_id", e.MessageID, "ses_event", string(e.Type))
-	if e.Undeliverable() && s.addresses != nil {
+	if e.Undeliverable() {
 		for _, r := range e.Recipients {
 			u := UndeliverableAddress{Email: r, Reason: e.status(), At: e.At.UTC(), MessageID: e.MessageID}
-			if err := s.addresses.MarkUndeliverable(ctx, u); err != nil {
+			if err := s.deliveries.MarkUndeliverable(ctx, u); err != nil {
 				return fmt.Errorf("mark address undeliverable: %w", err)
 			}
 		}
@@ -195,7 +213,7 @@ func (s *Service) ApplyMailEvent(ctx context.Context, e MailEvent) error {
 		}
 	}
 	key := e.Key()
-	_, err = s.apply(ctx, inv, func(n *Invitation) error {
+	err = s.applyDelivery(ctx, inv, func(n *Invitation) error {
 		if n.Delivery.MessageID != e.MessageID || slices.Contains(n.Delivery.Applied, key) {
 			return errAlreadyApplied
 		}
@@ -211,6 +229,26 @@ func (s *Service) ApplyMailEvent(ctx context.Context, e MailEvent) error {
 	}
 	ilog.InfoContext(ctx, "SES event applied")
 	return nil
+}
+
+// applyDelivery writes change(copy of cur) over cur with UpdateDelivery, reading the
+// invitation again and reapplying change when another writer got there first, as
+// apply does for Update.
+func (s *Service) applyDelivery(ctx context.Context, cur *Invitation, change func(*Invitation) error) error {
+	for attempt := 1; ; attempt++ {
+		next := cur.Clone()
+		if err := change(next); err != nil {
+			return err
+		}
+		next.Version = cur.Version + 1
+		err := s.deliveries.UpdateDelivery(ctx, cur, next)
+		if err == nil || !IsCode(err, CodeConflict) || attempt == 3 {
+			return err
+		}
+		if cur, err = s.store.Get(ctx, cur.ID); err != nil {
+			return fmt.Errorf("reread invitation %s: %w", next.ID, err)
+		}
+	}
 }
 
 // applyMailEvent records e (of the invitation's current email) on n: its history
@@ -327,21 +365,21 @@ type Deliveries struct {
 	svc *Service
 }
 
-// DeliveriesConfig builds Deliveries. Store is required; Addresses keeps the
-// addresses SES refused for good (nil: none); Now defaults to time.Now.
+// DeliveriesConfig builds Deliveries. Store and Deliveries are required; Now
+// defaults to time.Now.
 type DeliveriesConfig struct {
-	Store     Store
-	Addresses AddressStore
-	Now       func() time.Time
-	Logger    *slog.Logger // default: discard
+	Store      Store
+	Deliveries DeliveryStore
+	Now        func() time.Time
+	Logger     *slog.Logger // default: discard
 }
 
 // NewDeliveries checks cfg.
 func NewDeliveries(cfg DeliveriesConfig) (*Deliveries, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("invite: Deliveries needs a Store")
+	if cfg.Store == nil || cfg.Deliveries == nil {
+		return nil, errors.New("invite: Deliveries needs a Store and a DeliveryStore")
 	}
-	s := &Service{store: cfg.Store, addresses: cfg.Addresses, now: cfg.Now, log: cfg.Logger}
+	s := &Service{store: cfg.Store, deliveries: cfg.Deliveries, now: cfg.Now, log: cfg.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -8,10 +8,10 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-// withAddresses gives the service the in-memory store as its AddressStore.
-func (f *fixture) withAddresses(t *testing.T) {
+// withDeliveries gives the service the in-memory store as its DeliveryStore.
+func (f *fixture) withDeliveries(t *testing.T) {
 	t.Helper()
-	f.rebuild(t, func(c *invite.Config) { c.Addresses = f.store })
+	f.rebuild(t, func(c *invite.Config) { c.Deliveries = f.store })
 }
 
 // sentEvent is an SES event of type typ about the invitation's current email.
@@ -63,7 +63,7 @@ func TestApplyMailEvent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.withAddresses(t)
+			f.withDeliveries(t)
 			inv := f.create(t, appAdmin, appRequest("ann@example.com")).Invitation
 			e := f.sentEvent(t, inv, tt.typ)
 			if tt.edit != nil {
@@ -109,6 +109,7 @@ func TestApplyMailEvent(t *testing.T) {
 // TestMailEventsOutOfOrder: a complaint that overtakes its delivery stays the state.
 func TestMailEventsOutOfOrder(t *testing.T) {
 	f := newFixture(t)
+	f.withDeliveries(t)
 	inv := f.create(t, appAdmin, appRequest("ann@example.com")).Invitation
 	complaint := f.sentEvent(t, inv, invite.MailComplaint)
 	complaint.FeedbackID = "fb-c"
@@ -133,7 +134,7 @@ func TestMailEventsOutOfOrder(t *testing.T) {
 // name is retried while it is recent, then dropped.
 func TestMailEventOfEarlierEmail(t *testing.T) {
 	f := newFixture(t)
-	f.withAddresses(t)
+	f.withDeliveries(t)
 	inv := f.create(t, appAdmin, appRequest("ann@example.com")).Invitation
 	first := f.sentEvent(t, inv, invite.MailBounce)
 	first.Permanent, first.FeedbackID = true, "fb-old"
@@ -182,6 +183,7 @@ func TestMailEventOfEarlierEmail(t *testing.T) {
 // refused, and one to an address whose email was delivered.
 func TestNoReminderToUndeliverable(t *testing.T) {
 	f := newFixture(t)
+	f.withDeliveries(t)
 	bounced := f.create(t, appAdmin, appRequest("gone@example.com")).Invitation
 	delivered := f.create(t, appAdmin, appRequest("here@example.com")).Invitation
 	b := f.sentEvent(t, bounced, invite.MailBounce)

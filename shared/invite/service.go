@@ -115,9 +115,9 @@ type Config struct {
 
 	Logger *slog.Logger // default: discard
 
-	// Addresses keeps the addresses SES refused for good (ApplyMailEvent,
-	// Undeliverable); nil keeps none.
-	Addresses AddressStore
+	// Deliveries records what SES's events say (ApplyMailEvent, Undeliverable); nil
+	// records nothing, and ApplyMailEvent fails.
+	Deliveries DeliveryStore
 }
 
 // Service drives invitations through their life. It is safe for concurrent use: every
@@ -153,7 +153,7 @@ type Service struct {
 	orgs           *orgCache
 	grants         *grants
 	verifyDisclose bool
-	addresses      AddressStore
+	deliveries     DeliveryStore
 }
 
 // NewService checks cfg and applies its defaults.
@@ -195,7 +195,7 @@ func NewService(cfg Config) (*Service, error) {
 		grants:         &grants{ceiling: cfg.Ceiling, held: map[heldKey]heldRoles{}},
 		verifyDisclose: cfg.VerifyDisclosedLinks,
 		createBudget:   cfg.CreateBudget,
-		addresses:      cfg.Addresses,
+		deliveries:     cfg.Deliveries,
 	}
 	if s.queue == nil {
 		s.queue = noQueue{}

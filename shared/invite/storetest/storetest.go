@@ -24,7 +24,7 @@ type Store interface {
 	invite.Store
 	invite.EventStore
 	invite.SweepStore
-	invite.AddressStore
+	invite.DeliveryStore
 }
 
 // Idempotency keeps the outcome of requests sent with an Idempotency-Key: the port
@@ -87,6 +87,7 @@ func Run(t *testing.T, newStores NewStores) {
 		{"MarkLogProcessed", testMarkLogProcessed},
 		{"DeadLetters", testDeadLetters},
 		{"Undeliverable", testUndeliverable},
+		{"UpdateDelivery", testUpdateDelivery},
 		{"BatchRoundTrip", testBatchRoundTrip},
 		{"BatchItemsPages", testBatchItemsPages},
 		{"FinishBatchItemCountsOnce", testFinishBatchItemCountsOnce},

@@ -11,7 +11,7 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-var _ invite.AddressStore = (*Store)(nil)
+var _ invite.DeliveryStore = (*Store)(nil)
 
 // skUndeliverable is the sort key of an address SES refused for good. The item,
 // SUPP#<email key>, stays until an operator deletes it: SES keeps such an address on
@@ -22,7 +22,28 @@ func undeliverableKey(emailKey string) map[string]types.AttributeValue {
 	return key("SUPP#"+emailKey, skUndeliverable)
 }
 
-// MarkUndeliverable implements invite.AddressStore: one PutItem; marking an address
+// UpdateDelivery implements invite.DeliveryStore: the invitation's item alone, one
+// conditional PutItem, as Update writes it when nothing else changes.
+func (s *Store) UpdateDelivery(ctx context.Context, prev, next *invite.Invitation) error {
+	op := "update delivery of invitation " + prev.ID
+	if !invite.DeliveryOnly(prev, next) {
+		return fmt.Errorf("dynamo: %s: %w", op, invite.Invalid("delivery", "only the delivery and history may change"))
+	}
+	version := next.Version
+	next.Version = prev.Version + 1
+	write, err := s.invitationWrite(prev, next, s.ttlFor(next))
+	if err == nil {
+		err = s.putOne(ctx, op, write)
+	} else {
+		err = s.fail(op, err)
+	}
+	if err != nil {
+		next.Version = version
+	}
+	return err
+}
+
+// MarkUndeliverable implements invite.DeliveryStore: one PutItem; marking an address
 // again replaces the record.
 func (s *Store) MarkUndeliverable(ctx context.Context, u invite.UndeliverableAddress) error {
 	ek := invite.EmailKey(u.Email)
@@ -40,7 +61,7 @@ func (s *Store) MarkUndeliverable(ctx context.Context, u invite.UndeliverableAdd
 	return nil
 }
 
-// Undeliverable implements invite.AddressStore: one GetItem of the keys alone.
+// Undeliverable implements invite.DeliveryStore: one GetItem of the keys alone.
 func (s *Store) Undeliverable(ctx context.Context, email string) (bool, error) {
 	ek := invite.EmailKey(email)
 	op := "read undeliverable address"

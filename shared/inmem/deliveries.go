@@ -6,9 +6,17 @@ import (
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
-var _ invite.AddressStore = (*Store)(nil)
+var _ invite.DeliveryStore = (*Store)(nil)
 
-// MarkUndeliverable implements invite.AddressStore.
+// UpdateDelivery implements invite.DeliveryStore.
+func (s *Store) UpdateDelivery(ctx context.Context, prev, next *invite.Invitation) error {
+	if !invite.DeliveryOnly(prev, next) {
+		return invite.Invalid("delivery", "only the delivery and history may change")
+	}
+	return s.Update(ctx, prev, next)
+}
+
+// MarkUndeliverable implements invite.DeliveryStore.
 func (s *Store) MarkUndeliverable(_ context.Context, u invite.UndeliverableAddress) error {
 	key := invite.EmailKey(u.Email)
 	if key == "" || u.At.IsZero() {
@@ -23,7 +31,7 @@ func (s *Store) MarkUndeliverable(_ context.Context, u invite.UndeliverableAddre
 	return nil
 }
 
-// Undeliverable implements invite.AddressStore.
+// Undeliverable implements invite.DeliveryStore.
 func (s *Store) Undeliverable(_ context.Context, email string) (bool, error) {
 	key := invite.EmailKey(email)
 	if key == "" {
