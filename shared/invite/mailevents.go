@@ -179,6 +179,10 @@ func (s *Service) ApplyMailEvent(ctx context.Context, e MailEvent) error {
 		return errors.New("invite: ApplyMailEvent needs a DeliveryStore")
 	}
 	log := s.log.With("ses_message_id", e.MessageID, "ses_event", string(e.Type))
+	if e.status() == "" && e.Type != MailDeliveryDelay {
+		log.InfoContext(ctx, "SES event of a type Doorman does not track; not applied")
+		return nil
+	}
 	if e.Undeliverable() {
 		for _, r := range e.Recipients {
 			u := UndeliverableAddress{Email: r, Reason: e.status(), At: e.At.UTC(), MessageID: e.MessageID}

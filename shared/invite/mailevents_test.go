@@ -169,6 +169,10 @@ func TestMailEventOfEarlierEmail(t *testing.T) {
 	if v := f.stored(t, inv.ID).Version; v != got.Version {
 		t.Errorf("version %d, want %d", v, got.Version)
 	}
+	untracked := f.sentEvent(t, got, invite.MailSubscription)
+	if err := f.svc.ApplyMailEvent(f.ctx, untracked); err != nil || f.stored(t, inv.ID).Version != got.Version {
+		t.Errorf("a Subscription event = %v, and wrote the invitation; want nil and no write", err)
+	}
 	for _, e := range []invite.MailEvent{
 		{Type: invite.MailDelivery, MessageID: "m", InvitationID: "inv_gone", At: f.clock.Now()},
 		{Type: invite.MailDelivery, MessageID: "m", At: f.clock.Now()},
