@@ -168,12 +168,15 @@ var storeMethods = map[string][]string{
 		// Expiry of access requests.
 		"Store.RequestsExpiringBefore", "Store.UpdateRequest"},
 	"worker": {"Store.GetBatchItem", "Store.Get", "Store.Create", "Store.Update", "Store.ClaimResend", "Store.FinishBatchItem"},
+	// The invitation read and its delivery written alone; the address marked.
+	"sesevents": {"Store.Get", "Store.UpdateDelivery", "Store.MarkUndeliverable"},
 }
 
 // notCalled are the store methods that reach DynamoDB and that no function calls.
 var notCalled = map[string]string{
 	"Store.GetByAuth0UserIDs": "part of invite.Store; the webhook reads a delivery's candidates through EventStore.Lookup",
 	"Store.DeadLetters":       "an operator reads dead letters (README, Operating); no function lists them",
+	"Store.Undeliverable":     "invite.Service.Undeliverable, for a dry run that tells an import's undeliverable addresses; no function asks it yet",
 }
 
 // storeActions reads shared/dynamo's source and returns, for each exported method of

@@ -68,7 +68,7 @@ var (
 	logstreamFunction = function{"logstream", "Doorman Auth0 log-stream webhook", 256, 30 * time.Second, false}
 	sweeperFunction   = function{"sweeper", "Doorman expiry sweeper and reminders", 256, 2 * time.Minute, true}
 	workerFunction    = function{"worker", "Doorman bulk invitations and retries", 256, time.Minute, false}
-	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction}
+	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction, sesEventsFunction}
 )
 
 const (
@@ -138,6 +138,7 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 		return nil, err
 	}
 	b.permissions()
+	b.sesEvents()
 	b.schedule()
 	b.routes()
 	b.stage()
@@ -167,6 +168,10 @@ type builder struct {
 	budgets                                 []routeBudget               // each route's, for stage to set
 	logGroups                               map[string]awslogs.LogGroup // each function's, by name
 	apiStage                                awsapigatewayv2.HttpStage
+	// The path of SES's sending events to the sesevents function (sesevents.go).
+	sesEventsFn    awslambda.Function
+	sesEventsTopic awssns.Topic
+	sesEventsDLQ   awssqs.Queue
 }
 
 // routeBudget is a route and the throttle budget it gets for itself.
@@ -289,12 +294,13 @@ func (b *builder) functions() error {
 	b.logstreamFn = b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": b.webhookToken.SecretArn()})
 	b.sweeperFn = b.function(sweeperFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
 	b.workerFn = b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
+	b.sesEventsFn = b.function(sesEventsFunction, nil)
 	return checkEnvironments(b.envs, b.stack.Region())
 }
 
 // allFunctions are the functions in the order of functions.
 func (b *builder) allFunctions() []awslambda.Function {
-	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn}
+	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn, b.sesEventsFn}
 }
 
 // permissions grant each function only what it calls: the table actions its code
@@ -318,10 +324,14 @@ func (b *builder) permissions() {
 	})
 	for i, fn := range b.allFunctions() {
 		fn.AddToRolePolicy(tableStatement(tableActions[functions[i].name], tableResources))
-		b.auth0Secret.GrantRead(fn, nil)
+		if !withoutAuth0[functions[i].name] {
+			b.auth0Secret.GrantRead(fn, nil)
+		}
 	}
-	for _, fn := range b.allFunctions() {
-		fn.AddToRolePolicy(sendEmail)
+	for i, fn := range b.allFunctions() {
+		if !withoutAuth0[functions[i].name] {
+			fn.AddToRolePolicy(sendEmail)
+		}
 	}
 	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
 	// add GetQueueAttributes and GetQueueUrl, which the api function never calls.
@@ -364,6 +374,7 @@ func (b *builder) outputs() {
 	output("WebhookTokenSecretArn", *b.webhookToken.SecretArn(), "Secret holding the webhook token (read it with: aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text)")
 	output("TableName", *b.dynamoTable.TableName(), "The DynamoDB table")
 	output("WorkerQueueUrl", *b.queue.QueueUrl(), "The worker's queue (the items of bulk invitation requests)")
+	output("SesEventsTopicArn", *b.sesEventsTopic.TopicArn(), "The SNS topic the SES configuration set publishes sending events to (the sesevents function's queue subscribes to it)")
 	output("Auth0LogStreamEndpoint", webhookURL,
 		"Auth0 > Monitoring > Streams > Custom Webhook: Payload URL")
 	output("Auth0LogStreamAuthorization", "Bearer <SecretString of WebhookTokenSecretArn>",
@@ -409,6 +420,9 @@ func (b *builder) function(f function, extraEnv map[string]*string) awslambda.Fu
 	}))
 	env := make(map[string]*string, len(b.env)+len(extraEnv))
 	for k, v := range b.env {
+		if withoutAuth0[f.name] && auth0Client[k] {
+			continue
+		}
 		env[k] = v
 	}
 	for k, v := range extraEnv {
@@ -470,6 +484,9 @@ var tableActions = map[string][]string{
 	// The item and its invitation, the invitation's transactions, and the item's
 	// claim and outcome (UpdateItem).
 	workerFunction.name: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// The invitation read and its item written (UpdateDelivery), and the address
+	// marked undeliverable.
+	sesEventsFunction.name: {"dynamodb:GetItem", "dynamodb:PutItem"},
 }
 
 // tableStatement grants actions on the table and its indexes.
@@ -666,6 +683,8 @@ func (b *builder) alarms() {
 	}
 	alarm("WorkerDLQDepth", "Doorman worker: messages reached the dead-letter queue",
 		b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
+	alarm("SesEventsDLQDepth", "Doorman sesevents: SES event records reached the dead-letter queue (applied in none of their receives)",
+		b.sesEventsDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
 	alarm("WorkerQueueAge", fmt.Sprintf("Doorman worker: the oldest queued message waited %s or more", b.cfg.QueueAge),
 		b.queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
 		b.cfg.QueueAge.Seconds())

@@ -21,10 +21,10 @@ func TestResourceCounts(t *testing.T) {
 		want int
 	}{
 		{"AWS::DynamoDB::Table", 1},
-		{"AWS::Lambda::Function", 4},
-		{"AWS::IAM::Role", 4},
-		{"AWS::IAM::Policy", 4},
-		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
+		{"AWS::Lambda::Function", 5},
+		{"AWS::IAM::Role", 5},
+		{"AWS::IAM::Policy", 5},
+		{"AWS::Logs::LogGroup", 6}, // five functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
 		// /v1 (GET, POST, PUT, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook, and
@@ -33,15 +33,15 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
-		{"AWS::Lambda::EventSourceMapping", 1},
-		{"AWS::Lambda::EventInvokeConfig", 1}, // the sweeper's: no async retries
-		{"AWS::SQS::Queue", 2},
-		{"AWS::SecretsManager::Secret", 1}, // the Auth0 client secret is referenced, not created
+		{"AWS::Lambda::EventSourceMapping", 2}, // the worker's queue, the SES events' queue
+		{"AWS::Lambda::EventInvokeConfig", 1},  // the sweeper's: no async retries
+		{"AWS::SQS::Queue", 4},                 // the worker's and the SES events', each with its dead-letter queue
+		{"AWS::SecretsManager::Secret", 1},     // the Auth0 client secret is referenced, not created
 		{"AWS::SES::ConfigurationSet", 1},
-		{"AWS::CloudWatch::Alarm", 12}, // errors and throttles ×4, DLQ depth, queue age, API 5xx, dead letters
+		{"AWS::CloudWatch::Alarm", 15}, // errors and throttles ×5, two DLQ depths, queue age, API 5xx, dead letters
 		{"AWS::Logs::MetricFilter", 1}, // the logstream's dead-lettered events
-		{"AWS::SNS::Topic", 0},         // only with alarmEmail
-		{"AWS::KMS::Key", 0},
+		{"AWS::SNS::Topic", 1},         // SES's events; the alarms' only with alarmEmail
+		{"AWS::KMS::Key", 1},           // the SES events' topic's
 		{"AWS::IAM::ManagedPolicy", 0},
 		{"Custom::LogRetention", 0}, // retention is set on the log groups, no helper Lambda
 	}
@@ -242,8 +242,8 @@ func TestLogGroupsRetention(t *testing.T) {
 				s = synthesize(t, testConfig(t, tt.set))
 			}
 			groups := s.resources("AWS::Logs::LogGroup")
-			if len(groups) != 5 {
-				t.Fatalf("got %d log groups, want 5", len(groups))
+			if len(groups) != 6 {
+				t.Fatalf("got %d log groups, want 6", len(groups))
 			}
 			for _, g := range groups {
 				if got := g.props["RetentionInDays"]; got != tt.retention {
@@ -610,7 +610,7 @@ func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
 			}
 		}
 	}
-	if seen != 4 {
+	if seen != len(functions) {
 		t.Errorf("dynamodb statements: got %d, want one per function", seen)
 	}
 }

@@ -45,6 +45,7 @@ func BenchmarkColdStart(b *testing.B) {
 		{name: "sweeper", pkg: "../sweeper", env: baseEnv(), timeout: invite.DefaultSweepMargin / 2,
 			payload: readFile(b, "../../events/scheduled/sweeper.json"), want: `"Complete":false`},
 		{name: "worker", pkg: "../worker", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `"batchItemFailures":[]`},
+		{name: "sesevents", pkg: "../sesevents", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `"batchItemFailures":[]`},
 	}
 	for _, s := range starters {
 		bootstrap(b, s.pkg)

@@ -334,6 +334,11 @@ func TestInvoke(t *testing.T) {
 				t.Errorf("answer %v, want no batch item failures (the items' batch is not in the table: nothing to do)", a)
 			}
 		}},
+		{"sesevents", "ses/sqs-batch.json", func(t *testing.T, a map[string]any) {
+			if f, ok := a["batchItemFailures"].([]any); !ok || len(f) != 0 {
+				t.Errorf("answer %v, want no batch item failures (no such invitation, a malformed record: both dropped)", a)
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.fn, func(t *testing.T) {

@@ -42,6 +42,9 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
+	// SES's event publishing, for the mailbox simulator's addresses (sessim.go).
+	sesSim := newSESSimulator(awsCfg.HTTPClient, cfg.Region, log)
+	awsCfg.HTTPClient = sesSim
 
 	rt := &router{}
 	var seeded seed
@@ -86,6 +89,7 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
+	go sesSim.run(ctx, a.SESEvents)
 	go queue.Run(ctx, workers, func(ctx context.Context, ref invite.ItemRef, last bool) error {
 		return a.Service.WorkBatchItem(withNewRequestID(ctx), ref, last)
 	})
@@ -212,6 +216,8 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "  Join flows          %s/join  (ask for access; review at %s/v1/access-requests)\n", base, base)
 	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
+	fmt.Fprintf(&b, "  SES events          mail to success@, bounce@, complaint@, suppressionlist@%s (+label allowed)\n"+
+		"                      gets SES's event records, applied as in AWS: see each invitation's delivery and history\n", simulatorDomain)
 	fmt.Fprintf(&b, "  Grantable roles     %s  (GRANTABLE_ROLES; invitations with other roles are refused)\n",
 		or(strings.Join(cfg.GrantableRoles, ", "), "none"))
 	if sim == nil {

@@ -44,6 +44,9 @@ type App struct {
 	Webhook http.Handler
 	// Limiter paces every Management API request of the process.
 	Limiter *auth0.Limiter
+	// SESEvents applies one SES event record (the sesevents function's work), for the
+	// local run's emitter of the mailbox simulator's events.
+	SESEvents func(ctx context.Context, body []byte) error
 
 	db  *dynamodb.Client
 	log *slog.Logger
@@ -85,6 +88,7 @@ func New(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Option
 	if a.Sweeper, err = a.sweeper(opts.SweepMargin); err != nil {
 		return nil, err
 	}
+	a.SESEvents = a.sesEvents()
 	return a, nil
 }
 
@@ -169,6 +173,7 @@ func newCore(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Op
 		LoginClientID: cfg.Auth0.LoginClientID, RedirectAllowed: cfg.RedirectAllowlist.Allows, Logger: log,
 		ExpiredUserPolicy: invite.UserPolicy(cfg.ExpiredUserPolicy), CreateBudget: cfg.CreateBudget,
 		Ceiling: cfg.Ceiling(), VerifyDisclosedLinks: cfg.VerifyDisclosedLinks,
+		Deliveries: store,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)

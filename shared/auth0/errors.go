@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/doormanhq/doorman/shared/invite"
+	"github.com/doormanhq/doorman/shared/mailbox"
 )
 
 // fail maps an error of a Management API call to an invite.Error, logging what an
@@ -115,17 +115,8 @@ func (r *refusal) Error() string {
 
 func (r *refusal) Unwrap() error { return r.err }
 
-// addressLike is a word holding an "@": an email address, or what is left of one
-// Auth0 found malformed ("ann@", "ann@@example.com").
-var addressLike = regexp.MustCompile("[^\\s'\"`<>()\\[\\]{},;]*@[^\\s'\"`<>()\\[\\]{},;]*")
-
 // redactAddresses blanks out every address-like word of s.
-func redactAddresses(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	return addressLike.ReplaceAllString(s, "[address]")
-}
+func redactAddresses(s string) string { return mailbox.Redact(s) }
 
 // withoutQuery drops the query from a transport error's URL: users-by-email carries
 // the address there, and errors end up in logs.

@@ -37,6 +37,9 @@ const (
 	Logstream Function = "logstream"
 	Sweeper   Function = "sweeper"
 	Worker    Function = "worker"
+	// SESEvents applies SES's sending events; it calls neither Auth0 nor SES, so it
+	// takes no Auth0 settings and no secret.
+	SESEvents Function = "sesevents"
 )
 
 // Defaults and limits.
@@ -185,6 +188,7 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	AWS_REGION                 required (Lambda sets it); e.g. eu-west-1
 //	DYNAMODB_ENDPOINT          optional http(s) URL (local runs)
 //	SES_ENDPOINT               optional http(s) URL (local runs)
+//	(the sesevents function takes none of the AUTH0_ settings nor a cursor key)
 //	AUTH0_DOMAIN               required; the tenant host, an https:// URL of it, or
 //	                           http://<loopback>:port for a local stand-in
 //	AUTH0_CLIENT_ID            required
@@ -243,7 +247,7 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           checks, denials) one address gets per day
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
-	case API, Logstream, Sweeper, Worker:
+	case API, Logstream, Sweeper, Worker, SESEvents:
 	default:
 		return nil, fmt.Errorf("config: unknown function %q", fn)
 	}
@@ -255,11 +259,13 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.DynamoEndpoint = r.optional("DYNAMODB_ENDPOINT", checkEndpoint)
 	c.SESEndpoint = r.optional("SES_ENDPOINT", checkEndpoint)
 
-	c.Auth0.Domain = r.auth0Domain("AUTH0_DOMAIN")
-	c.Auth0.ClientID = r.required("AUTH0_CLIENT_ID", checkIdentifier)
-	c.Auth0.ClientSecret = r.secret("AUTH0_CLIENT_SECRET", true, nil)
-	c.Auth0.Connection = r.required("AUTH0_CONNECTION", checkIdentifier)
-	c.Auth0.LoginClientID = r.required("AUTH0_CLIENT_ID_FOR_LOGIN", checkIdentifier)
+	if fn != SESEvents {
+		c.Auth0.Domain = r.auth0Domain("AUTH0_DOMAIN")
+		c.Auth0.ClientID = r.required("AUTH0_CLIENT_ID", checkIdentifier)
+		c.Auth0.ClientSecret = r.secret("AUTH0_CLIENT_SECRET", true, nil)
+		c.Auth0.Connection = r.required("AUTH0_CONNECTION", checkIdentifier)
+		c.Auth0.LoginClientID = r.required("AUTH0_CLIENT_ID_FOR_LOGIN", checkIdentifier)
+	}
 
 	c.MailFrom = r.required("MAIL_FROM", checkMailFrom)
 	c.SESConfigurationSet = r.optional("SES_CONFIGURATION_SET", checkConfigSet)
@@ -277,7 +283,9 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	if fn == Logstream {
 		c.WebhookToken = r.secret("WEBHOOK_TOKEN", true, httpapi.CheckWebhookToken)
 	}
-	c.CursorKey = r.cursorKey(c.Auth0.ClientSecret)
+	if fn != SESEvents { // it lists nothing
+		c.CursorKey = r.cursorKey(c.Auth0.ClientSecret)
+	}
 
 	c.InvitesPerHour = r.invitesPerHour("INVITES_PER_HOUR")
 	c.ApplicationName = r.optional("APPLICATION_NAME", checkAppName)

@@ -278,6 +278,14 @@ func putInvitation(m map[string]types.AttributeValue, inv *invite.Invitation) er
 	case !la.Equal(inv.Delivery.LastSentAt):
 		setT(d, "last_attempt_at", la)
 	}
+	setS(d, "undeliverable", inv.Delivery.Undeliverable)
+	if len(inv.Delivery.Applied) > 0 {
+		l := make([]types.AttributeValue, len(inv.Delivery.Applied))
+		for i, k := range inv.Delivery.Applied {
+			l[i] = str(k)
+		}
+		d["applied"] = &types.AttributeValueMemberL{Value: l}
+	}
 	if len(d) > 0 {
 		m["delivery"] = &types.AttributeValueMemberM{Value: d}
 	}
@@ -506,6 +514,15 @@ func decodeInvitation(m map[string]types.AttributeValue) (*invite.Invitation, er
 		LastError:     dd.s("last_error"),
 		Failures:      dd.n("failures"),
 		LastAttemptAt: dd.t("last_attempt_at"),
+		Undeliverable: dd.s("undeliverable"),
+	}
+	for i, a := range dd.list("applied") {
+		s, ok := a.(*types.AttributeValueMemberS)
+		if !ok {
+			dd.fail("applied", fmt.Errorf("element %d has type %T, want S", i, a))
+			break
+		}
+		inv.Delivery.Applied = append(inv.Delivery.Applied, s.Value)
 	}
 	if _, ok := dd.m["last_attempt_at"]; !ok {
 		inv.Delivery.LastAttemptAt = inv.Delivery.LastSentAt

@@ -490,20 +490,7 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		}
 		pointed[pkOf(k)] = true
 	}
-	in := &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("#st = :st AND #v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#st": attrStatus, "#v": attrVersion},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))},
-		// The item it replaces says whether an earlier version wrote it (at no cost
-		// in capacity units).
-		ReturnValues: types.ReturnValueAllOld,
-	}
-	var out *dynamodb.PutItemOutput
-	err = s.retryRaced(ctx, op, func() (err error) { out, err = s.db.PutItem(ctx, in); return err })
-	if conditionFailed(err) {
-		return fmt.Errorf("dynamo: %s: %w", op, withCause(conflict("", "invitation %s changed since it was read", prev.ID), err))
-	}
+	out, err := s.replaceInvitation(ctx, op, prev, item)
 	if err != nil {
 		return err
 	}
@@ -546,6 +533,26 @@ func (s *Store) update(ctx context.Context, op string, prev, next *invite.Invita
 		_ = s.deleteItem(ctx, op, k, "#inv = :id OR #id = :id", byID, mine)
 	}
 	return nil
+}
+
+// replaceInvitation writes an invitation's item on condition that the stored one is
+// still prev's status and version: the write that decides every race. The item it
+// replaces comes back (at no cost in capacity units): it says whether an earlier
+// version wrote it.
+func (s *Store) replaceInvitation(ctx context.Context, op string, prev *invite.Invitation, item map[string]types.AttributeValue) (*dynamodb.PutItemOutput, error) {
+	in := &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("#st = :st AND #v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#st": attrStatus, "#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(prev.Status)), ":v": num(int64(prev.Version))},
+		ReturnValues:              types.ReturnValueAllOld,
+	}
+	var out *dynamodb.PutItemOutput
+	err := s.retryRaced(ctx, op, func() (err error) { out, err = s.db.PutItem(ctx, in); return err })
+	if conditionFailed(err) {
+		return nil, fmt.Errorf("dynamo: %s: %w", op, withCause(conflict("", "invitation %s changed since it was read", prev.ID), err))
+	}
+	return out, err
 }
 
 // Get implements invite.Store.

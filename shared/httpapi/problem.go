@@ -26,6 +26,9 @@ var statusOf = map[invite.Code]int{
 	invite.CodeRateLimited: http.StatusTooManyRequests,
 	invite.CodeUpstream:    http.StatusServiceUnavailable,
 	invite.CodeInternal:    http.StatusInternalServerError,
+	// A send to an address SES refused for good: the request conflicts with what SES
+	// said of the address, until the invitation's email changes.
+	invite.CodeUndeliverable: http.StatusConflict,
 }
 
 // problem is an RFC 9457 problem details object with Doorman's extensions.

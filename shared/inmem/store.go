@@ -40,6 +40,9 @@ type Store struct {
 	processed    map[string]time.Time // log id → when its mark expires
 	dead         []invite.DeadLetter  // oldest first
 	lookups      int
+	// undeliverable holds the addresses SES refused for good, by email key
+	// (deliveries.go); made on first use.
+	undeliverable map[string]invite.UndeliverableAddress
 }
 
 var (

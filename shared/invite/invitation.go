@@ -7,6 +7,7 @@ package invite
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -89,6 +90,13 @@ type Delivery struct {
 	// of the last email tried, accepted or not.
 	Failures      int
 	LastAttemptAt time.Time
+	// Undeliverable is the EmailKey of the address SES refused for good (a permanent
+	// bounce, a complaint, its suppression list); "" when none. While it is the
+	// invitation's address, no email goes to it (Invitation.Undeliverable).
+	Undeliverable string
+	// Applied keys the SES events recorded for MessageID (MailEvent.Key), the latest
+	// few, so that an event delivered twice is recorded once.
+	Applied []string
 }
 
 // Event is one line of an invitation's history.
@@ -269,6 +277,7 @@ func (inv *Invitation) Clone() *Invitation {
 	c.UserMetadata = cloneMap(inv.UserMetadata)
 	c.History = append([]Event(nil), inv.History...)
 	c.Folded = maps.Clone(inv.Folded)
+	c.Delivery.Applied = slices.Clone(inv.Delivery.Applied)
 	return &c
 }
 

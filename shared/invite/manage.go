@@ -99,6 +99,9 @@ func (s *Service) canSend(inv *Invitation, now time.Time) error {
 	if !inv.Provisioned() {
 		return errProvisioning
 	}
+	if inv.Undeliverable() {
+		return errUndeliverable(inv)
+	}
 	d := inv.Delivery
 	if d.Sends+d.Failures >= s.maxSends {
 		return Errorf(CodeRateLimited, "this invitation has been sent %d times; revoke it and invite again", d.Sends+d.Failures)

@@ -114,6 +114,10 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	Logger *slog.Logger // default: discard
+
+	// Deliveries records what SES's events say (ApplyMailEvent, Undeliverable); nil
+	// records nothing, and ApplyMailEvent fails.
+	Deliveries DeliveryStore
 }
 
 // Service drives invitations through their life. It is safe for concurrent use: every
@@ -149,6 +153,7 @@ type Service struct {
 	orgs           *orgCache
 	grants         *grants
 	verifyDisclose bool
+	deliveries     DeliveryStore
 }
 
 // NewService checks cfg and applies its defaults.
@@ -190,6 +195,7 @@ func NewService(cfg Config) (*Service, error) {
 		grants:         &grants{ceiling: cfg.Ceiling, held: map[heldKey]heldRoles{}},
 		verifyDisclose: cfg.VerifyDisclosedLinks,
 		createBudget:   cfg.CreateBudget,
+		deliveries:     cfg.Deliveries,
 	}
 	if s.queue == nil {
 		s.queue = noQueue{}

@@ -413,9 +413,12 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 	case !inv.AwaitsReminder() || !inv.ExpiresAt.After(now):
 		return // the index lagged the table, or expiry comes first
 	case inv.ExpiresAt.Sub(inv.CreatedAt) <= r.lead:
-		r.settleReminder(ctx, inv, now)
+		r.settleReminder(ctx, inv, now, "created with less than the reminder lead left")
 		return
-	case inv.Delivery.Status != DeliverySent:
+	case inv.Undeliverable():
+		r.settleReminder(ctx, inv, now, "the address is undeliverable")
+		return
+	case !inv.Delivery.Status.Reached():
 		return // the invitation email itself is being retried
 	case r.pause.Paused() && inv.Kind == KindOrganization:
 		r.res.Deferred++
@@ -455,14 +458,14 @@ func (r *sweepRun) remind(ctx context.Context, inv *Invitation) {
 	r.res.Reminded++
 }
 
-// settleReminder records that an invitation created with less than the reminder lead
-// left gets no reminder.
-func (r *sweepRun) settleReminder(ctx context.Context, inv *Invitation, now time.Time) {
+// settleReminder records that an invitation gets no reminder, and why: it was created
+// with less than the reminder lead left, or its address is undeliverable.
+func (r *sweepRun) settleReminder(ctx context.Context, inv *Invitation, now time.Time, why string) {
 	_, err := r.svc.apply(ctx, inv, func(n *Invitation) error {
 		if !n.AwaitsReminder() {
 			return Errorf(CodeConflict, "the reminder of invitation %s is settled", n.ID)
 		}
-		n.record(EventReminderSkipped, now, ActorSweeper, "created with less than the reminder lead left")
+		n.record(EventReminderSkipped, now, ActorSweeper, why)
 		return nil
 	})
 	if err != nil {

@@ -142,6 +142,10 @@ func TestBrowserFlow(t *testing.T) {
 		checkHistory(t, inv, "created", "email_sent", "owner_unproven", "link_opened", "link_used", "password_set", "accepted")
 	})
 
+	t.Run("SES's mailbox simulator: delivered, bounced, complained, suppressed", func(t *testing.T) {
+		s.checkDeliveryStates(t, run)
+	})
+
 	t.Run("an inviter grants only roles it holds", func(t *testing.T) {
 		perms := []string{"create:invitations", "read:invitations"}
 		// Ines is a user of the application with invitation permissions and no role.

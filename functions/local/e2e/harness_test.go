@@ -191,7 +191,8 @@ type invitation struct {
 	Auth0UserID       string `json:"auth0_user_id"`
 	Auth0InvitationID string `json:"auth0_invitation_id"`
 	Delivery          struct {
-		Sends int `json:"sends"`
+		Sends  int    `json:"sends"`
+		Status string `json:"status"`
 	} `json:"delivery"`
 	History []struct {
 		Event  string `json:"event"`

@@ -24,6 +24,7 @@ type Store interface {
 	invite.Store
 	invite.EventStore
 	invite.SweepStore
+	invite.DeliveryStore
 }
 
 // Idempotency keeps the outcome of requests sent with an Idempotency-Key: the port
@@ -85,6 +86,8 @@ func Run(t *testing.T, newStores NewStores) {
 		{"LookupBeyond100Keys", testLookupBeyond100Keys},
 		{"MarkLogProcessed", testMarkLogProcessed},
 		{"DeadLetters", testDeadLetters},
+		{"Undeliverable", testUndeliverable},
+		{"UpdateDelivery", testUpdateDelivery},
 		{"BatchRoundTrip", testBatchRoundTrip},
 		{"BatchItemsPages", testBatchItemsPages},
 		{"FinishBatchItemCountsOnce", testFinishBatchItemCountsOnce},
@@ -265,6 +268,8 @@ func FullInvitation(now time.Time) *invite.Invitation {
 			LastError:     "throttled",
 			Failures:      3,
 			LastAttemptAt: now.Add(2 * time.Minute),
+			Undeliverable: "ann@example.com",
+			Applied:       []string{"Delivery@2030-05-17T09:31:00Z", "Complaint#0100-feedback"},
 		},
 		History: []invite.Event{
 			{Event: invite.EventCreated, At: now, Actor: "auth0|admin-1", Detail: "via API"},
