@@ -51,6 +51,8 @@ type gatedStore struct {
 	getBoom bool
 	// createErrs fail the next Creates, one each.
 	createErrs []error
+	// undeliverable holds the email keys Undeliverable reports (dryrun_test.go).
+	undeliverable map[string]bool
 }
 
 func (g *gatedStore) Create(ctx context.Context, inv *invite.Invitation) error {

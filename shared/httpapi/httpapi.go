@@ -180,7 +180,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/invitations/{id}/resend", s.authed(s.idempotent(s.resend))},
 		{http.MethodPost, "/v1/invitations/{id}/tickets", s.authed(s.ticket)},
 		{http.MethodDelete, "/v1/invitations/{id}", s.authed(s.revoke)},
-		{http.MethodPost, "/v1/invitation-batches", s.authed(s.idempotentUpTo(s.maxBatchBody, s.createBatch))},
+		{http.MethodPost, "/v1/invitation-batches", s.authed(s.dryRunOr(s.idempotentUpTo(s.maxBatchBody, s.createBatch)))},
 		{http.MethodGet, "/v1/invitation-batches/{id}", s.authed(s.getBatch)},
 		{http.MethodGet, "/v1/roles", s.authed(s.roles)},
 		{http.MethodGet, "/v1/openapi.json", http.HandlerFunc(s.openapi)},

@@ -54,6 +54,12 @@ export interface paths {
          *     At most 20 batches per inviter per hour by default, and each item counts against the
          *     inviter's hourly cap on invitations as a single create does: a batch that would pass
          *     it is refused whole (429) and costs nothing.
+         *
+         *     With `dry_run=true` nothing is created, reserved, sent or charged, and no idempotency
+         *     record is kept: the answer (200) classifies each item as a submit would treat it
+         *     (new, existing_account, already_pending, invalid, undeliverable, not_grantable), by
+         *     the same rules. Auth0 is asked which addresses have accounts for up to 10 seconds;
+         *     items beyond come back new with `unchecked` true.
          */
         post: operations["createInvitationBatch"];
         delete?: never;
@@ -281,6 +287,36 @@ export interface components {
             ttl_seconds?: components["schemas"]["TTLSeconds"];
             user_metadata?: components["schemas"]["Metadata"];
         };
+        DryRun: {
+            /** @constant */
+            dry_run: true;
+            items: {
+                /**
+                 * @description new: a new invitation (and account); existing_account: the address has an
+                 *     account, which gets the roles when its owner accepts; already_pending: a
+                 *     pending invitation of the address in the same scope exists (existing_id);
+                 *     invalid and not_grantable: the submit would refuse the batch (error);
+                 *     undeliverable: mail to the address bounced, was complained about or is suppressed.
+                 * @enum {string}
+                 */
+                class: "new" | "existing_account" | "already_pending" | "invalid" | "undeliverable" | "not_grantable";
+                email: string;
+                error?: components["schemas"]["ItemProblem"];
+                existing_id?: string;
+                index: number;
+                /** @description The address was not looked up in Auth0 (time budget); it may have an account. */
+                unchecked?: boolean;
+            }[];
+            total: number;
+            totals: {
+                already_pending: number;
+                existing_account: number;
+                invalid: number;
+                new: number;
+                not_grantable: number;
+                undeliverable: number;
+            };
+        };
         Invitation: {
             /**
              * Format: uri
@@ -491,7 +527,10 @@ export interface operations {
     };
     createInvitationBatch: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: classify the items and change nothing (answer 200, DryRun). Optional; default false. */
+                dry_run?: boolean;
+            };
             header?: {
                 /** @description The same key and body within 24 hours replays the first successful response; the same key with another body is a 422. A first response that carried the invitee's link (accept_url) is not kept with it, since the link is a credential; its replay is a 409 conflict naming the invitation in existing_id, whose POST /v1/invitations/{id}/tickets gives a fresh link. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -507,6 +546,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description With dry_run=true, what a submit would do with each item; nothing changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRun"];
+                };
+            };
             /** @description The queued batch. */
             202: {
                 headers: {
