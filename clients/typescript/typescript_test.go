@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -84,4 +85,29 @@ export const q = create({ email: 'bo@example.com', roles: ['rol_1'], send_email:
 	if err := tsc("wrong.ts"); err == nil {
 		t.Errorf("a create with send_email: 'yes' type-checks; want refused")
 	}
+}
+
+// TestClient compiles the client with tsc --strict (tsconfig.json) and runs its
+// node:test tests (test/*.test.mjs) against a running `functions/local serve`.
+func TestClient(t *testing.T) {
+	root := localserve.RequireNode(t, false, "typescript")
+	out := t.TempDir()
+	localserve.Tool(t, root, ".", "tsc", "-p", "tsconfig.json", "--outDir", out)
+	if err := os.WriteFile(filepath.Join(out, "package.json"), []byte(`{"type":"module"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in at a paid tenant's rate: each create provisions at once (201).
+	s := localserve.Start(t, root, "AUTH0_SIM_RATE=50")
+	tests, err := filepath.Glob("test/*.test.mjs")
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no tests in test/: %v", err)
+	}
+	cmd := exec.Command("node", append([]string{"--test", "--test-reporter=spec"}, tests...)...)
+	cmd.Env = append(os.Environ(), "DOORMAN_BASE="+s.Base, "DOORMAN_TOKEN="+s.Token, "DOORMAN_ROLE="+s.MemberRole,
+		"DOORMAN_CLIENT="+filepath.Join(out, "client.js"))
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, b)
+	}
+	t.Logf("node --test:\n%s", b)
 }
