@@ -58,7 +58,7 @@ func (s *Sim) registerRoutes() {
 	p.HandleFunc("GET /lo/reset", s.resetPasswordPage)
 	p.HandleFunc("POST /lo/reset", s.resetPasswordSubmit)
 	p.HandleFunc("GET /login", s.loginPage)
-	p.HandleFunc("GET /authorize", s.loginPage)
+	p.HandleFunc("GET /authorize", s.authorizePage)
 	p.HandleFunc("POST /login", s.loginSubmit)
 	p.HandleFunc("GET /v2/logout", s.logout)
 }

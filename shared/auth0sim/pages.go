@@ -56,7 +56,8 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
   <input type="hidden" name="organization" value="{{.OrgID}}">
   <input type="hidden" name="client_id" value="{{.ClientID}}">
   <input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
-  <input type="hidden" name="state" value="{{.State}}">{{end}}
+  <input type="hidden" name="state" value="{{.State}}">{{with .Txn}}
+  <input type="hidden" name="txn" value="{{.}}">{{end}}{{end}}
 `))
 
 type pageData struct {
@@ -70,6 +71,8 @@ type pageData struct {
 	Invitation, OrgID, OrgName   string
 	ClientID, RedirectURI, State string
 	SessionEmail                 string
+	// Txn names the /authorize request (authorize.go) the login completes.
+	Txn string
 }
 
 func (s *Sim) render(w http.ResponseWriter, status int, d pageData) {
@@ -302,7 +305,7 @@ func (s *Sim) loginSubmit(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) login(r *http.Request) loginOutcome {
 	f := r.PostForm
 	form := pageData{Title: "Log in", Login: true, ClientID: f.Get("client_id"), RedirectURI: f.Get("redirect_uri"),
-		State: f.Get("state"), Invitation: f.Get("invitation"), OrgID: f.Get("organization"), Email: f.Get("email")}
+		State: f.Get("state"), Invitation: f.Get("invitation"), OrgID: f.Get("organization"), Email: f.Get("email"), Txn: f.Get("txn")}
 	fail := func(status int, msg string, events ...LogEvent) loginOutcome {
 		form.Error = msg
 		return loginOutcome{status: status, page: form, events: events}
@@ -399,7 +402,7 @@ func (s *Sim) login(r *http.Request) loginOutcome {
 	s.st.sessions[session] = u.id
 	out := loginOutcome{status: http.StatusOK, events: events, session: session}
 	if form.RedirectURI != "" {
-		v := url.Values{"code": {s.randAlnum(32)}}
+		v := url.Values{"code": {s.issueCode(form, u)}}
 		if form.State != "" {
 			v.Set("state", form.State)
 		}

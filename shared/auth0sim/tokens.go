@@ -213,6 +213,10 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 		params["client_id"], params["client_secret"] = id, secret
 	}
+	if params["grant_type"] == "authorization_code" {
+		s.exchangeCode(w, r, params)
+		return
+	}
 	if gt := params["grant_type"]; gt != "client_credentials" {
 		writeJSON(w, http.StatusForbidden, map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type: " + gt})
 		return
