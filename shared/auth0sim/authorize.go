@@ -22,7 +22,7 @@ const codeTTL = time.Minute
 
 type authzRequest struct {
 	clientID, redirectURI, challenge, nonce, audience, scope string
-	at                                                        time.Time
+	at                                                       time.Time
 }
 
 type authCode struct {
