@@ -53,6 +53,7 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 		rt.sim = auth0sim.New(auth0sim.Options{
 			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log, RateLimit: rate,
+			LoginPermissions: consolePermissions,
 			LogStream: &auth0sim.LogStream{
 				URL: base + webhookPath, Authorization: "Bearer " + cfg.WebhookToken.Reveal(),
 				Format: "array", BatchSize: 20, FlushInterval: 500 * time.Millisecond,
@@ -170,6 +171,9 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isDoormanPath(p string) bool {
+	if p == "/console" || strings.HasPrefix(p, "/console/") {
+		return true
+	}
 	for _, prefix := range []string{"/v1/", "/i/", "/webhooks/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
@@ -193,6 +197,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 		Admin:  sim.CreateRole("admin", "Administers the application"),
 		Org:    sim.CreateOrganization("acme", "Acme Corporation"),
 	}
+	sim.AddUser(auth0sim.User{Email: consoleAdminEmail, Password: consoleAdminPassword, EmailVerified: true, Name: "Local Admin", LoginsCount: 1})
 	s.AdminToken, _ = sim.MintToken(auth0sim.Claims{Sub: "auth0|local-admin", Name: "Local Admin", Permissions: allPermissions, TTL: 12 * time.Hour})
 	return s
 }
@@ -216,6 +221,7 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	}
 	fmt.Fprintf(&b, "  Auth0 stand-in      %s  (issuer %s/, roles %s=member %s=admin, organization %s=acme)\n",
 		base, base, s.Member.ID, s.Admin.ID, s.Org.ID)
+	fmt.Fprintf(&b, "  Console             %s/console  (sign in as %s, password %s)\n", base, consoleAdminEmail, consoleAdminPassword)
 	fmt.Fprintf(&b, "\nAn admin access token (12 hours):\n  %s\n", s.AdminToken)
 	fmt.Fprintf(&b, "\nInvite someone:\n  curl -s %s/v1/invitations -H \"Authorization: Bearer %s\" \\\n"+
 		"    -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"roles\":[\"%s\"]}'\n",
@@ -301,4 +307,14 @@ func withNewRequestID(ctx context.Context) context.Context {
 		return ctx
 	}
 	return invite.WithRequestID(ctx, id)
+}
+
+// consolePermissions are the permissions of the stand-in's users signed in through
+// /authorize: every invitation permission for the console administrator, none for
+// anyone else (an invitee signing in to the application).
+func consolePermissions(email string) []string {
+	if strings.EqualFold(email, consoleAdminEmail) {
+		return allPermissions
+	}
+	return nil
 }

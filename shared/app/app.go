@@ -183,11 +183,16 @@ func (a *App) api() (http.Handler, error) {
 		return nil, fmt.Errorf("app: counter: %w", err)
 	}
 	cfg := a.Config
+	consolePage, err := consoleHandler(cfg)
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Service: a.Service, Idempotency: a.Store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.FormActionSources(),
+		Console:           consolePage,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

@@ -73,9 +73,13 @@ type Config struct {
 	// NewRequestID makes the id of a request that arrives without one (default: 128
 	// random bits in hex).
 	NewRequestID func() string
+	// Console serves the hosted admin page, GET /console and /console/assets/{name}
+	// (shared/console); nil answers them 404.
+	Console http.Handler
 }
 
 type server struct {
+	console      http.Handler
 	svc          *invite.Service
 	idem         IdempotencyStore
 	counter      Counter
@@ -102,6 +106,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: Service, Idempotency and Counter are required")
 	}
 	s := &server{
+		console:      cfg.Console,
 		svc:          cfg.Service,
 		idem:         cfg.Idempotency,
 		counter:      cfg.Counter,
@@ -186,6 +191,8 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/openapi.json", http.HandlerFunc(s.openapi)},
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
+		{http.MethodGet, "/console", http.HandlerFunc(s.serveConsole)},
+		{http.MethodGet, "/console/assets/{name}", http.HandlerFunc(s.serveConsole)},
 	}
 }
 

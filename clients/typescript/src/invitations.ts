@@ -111,11 +111,10 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...
 const badge = (kind: string, value: string, label = value.replace(/_/g, ' ')) =>
   h('span', { class: `badge b-${value}`, part: `badge ${kind}-badge ${kind}-${value}` }, label);
 
-const when = (t?: string) => {
-  if (!t) return '';
-  const d = new Date(t);
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-};
+// One formatter and one style sheet for every row and every instance.
+const dates = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const when = (t?: string) => (t ? dates.format(new Date(t)) : '');
+let sheet: CSSStyleSheet | undefined;
 
 /** parseCSV reads rows of comma-separated fields with RFC 4180 quoting. */
 export function parseCSV(text: string): string[][] {
@@ -141,6 +140,32 @@ export function parseCSV(text: string): string[][] {
   row.push(field);
   if (row.some((f) => f.trim() !== '')) rows.push(row);
   return rows;
+}
+
+/** csvLines returns the 1-based line of the CSV text each invitation of csvInvitations comes from. */
+export function csvLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let quoted = false;
+  let start = 0;
+  let blank = true;
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    if (i === text.length || (!quoted && c === '\n')) {
+      if (!blank) lines.push(start);
+      line++;
+      blank = true;
+      continue;
+    }
+    if (blank && c.trim() !== '' && c !== ',') {
+      blank = false;
+      start = line;
+    }
+    if (c === '\n') line++;
+  }
+  const first = parseCSV(text)[0]?.[0]?.trim().toLowerCase();
+  return first === 'email' ? lines.slice(1) : lines;
 }
 
 /** csvInvitations turns CSV rows (email, name, roles separated by ;) into create bodies. */
@@ -171,12 +196,16 @@ export class DoormanInvitations extends HTMLElement {
   #list?: { invitations: Invitation[]; next_cursor?: string };
   #open = new Map<string, Invitation | null>();
   #armed = '';
-  #preview?: { items: CreateInvitation[]; result: DryRun };
+  #preview?: { items: CreateInvitation[]; lines: number[]; result: DryRun };
   #batch?: Batch;
   #poll = 0;
   #requests?: AccessRequest[] | null;
   #hooks?: WebhookEndpoint[] | null;
   #secret?: { url: string; secret: string };
+  // The parts of a panel that change without its forms being rebuilt (which would
+  // lose what the admin typed).
+  readonly #listBox = h('div', { class: 'list' });
+  readonly #importBox = h('div', { class: 'results', 'aria-live': 'polite' });
 
   constructor() {
     super();
@@ -219,8 +248,10 @@ export class DoormanInvitations extends HTMLElement {
   }
 
   #shell() {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+    }
     this.#root.adoptedStyleSheets = [sheet];
     const tabs = h('div', { role: 'tablist', 'aria-label': 'Doorman administration', part: 'tabs', onkeydown: (e: KeyboardEvent) => this.#tabKey(e) },
       TABS.map(([id, label]) => h('button', { role: 'tab', id: `tab-${id}`, 'aria-controls': 'panel', part: 'tab', onclick: () => this.#select(id) }, label)));
@@ -273,14 +304,17 @@ export class DoormanInvitations extends HTMLElement {
   async #loadRoles() {
     try {
       this.#roles = await this.#client!.roles(this.#org);
-      this.#render();
+      // Only the pickers change: the forms keep what was typed.
+      for (const f of this.#panel.querySelectorAll<HTMLFieldSetElement>('fieldset[data-name]')) {
+        f.replaceWith(this.#rolePicker(f.dataset.name!, f.dataset.legend));
+      }
     } catch (err) {
       this.#fail(err);
     }
   }
 
   #rolePicker(name: string, legend = 'Roles') {
-    return h('fieldset', { part: 'roles' }, h('legend', {}, legend),
+    return h('fieldset', { part: 'roles', 'data-name': name, 'data-legend': legend }, h('legend', {}, legend),
       this.#roles.length
         ? this.#roles.map((r) => h('label', { class: 'check', title: r.description }, h('input', { type: 'checkbox', name, value: r.id }), r.name))
         : h('span', { class: 'sub' }, 'No roles you may grant'));
@@ -304,7 +338,12 @@ export class DoormanInvitations extends HTMLElement {
         h('option', { value: '' }, 'All'), STATUSES.map((s) => h('option', { value: s, selected: this.#filter.status === s }, s)))),
       h('label', {}, 'Email', h('input', { type: 'search', name: 'email', value: this.#filter.email, placeholder: 'name@example.com', part: 'input' })),
       h('button', { type: 'submit', part: 'button' }, 'Search'));
-    return [h('h2', { id: 'invite-h' }, 'Invite someone'), form, h('h2', { id: 'list-h' }, 'Invitations'), filters, this.#table()];
+    this.#renderList();
+    return [h('h2', { id: 'invite-h' }, 'Invite someone'), form, h('h2', { id: 'list-h' }, 'Invitations'), filters, this.#listBox];
+  }
+
+  #renderList() {
+    this.#listBox.replaceChildren(this.#table());
   }
 
   #table(): Node {
@@ -358,7 +397,7 @@ export class DoormanInvitations extends HTMLElement {
       this.#list = { invitations: [] };
       this.#fail(err);
     }
-    if (this.#tab === 'invitations') this.#render();
+    this.#renderList();
   }
 
   #search(e: Event) {
@@ -400,18 +439,18 @@ export class DoormanInvitations extends HTMLElement {
   async #history(id: string) {
     if (this.#open.has(id)) {
       this.#open.delete(id);
-      this.#render();
+      this.#renderList();
       return;
     }
     this.#open.set(id, null);
-    this.#render();
+    this.#renderList();
     try {
       this.#open.set(id, await this.#client!.getInvitation(id));
     } catch (err) {
       this.#open.delete(id);
       this.#fail(err);
     }
-    this.#render();
+    this.#renderList();
   }
 
   async #act(inv: Invitation, what: 'resend' | 'revoke') {
@@ -428,7 +467,7 @@ export class DoormanInvitations extends HTMLElement {
     if (this.#armed !== inv.id) {
       this.#armed = inv.id;
       this.#say(`Press Confirm revoke to revoke the invitation of ${inv.email}.`);
-      this.#render();
+      this.#renderList();
       this.#refocus(inv.id, 'button.danger');
       return;
     }
@@ -455,12 +494,12 @@ export class DoormanInvitations extends HTMLElement {
   #replace(inv: Invitation) {
     if (this.#list) this.#list.invitations = this.#list.invitations.map((x) => (x.id === inv.id ? inv : x));
     if (this.#open.has(inv.id)) this.#open.set(inv.id, inv);
-    this.#render();
+    this.#renderList();
     this.#refocus(inv.id, 'button');
   }
 
   #refocus(id: string, sel: string) {
-    this.#panel.querySelector<HTMLElement>(`tr[data-id="${id}"] ${sel}`)?.focus();
+    this.#listBox.querySelector<HTMLElement>(`tr[data-id="${id}"] ${sel}`)?.focus();
   }
 
   // --- CSV import --------------------------------------------------------------
@@ -473,7 +512,12 @@ export class DoormanInvitations extends HTMLElement {
       h('label', {}, 'CSV text', h('textarea', { name: 'csv', rows: 6, part: 'input', spellcheck: 'false' })),
       h('div', { class: 'bar' }, this.#rolePicker('role', 'Roles for rows without roles'),
         h('button', { type: 'submit', class: 'primary', part: 'button primary-button' }, 'Preview')));
-    return [h('h2', {}, 'Import invitations from CSV'), form, ...this.#previewView(), ...this.#progressView()];
+    this.#renderImport();
+    return [h('h2', {}, 'Import invitations from CSV'), form, this.#importBox];
+  }
+
+  #renderImport() {
+    this.#importBox.replaceChildren(...this.#previewView(), ...this.#progressView());
   }
 
   #readFile(e: Event) {
@@ -488,15 +532,16 @@ export class DoormanInvitations extends HTMLElement {
   async #previewCSV(e: Event) {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
-    const items = csvInvitations((form.elements.namedItem('csv') as HTMLTextAreaElement).value, DoormanInvitations.#checked(form, 'role'));
+    const text = (form.elements.namedItem('csv') as HTMLTextAreaElement).value;
+    const items = csvInvitations(text, DoormanInvitations.#checked(form, 'role'));
     if (this.#org) for (const i of items) i.organization_id = this.#org;
     if (!items.length) return this.#say('The CSV has no rows.', true);
     try {
-      this.#preview = { items, result: await this.#client!.previewBatch(items) };
+      this.#preview = { items, lines: csvLines(text), result: await this.#client!.previewBatch(items) };
       this.#batch = undefined;
       const t = this.#preview.result.totals;
       this.#say(`Preview: ${t.new + t.existing_account} of ${items.length} rows can be invited; ${items.length - t.new - t.existing_account} cannot.`);
-      this.#render();
+      this.#renderImport();
     } catch (err) {
       this.#fail(err);
     }
@@ -514,9 +559,9 @@ export class DoormanInvitations extends HTMLElement {
       bad.length
         ? h('table', { part: 'table preview-table', 'aria-labelledby': 'preview-h', class: 'preview' },
           h('caption', { class: 'sr-only' }, 'Rows that will not be invited'),
-          h('thead', {}, h('tr', {}, ['Row', 'Email', 'Outcome', 'Why'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', {}, h('tr', {}, ['Line', 'Email', 'Outcome', 'Why'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, bad.map((i) => h('tr', { 'data-row': i.index },
-            h('td', { 'data-label': 'Row' }, String(i.index + 1)),
+            h('td', { 'data-label': 'Line' }, String(p.lines[i.index] ?? i.index + 1)),
             h('td', { 'data-label': 'Email' }, i.email || '(empty)'),
             h('td', { 'data-label': 'Outcome' }, badge('class', i.class)),
             h('td', { 'data-label': 'Why' }, i.error ? `${i.error.detail}${i.error.field ? ` (${i.error.field})` : ''}` : i.existing_id ? `pending invitation ${i.existing_id}` : '')))))
@@ -532,7 +577,7 @@ export class DoormanInvitations extends HTMLElement {
     try {
       this.#batch = await this.#client!.createBatch(keep);
       this.#say(`Import started: ${keep.length} invitations.`);
-      this.#render();
+      this.#renderImport();
       this.#pollBatch();
     } catch (err) {
       this.#fail(err);
@@ -554,7 +599,7 @@ export class DoormanInvitations extends HTMLElement {
         this.#page = 0;
         void this.#loadList();
       } else this.#pollBatch();
-      if (this.#tab === 'import') this.#render();
+      this.#renderImport();
     }, POLL_MS);
   }
 
