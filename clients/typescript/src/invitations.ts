@@ -65,7 +65,7 @@ legend{font-size:.92em;color:var(--doorman-muted);padding:0 .3em}
 .status{min-height:1.5em;margin:.6em 0;color:var(--doorman-text)}
 .status.error{color:#a4161a}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.5em .4em;border-bottom:1px solid var(--doorman-border);vertical-align:top}
+th,td{text-align:left;padding:.5em .4em;border-bottom:1px solid var(--doorman-border);vertical-align:top;overflow-wrap:anywhere}
 th{font-size:.85em;color:var(--doorman-muted);font-weight:600}
 td .sub{display:block;color:var(--doorman-muted);font-size:.88em}
 .actions{display:flex;flex-wrap:wrap;gap:.3em}
@@ -81,6 +81,7 @@ ol.events li{margin:.15em 0}
 nav.pages{display:flex;gap:.6em;align-items:center;margin:.8em 0}
 .empty{color:var(--doorman-muted);padding:1em 0}
 progress{width:100%;height:1.2em}
+.results>button{margin:.8em 0}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 input.link{width:100%}
 @media (max-width:640px){
@@ -90,6 +91,7 @@ input.link{width:100%}
  td{border:0;padding:.2em 0}
  td[data-label]::before{content:attr(data-label) ": ";color:var(--doorman-muted);font-size:.85em}
  form.invite{grid-template-columns:1fr}
+ [role=tablist]{flex-wrap:wrap}
 }`;
 
 type Child = Node | string | null | undefined | false;
@@ -205,7 +207,7 @@ export class DoormanInvitations extends HTMLElement {
   // The parts of a panel that change without its forms being rebuilt (which would
   // lose what the admin typed).
   readonly #listBox = h('div', { class: 'list' });
-  readonly #importBox = h('div', { class: 'results', 'aria-live': 'polite' });
+  readonly #importBox = h('div', { class: 'results' });
 
   constructor() {
     super();
@@ -272,6 +274,7 @@ export class DoormanInvitations extends HTMLElement {
   }
 
   #select(tab: Tab) {
+    if (tab !== this.#tab) this.#say('');
     this.#tab = tab;
     this.#render();
     if (tab === 'requests' && this.#requests === undefined) void this.#loadRequests();
