@@ -60,6 +60,7 @@ const (
 	ctxAllowedConnections   = "allowedConnections"
 	ctxAllowedClientIDs     = "allowedClientIds"
 	ctxVerifyDisclosed      = "verifyDisclosedLinks"
+	ctxConsoleClientID      = "consoleClientId"
 )
 
 // Defaults of the optional settings.
@@ -148,6 +149,9 @@ type Config struct {
 	AllowedConnections string
 	AllowedClientIDs   string
 	VerifyDisclosed    string // VERIFY_DISCLOSED_LINKS: links handed to API callers verify the email (false)
+	// ConsoleClientID is CONSOLE_CLIENT_ID: the Auth0 Single Page Application /console
+	// signs in with (default: Auth0LoginClientID).
+	ConsoleClientID string
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -205,6 +209,7 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		AllowedConnections: r.str(ctxAllowedConnections, ""),
 		AllowedClientIDs:   r.str(ctxAllowedClientIDs, ""),
 		VerifyDisclosed:    r.str(ctxVerifyDisclosed, ""),
+		ConsoleClientID:    r.str(ctxConsoleClientID, ""),
 		AlarmEmail:         r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),

@@ -80,6 +80,7 @@ func withContextKeys(msg string) string {
 		"GRANTABLE_ROLES": ctxGrantableRoles, "APP_METADATA_KEYS": ctxAppMetadataKeys,
 		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
+		"CONSOLE_CLIENT_ID": ctxConsoleClientID,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -27,7 +27,7 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		{"AWS::ApiGatewayV2::Route", 7}, // /v1 (GET, POST, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook
+		{"AWS::ApiGatewayV2::Route", 9}, // /v1 (GET, POST, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook, /console and its assets
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
@@ -178,7 +178,7 @@ func TestFunctions(t *testing.T) {
 		fn       function
 		extraEnv []string
 	}{
-		{apiFunction, []string{"QUEUE_URL"}},
+		{apiFunction, []string{"QUEUE_URL", "CONSOLE_AUDIENCE"}},
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
 		{sweeperFunction, []string{"QUEUE_URL"}},         // it requeues batches their api request left
 		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
@@ -307,6 +307,8 @@ func TestHTTPAPI(t *testing.T) {
 		{"GET /i/{token}", "NONE"},
 		{"POST /i/{token}", "NONE"},
 		{"POST /webhooks/auth0/logs", "NONE"},
+		{"GET /console", "NONE"},
+		{"GET /console/assets/{name}", "NONE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route, func(t *testing.T) {
