@@ -142,3 +142,24 @@ func (s *Sim) exchangeCode(w http.ResponseWriter, r *http.Request, p map[string]
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 }
+
+// allowOrigin answers a browser's cross-origin call of /oauth/token as Auth0 does for
+// an application's Allowed Web Origins (the stand-in allows every origin): the SPA on
+// its own origin exchanges its code here. It reports whether r was a preflight, which
+// it has answered.
+func allowOrigin(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Add("Vary", "Origin")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Auth0-Client")
+	w.Header().Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}

@@ -13,6 +13,7 @@ import (
 func (s *Sim) registerRoutes() {
 	m := s.routes
 	m.HandleFunc("POST /oauth/token", s.handleToken)
+	m.HandleFunc("OPTIONS /oauth/token", func(w http.ResponseWriter, r *http.Request) { allowOrigin(w, r) })
 
 	m.HandleFunc("POST /api/v2/users", s.createUser)
 	m.HandleFunc("GET /api/v2/users/{id}", s.getUser)

@@ -46,7 +46,8 @@ type asset struct {
 type Handler struct {
 	page   []byte
 	csp    string
-	assets map[string]asset // hashed name → asset
+	assets map[string]asset  // hashed name → asset
+	hashed map[string]string // plain name → hashed name
 }
 
 // The asset paths of the page, by source name.
@@ -79,7 +80,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Auth0Domain == "" || cfg.ClientID == "" || cfg.Audience == "" {
 		return nil, fmt.Errorf("console: Auth0Domain, ClientID and Audience are required")
 	}
-	h := &Handler{assets: map[string]asset{}}
+	h := &Handler{assets: map[string]asset{}, hashed: map[string]string{}}
 	names := map[string]string{}
 	err := fs.WalkDir(assets, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -95,6 +96,7 @@ func New(cfg Config) (*Handler, error) {
 		hashed := strings.TrimSuffix(base, ext) + "." + hex.EncodeToString(sum[:6]) + ext
 		h.assets[hashed] = asset{body: b, contentType: mime.TypeByExtension(ext)}
 		names[base] = "/console/assets/" + hashed
+		h.hashed[base] = hashed
 		return nil
 	})
 	if err != nil {
@@ -153,16 +155,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Asset serves GET /console/assets/{name}: a hashed name never changes content, so it
-// is cached for a year.
+// is cached for a year; the plain name for five minutes.
 func (h *Handler) Asset(w http.ResponseWriter, r *http.Request) {
 	name, _ := strings.CutPrefix(r.URL.Path, "/console/assets/")
+	cache := "public, max-age=31536000, immutable"
 	a, ok := h.assets[name]
+	if !ok {
+		// The plain name (doorman-invitations.js), for admin pages that load the
+		// component from Doorman: it changes with each deployment, so it is cached
+		// briefly.
+		a, ok = h.assets[h.hashed[name]]
+		cache = "public, max-age=300"
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	h.security(w)
+	// Module scripts are fetched in CORS mode: any admin page may load them.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", a.contentType)
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", cache)
 	_, _ = w.Write(a.body)
 }

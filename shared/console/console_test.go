@@ -55,7 +55,12 @@ func TestConsolePageAndAssets(t *testing.T) {
 			t.Errorf("GET %s: status %d Cache-Control %q, %d bytes; want 200, immutable for a year", ref[1], a.Code, a.Header().Get("Cache-Control"), a.Body.Len())
 		}
 	}
-	if rec := get("/console/assets/console.js"); rec.Code != 404 {
-		t.Errorf("GET an unhashed asset name: status %d, want 404", rec.Code)
+	plain := get("/console/assets/doorman-invitations.js")
+	if plain.Code != 200 || plain.Header().Get("Cache-Control") != "public, max-age=300" || plain.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET the plain component name: status %d Cache-Control %q CORS %q, want 200, five minutes, any origin",
+			plain.Code, plain.Header().Get("Cache-Control"), plain.Header().Get("Access-Control-Allow-Origin"))
+	}
+	if rec := get("/console/assets/nope.js"); rec.Code != 404 {
+		t.Errorf("GET an unknown asset: status %d, want 404", rec.Code)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,7 @@ type consoleRun struct {
 	BatchMs        int       `json:"batchMs"`
 	TabAfterArrow  string    `json:"tabAfterArrow"`
 	PhoneOverflow  float64   `json:"phoneOverflow"`
+	ExampleRows    int       `json:"exampleRows"`
 	FirstRenderMs  []float64 `json:"firstRenderMs"`
 }
 
@@ -58,11 +60,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	root := localserve.RequireNode(t, true, "playwright-core", "axe-core")
 	// The stand-in at a paid tenant's rate, so that the 47 invitations of the import
 	// provision within the test's patience.
-	s := localserve.Start(t, root, "AUTH0_SIM_RATE=100")
+	// The README's plain-HTML example, on an origin of its own, pointed at this server.
+	var s *localserve.Server
+	example := httptest.NewServer(examplePage(t, root, func() *localserve.Server { return s }))
+	t.Cleanup(example.Close)
+	s = localserve.Start(t, root, "AUTH0_SIM_RATE=100", "CORS_ORIGINS="+example.URL)
 	run := time.Now().UnixNano()
 	bad := []int{7, 23, 41}
 	in, _ := json.Marshal(map[string]any{"base": s.Base, "token": s.Token, "out": filepath.Join(root, "test-output", "console"),
-		"email": consoleAdmin, "password": consoleAdminPassword, "run": fmt.Sprint(run), "badRows": bad})
+		"email": consoleAdmin, "password": consoleAdminPassword, "run": fmt.Sprint(run), "badRows": bad,
+		"example": example.URL + "/plain.html"})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "console.mjs")
@@ -156,6 +163,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("at phone width the page scrolls sideways by %v px", res.PhoneOverflow)
 	}
 
+	if res.ExampleRows == 0 {
+		t.Errorf("the plain-HTML example signed in and listed %d invitations, want some", res.ExampleRows)
+	}
+
 	times := slices.Clone(res.FirstRenderMs)
 	sort.Float64s(times)
 	if len(times) != 10 {
@@ -166,6 +177,37 @@ func TestConsoleInBrowser(t *testing.T) {
 	if median > maxFirstRenderMs {
 		t.Errorf("first render of a 50-row list: median %.1f ms, want ≤ %d", median, maxFirstRenderMs)
 	}
+}
+
+// examplePage serves clients/typescript/examples/plain.html as the README shows it,
+// with its placeholders (Doorman's URL, the tenant, the client id) and the CDN copy of
+// auth0-spa-js replaced by this test's server, the stand-in and the pinned package.
+func examplePage(t *testing.T, root string, server func() *localserve.Server) http.Handler {
+	page, err := os.ReadFile(filepath.Join(root, "clients/typescript/examples/plain.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cdn = "https://cdn.auth0.com/js/auth0-spa-js/2.28/auth0-spa-js.production.js"
+	for _, want := range []string{cdn, "https://doorman.example.com", "YOUR_TENANT.eu.auth0.com", "YOUR_SPA_CLIENT_ID"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Fatalf("plain.html lacks %q", want)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /plain.html", func(w http.ResponseWriter, r *http.Request) {
+		s := server()
+		// The replacer tries its pairs in order: the audience (the API's identifier)
+		// before the API's URL.
+		html := strings.NewReplacer(cdn, "/auth0-spa-js.production.js",
+			"audience: 'https://doorman.example.com'", "audience: 'https://doorman.local/api'", "https://doorman.example.com", s.Base,
+			"YOUR_TENANT.eu.auth0.com", s.Base, "YOUR_SPA_CLIENT_ID", "doorman-local-app").Replace(string(page))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(html))
+	})
+	mux.HandleFunc("GET /auth0-spa-js.production.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(root, "node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js"))
+	})
+	return mux
 }
 
 func getJSON(t *testing.T, s *localserve.Server, path string, out any) {
