@@ -111,3 +111,24 @@ func TestClient(t *testing.T) {
 	}
 	t.Logf("node --test:\n%s", b)
 }
+
+// TestExamples type-checks the README's examples (examples/: the client's usage and
+// the React component; plain.html runs in Chromium in functions/local/e2e) with tsc
+// --strict, and keeps the README showing them as they are.
+func TestExamples(t *testing.T) {
+	root := localserve.RequireNode(t, false, "typescript")
+	localserve.Tool(t, root, ".", "tsc", "-p", "examples/tsconfig.json")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"client.ts", "plain.html", "react.tsx"} {
+		b, err := os.ReadFile(filepath.Join("examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(readme, bytes.TrimRight(b, "\n")) {
+			t.Errorf("README.md does not show examples/%s as it is", name)
+		}
+	}
+}
