@@ -122,7 +122,7 @@ func (s *Service) DryRunBatch(ctx context.Context, a Actor, reqs []CreateRequest
 				continue
 			}
 		}
-		if s.now().After(deadline) {
+		if !s.now().Before(deadline) {
 			r.Unchecked = true
 			continue
 		}
