@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -60,16 +61,53 @@ func (s *Sim) authorizePage(w http.ResponseWriter, r *http.Request) {
 		bad("Service not found: " + aud)
 		return
 	}
+	req := &authzRequest{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
+		nonce: q.Get("nonce"), audience: q.Get("audience"), scope: q.Get("scope"), at: s.now()}
+	if q.Get("prompt") == "none" && q.Get("response_mode") == "web_message" {
+		s.silentAuthorize(w, r, req, q.Get("state"))
+		return
+	}
 	txn := s.randAlnum(24)
 	s.mu.Lock()
-	s.st.authz[txn] = &authzRequest{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), challenge: q.Get("code_challenge"),
-		nonce: q.Get("nonce"), audience: q.Get("audience"), scope: q.Get("scope"), at: s.now()}
+	s.st.authz[txn] = req
 	d := pageData{Title: "Log in", Login: true, ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"), Txn: txn}
 	if u := s.sessionUser(r); u != nil {
 		d.SessionEmail = u.email
 	}
 	s.mu.Unlock()
 	s.render(w, http.StatusOK, d)
+}
+
+// webMessage is Auth0's answer to a silent authorization (prompt=none,
+// response_mode=web_message) in a hidden iframe: a page that posts the response to its
+// parent, the SPA.
+var webMessage = template.Must(template.New("wm").Parse(`<!DOCTYPE html>
+<html><head><title>Authorization Response</title></head>
+<body><script>parent.postMessage({type: "authorization_response", response: {{.Response}}}, {{.Origin}});</script></body></html>
+`))
+
+// silentAuthorize answers a silent authorization: a code for the session's user, or
+// login_required without a session, as Auth0 does.
+func (s *Sim) silentAuthorize(w http.ResponseWriter, r *http.Request, req *authzRequest, state string) {
+	resp := map[string]string{"state": state}
+	s.mu.Lock()
+	if u := s.sessionUser(r); u != nil {
+		code := s.randAlnum(32)
+		s.st.codes[code] = &authCode{req: *req, userID: u.id, expires: s.now().Add(codeTTL)}
+		resp["code"] = code
+	} else {
+		resp["error"], resp["error_description"] = "login_required", "Login required"
+	}
+	s.mu.Unlock()
+	origin := req.redirectURI
+	if u, err := url.Parse(req.redirectURI); err == nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := webMessage.Execute(w, map[string]any{"Response": resp, "Origin": origin}); err != nil {
+		s.log.Error("auth0sim: render web message", "err", err)
+	}
 }
 
 // issueCode returns the code a login redirects with: bound to its /authorize request

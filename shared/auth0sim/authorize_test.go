@@ -99,3 +99,23 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 		t.Errorf("second exchange of a code: status %d, want 403", status)
 	}
 }
+
+// TestSilentAuthorize answers prompt=none in an iframe (response_mode=web_message) as
+// Auth0 does: a code for the session's user posted to the SPA's origin, or
+// login_required without a session.
+func TestSilentAuthorize(t *testing.T) {
+	sim := NewTestServer(t, Options{RateLimit: -1})
+	sim.AddUser(User{Email: "admin@example.com", Password: "Admin-pass-1", EmailVerified: true})
+	q := url.Values{"response_type": {"code"}, "client_id": {"spa"}, "redirect_uri": {"http://127.0.0.1:9/console"}, "state": {"s1"},
+		"code_challenge": {"x"}, "code_challenge_method": {"S256"}, "prompt": {"none"}, "response_mode": {"web_message"}}
+	c := browser(t)
+	_, page := get(t, c, sim.BaseURL()+"/authorize?"+q.Encode())
+	if !strings.Contains(page, `"error":"login_required"`) || !strings.Contains(page, `"http://127.0.0.1:9"`) {
+		t.Errorf("without a session: %s, want login_required posted to http://127.0.0.1:9", page)
+	}
+	submit(t, c, sim.BaseURL()+"/login", url.Values{"action": {"login"}, "email": {"admin@example.com"}, "password": {"Admin-pass-1"}})
+	_, page = get(t, c, sim.BaseURL()+"/authorize?"+q.Encode())
+	if !regexp.MustCompile(`"code":"[A-Za-z0-9]{32}"`).MatchString(page) || !strings.Contains(page, `"state":"s1"`) {
+		t.Errorf("with a session: %s, want a code and the state", page)
+	}
+}

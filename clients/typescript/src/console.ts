@@ -14,6 +14,7 @@ const auth0 = new Auth0Client({
   domain: cfg.domain,
   clientId: cfg.clientId,
   authorizationParams: { audience: cfg.audience, redirect_uri: home, scope: 'openid profile email' },
+  authorizeTimeoutInSeconds: 10,
 });
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
@@ -57,6 +58,10 @@ async function start() {
     } else if (q.has('error')) {
       history.replaceState(null, '', home);
       return signedOut(`Sign-in failed: ${q.get('error_description') ?? q.get('error')}`);
+    } else {
+      // After a reload: the Auth0 session signs the admin in again without a page
+      // (a hidden iframe; nothing happens unless an earlier sign-in left its cookie).
+      await auth0.checkSession().catch(() => undefined);
     }
     if (await auth0.isAuthenticated()) return await signedIn();
     signedOut();

@@ -57,6 +57,10 @@ async function run() {
   await page.getByRole('heading', { name: 'Invite someone' }).waitFor();
   await page.getByRole('checkbox', { name: 'member' }).waitFor();
   result.signedInAs = await page.locator('header .who').textContent();
+  // A reload keeps the admin signed in (a silent authorization with the Auth0 session).
+  await page.reload();
+  await page.getByRole('heading', { name: 'Invite someone' }).waitFor();
+  result.signedInAfterReload = await page.locator('header .who').textContent();
 
   // Invite with a role (no email, so that a resend may follow at once), see it pending.
   const email = `ada+${input.run}@example.com`;

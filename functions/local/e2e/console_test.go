@@ -37,6 +37,7 @@ type consoleRun struct {
 	CSPViolations  []string  `json:"cspViolations"`
 	PageErrors     []string  `json:"pageErrors"`
 	SignedInAs     string    `json:"signedInAs"`
+	SignedInReload string    `json:"signedInAfterReload"`
 	InvitationID   string    `json:"invitationId"`
 	CopiedLink     string    `json:"copiedLink"`
 	HistoryShown   string    `json:"historyShown"`
@@ -85,8 +86,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
 
-	if res.SignedInAs != consoleAdmin {
-		t.Errorf("signed in as %q, want %s", res.SignedInAs, consoleAdmin)
+	if res.SignedInAs != consoleAdmin || res.SignedInReload != consoleAdmin {
+		t.Errorf("signed in as %q, after a reload %q; want %s both times", res.SignedInAs, res.SignedInReload, consoleAdmin)
 	}
 	if len(res.CSPViolations) > 0 || len(res.PageErrors) > 0 {
 		t.Errorf("CSP violations %v, page errors %v; want none", res.CSPViolations, res.PageErrors)
