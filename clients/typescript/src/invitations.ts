@@ -567,7 +567,7 @@ export class DoormanInvitations extends HTMLElement {
             h('td', { 'data-label': 'Line' }, String(p.lines[i.index] ?? i.index + 1)),
             h('td', { 'data-label': 'Email' }, i.email || '(empty)'),
             h('td', { 'data-label': 'Outcome' }, badge('class', i.class)),
-            h('td', { 'data-label': 'Why' }, i.error ? `${i.error.detail}${i.error.field ? ` (${i.error.field})` : ''}` : i.existing_id ? `pending invitation ${i.existing_id}` : '')))))
+            h('td', { 'data-label': 'Why' }, i.error ? `${i.error.detail}${i.error.field ? ` (${i.error.field})` : ''}` : i.existing_id ? `already has a pending invitation (${i.existing_id})` : '')))))
         : h('p', {}, 'Every row can be invited.'),
       h('button', { type: 'button', class: 'primary', part: 'button primary-button', disabled: !ok || !!this.#batch, onclick: () => this.#submitBatch() },
         `Invite ${ok} ${ok === 1 ? 'person' : 'people'}`),
