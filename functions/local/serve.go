@@ -54,6 +54,7 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log, RateLimit: rate,
 			LoginPermissions: consolePermissions,
+			LoginHint:        "Doorman's local Auth0 stand-in: sign in to the console as " + consoleAdminEmail + " with the password " + consoleAdminPassword + ".",
 			LogStream: &auth0sim.LogStream{
 				URL: base + webhookPath, Authorization: "Bearer " + cfg.WebhookToken.Reveal(),
 				Format: "array", BatchSize: 20, FlushInterval: 500 * time.Millisecond,

@@ -70,7 +70,7 @@ func (s *Sim) authorizePage(w http.ResponseWriter, r *http.Request) {
 	txn := s.randAlnum(24)
 	s.mu.Lock()
 	s.st.authz[txn] = req
-	d := pageData{Title: "Log in", Login: true, ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"), Txn: txn}
+	d := pageData{Title: "Log in", Login: true, ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"), Txn: txn, Hint: s.opts.LoginHint}
 	if u := s.sessionUser(r); u != nil {
 		d.SessionEmail = u.email
 	}

@@ -15,7 +15,7 @@ import (
 // challenge, the login form, the redirect with code and state, and the code exchange,
 // which needs the verifier, the same client and redirect_uri, and works once.
 func TestAuthorizationCodeWithPKCE(t *testing.T) {
-	sim := NewTestServer(t, Options{RateLimit: -1, Audience: "https://doorman.test/api",
+	sim := NewTestServer(t, Options{RateLimit: -1, Audience: "https://doorman.test/api", LoginHint: "Sign in as admin@example.com.",
 		LoginPermissions: func(email string) []string {
 			if email == "admin@example.com" {
 				return []string{"read:invitations"}
@@ -41,6 +41,9 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 				t.Fatalf("/authorize with method %q: status %d, want 400", method, resp.StatusCode)
 			}
 			return ""
+		}
+		if !strings.Contains(page, "Sign in as admin@example.com.") {
+			t.Errorf("/authorize lacks the login hint:\n%s", page)
 		}
 		m := regexp.MustCompile(`name="txn" value="([^"]+)"`).FindStringSubmatch(page)
 		if resp.StatusCode != 200 || m == nil {

@@ -26,6 +26,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </form>
 {{end}}
 {{if .Login}}
+{{with .Hint}}<p class="hint">{{.}}</p>{{end}}
 {{with .OrgName}}<p>Organization: <span class="organization">{{.}}</span></p>{{end}}
 {{if .SessionEmail}}
 <form method="post" action="/login" class="continue">
@@ -73,6 +74,8 @@ type pageData struct {
 	SessionEmail                 string
 	// Txn names the /authorize request (authorize.go) the login completes.
 	Txn string
+	// Hint is Options.LoginHint, on the console's sign-in (authorize.go).
+	Hint string
 }
 
 func (s *Sim) render(w http.ResponseWriter, status int, d pageData) {
@@ -306,6 +309,9 @@ func (s *Sim) login(r *http.Request) loginOutcome {
 	f := r.PostForm
 	form := pageData{Title: "Log in", Login: true, ClientID: f.Get("client_id"), RedirectURI: f.Get("redirect_uri"),
 		State: f.Get("state"), Invitation: f.Get("invitation"), OrgID: f.Get("organization"), Email: f.Get("email"), Txn: f.Get("txn")}
+	if form.Txn != "" {
+		form.Hint = s.opts.LoginHint
+	}
 	fail := func(status int, msg string, events ...LogEvent) loginOutcome {
 		form.Error = msg
 		return loginOutcome{status: status, page: form, events: events}

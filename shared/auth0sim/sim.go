@@ -46,6 +46,8 @@ type Options struct {
 	// in through /authorize gets for Audience (what Auth0's RBAC with "Add Permissions
 	// in the Access Token" puts there); nil gives none.
 	LoginPermissions func(email string) []string
+	// LoginHint, when set, is shown on the login page (a local run's credentials).
+	LoginHint string
 }
 
 // Fault makes a route misbehave. Status answers with that status (and an Auth0-shaped

@@ -50,6 +50,7 @@ async function run() {
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   await screen(page, 'desktop-1-signed-out');
   await page.getByRole('button', { name: 'Sign in' }).click();
+  result.loginHint = await page.locator('p.hint').textContent();
   await page.locator('form.login input[name=email]').fill(input.email);
   await page.locator('form.login input[name=password]').fill(input.password);
   await shot(page, 'desktop-2-auth0-login');

@@ -36,6 +36,7 @@ type consoleRun struct {
 	Screenshots    []string  `json:"screenshots"`
 	CSPViolations  []string  `json:"cspViolations"`
 	PageErrors     []string  `json:"pageErrors"`
+	LoginHint      string    `json:"loginHint"`
 	SignedInAs     string    `json:"signedInAs"`
 	SignedInReload string    `json:"signedInAfterReload"`
 	InvitationID   string    `json:"invitationId"`
@@ -86,6 +87,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshots: %s", strings.Join(res.Screenshots, ", "))
 
+	// Someone new finds the local credentials on the sign-in page itself.
+	if !strings.Contains(res.LoginHint, consoleAdmin) || !strings.Contains(res.LoginHint, consoleAdminPassword) {
+		t.Errorf("the stand-in's sign-in page says %q, want the console admin's credentials", res.LoginHint)
+	}
 	if res.SignedInAs != consoleAdmin || res.SignedInReload != consoleAdmin {
 		t.Errorf("signed in as %q, after a reload %q; want %s both times", res.SignedInAs, res.SignedInReload, consoleAdmin)
 	}
