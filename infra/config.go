@@ -68,6 +68,7 @@ const (
 	ctxJoinMailsPerDay     = "joinMailsPerDay"
 	ctxJoinThrottleRate    = "joinThrottleRate"
 	ctxJoinThrottleBurst   = "joinThrottleBurst"
+	ctxConsoleClientID     = "consoleClientId"
 )
 
 // Defaults of the optional settings.
@@ -169,6 +170,9 @@ type Config struct {
 	JoinRoles           string
 	JoinPerSourceMinute string
 	JoinMailsPerDay     string
+	// ConsoleClientID is CONSOLE_CLIENT_ID: the Auth0 Single Page Application /console
+	// signs in with (default: Auth0LoginClientID).
+	ConsoleClientID string
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -226,6 +230,7 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		AllowedConnections:  r.str(ctxAllowedConnections, ""),
 		AllowedClientIDs:    r.str(ctxAllowedClientIDs, ""),
 		VerifyDisclosed:     r.str(ctxVerifyDisclosed, ""),
+		ConsoleClientID:     r.str(ctxConsoleClientID, ""),
 		JoinPolicy:          r.str(ctxJoinPolicy, ""),
 		JoinRoles:           r.str(ctxJoinRoles, ""),
 		JoinPerSourceMinute: r.str(ctxJoinPerSourceMinute, ""),

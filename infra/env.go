@@ -82,6 +82,7 @@ func withContextKeys(msg string) string {
 		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
 		"JOIN_POLICY": ctxJoinPolicy, "JOIN_ROLES": ctxJoinRoles,
 		"JOIN_PER_SOURCE_MINUTE": ctxJoinPerSourceMinute, "JOIN_MAILS_PER_DAY": ctxJoinMailsPerDay,
+		"CONSOLE_CLIENT_ID": ctxConsoleClientID,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

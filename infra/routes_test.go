@@ -485,8 +485,8 @@ func TestRouteThrottleBudgets(t *testing.T) {
 					t.Errorf("%s: the stage does not depend on route %s", r.key, routeIDs[r.key])
 				}
 			}
-			if public != 3 { // GET and POST /i/{token}, GET /v1/openapi.json
-				t.Errorf("public routes: got %d, want 3", public)
+			if public != 5 { // GET and POST /i/{token}, GET /v1/openapi.json, GET /console and its assets
+				t.Errorf("public routes: got %d, want 5", public)
 			}
 			if join != 7 { // POST /v1/access-requests, GET and POST /join, /r/{token}, /j/{token}
 				t.Errorf("public join routes: got %d, want 7", join)

@@ -47,6 +47,9 @@ const (
 	openAPIPath = "/v1/openapi.json"
 	webhookPath = "/webhooks/auth0/logs"
 	landingPath = "/i/{token}"
+	// The hosted admin console and its assets (public).
+	consolePath      = "/console"
+	consoleAssetPath = "/console/assets/{name}"
 )
 
 // function is one Lambda handler and what its work needs. Timeouts: the API answers
@@ -290,7 +293,12 @@ func (b *builder) functions() error {
 	// worker receives them through its event source, and records an item as failed on
 	// its last receive, which it learns from QUEUE_MAX_RECEIVES. Only the api and
 	// sweeper functions are told the queue's URL, and only they may send.
-	b.apiFn = b.function(apiFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
+	// The api function serves /console, which asks Auth0 for tokens of the API's audience.
+	apiEnv := map[string]*string{"QUEUE_URL": b.queue.QueueUrl(), "CONSOLE_AUDIENCE": jsii.String(cfg.Auth0Audience)}
+	if cfg.ConsoleClientID != "" {
+		apiEnv["CONSOLE_CLIENT_ID"] = jsii.String(cfg.ConsoleClientID)
+	}
+	b.apiFn = b.function(apiFunction, apiEnv)
 	b.logstreamFn = b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": b.webhookToken.SecretArn()})
 	b.sweeperFn = b.function(sweeperFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
 	b.workerFn = b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
@@ -572,6 +580,10 @@ func (b *builder) routes() {
 	b.joinRoutes(func(path, reason string, methods ...awsapigatewayv2.HttpMethod) {
 		publicWith(b.cfg.JoinThrottle, path, reason, methods...)
 	})
+	public(consolePath, "The console page is public: it holds no data and signs the admin in with Auth0 in the browser; "+
+		"every call it makes goes to /v1 with the admin's token.", awsapigatewayv2.HttpMethod_GET)
+	public(consoleAssetPath, "The console's scripts and style sheet are public static files embedded in the function.",
+		awsapigatewayv2.HttpMethod_GET)
 	webhook := add(b.cfg.WebhookThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(webhookPath),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},

@@ -27,9 +27,10 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Logs::LogGroup", 6}, // five functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		// /v1 (GET, POST, PUT, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook, and
-		// the join flows' POST /v1/access-requests, /join, /r and /j (GET, POST)
-		{"AWS::ApiGatewayV2::Route", 15},
+		// /v1 (GET, POST, PUT, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook,
+		// the join flows' POST /v1/access-requests, /join, /r and /j (GET, POST), and
+		// /console with its assets
+		{"AWS::ApiGatewayV2::Route", 17},
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
@@ -180,7 +181,7 @@ func TestFunctions(t *testing.T) {
 		fn       function
 		extraEnv []string
 	}{
-		{apiFunction, []string{"QUEUE_URL"}},
+		{apiFunction, []string{"QUEUE_URL", "CONSOLE_AUDIENCE"}},
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
 		{sweeperFunction, []string{"QUEUE_URL"}},         // it requeues batches their api request left
 		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
@@ -317,6 +318,8 @@ func TestHTTPAPI(t *testing.T) {
 		{"POST /r/{token}", "NONE"},
 		{"GET /j/{token}", "NONE"},
 		{"POST /j/{token}", "NONE"},
+		{"GET /console", "NONE"},
+		{"GET /console/assets/{name}", "NONE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route, func(t *testing.T) {

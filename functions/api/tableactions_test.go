@@ -23,7 +23,7 @@ import (
 // test until it is called here, so that what it does is measured before it is granted.
 // An unknown link costs one GetItem and nothing else.
 func TestTableActions(t *testing.T) {
-	s := newStack(t, "INVITES_PER_HOUR", "1000")
+	s := newStack(t, "INVITES_PER_HOUR", "1000", "CONSOLE_AUDIENCE", "https://doorman.example.com")
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	called := map[string]bool{}
 	call := func(t *testing.T, op string, payload []byte, want int) events.APIGatewayV2HTTPResponse {
@@ -68,6 +68,9 @@ func TestTableActions(t *testing.T) {
 		t.Errorf("batch without a queue: got %+v, want done with its 2 items failed", got)
 	}
 	call(t, "GET /v1/openapi.json", event(t, "openapi"), http.StatusOK)
+	// The console and its assets are embedded files: no table action.
+	call(t, "GET /console", event(t, "openapi", "/v1/openapi.json", "/console"), http.StatusOK)
+	call(t, "GET /console/assets/{name}", event(t, "openapi", "/v1/openapi.json", "/console/assets/doorman-invitations.js"), http.StatusOK)
 	// The roles the caller may grant come from Auth0, not the table.
 	s.meter.Reset()
 	call(t, "GET /v1/roles", adminRequest(t, http.MethodGet, "/v1/roles", ""), http.StatusOK)

@@ -23,6 +23,10 @@ const (
 	// simMemberRole is the role seeded in the stand-in and, unless GRANTABLE_ROLES
 	// says otherwise, the one role local invitations may carry.
 	simMemberRole = "member"
+	// The stand-in's console administrator: signing in at /console with it gets every
+	// invitation permission (as an Auth0 user with those RBAC permissions would).
+	consoleAdminEmail    = "admin@doorman.local"
+	consoleAdminPassword = "Doorman-Local-Admin-1"
 )
 
 // listenAddr is where the local server listens (LISTEN_ADDR).
@@ -71,6 +75,8 @@ func localEnv(getenv func(string) string, base string) (local, error) {
 		// (with the stand-in, its sign-in page: where an existing account's owner goes
 		// from the invitation's link, to sign in and accept; set below)
 		"WEBHOOK_TOKEN": token,
+		// /console asks tokens for the API's audience.
+		"CONSOLE_AUDIENCE": or(getenv("AUTH_AUDIENCE"), simAudience),
 	}
 	if l.UseSim {
 		defaults["APPLICATION_URL"] = base + "/login"

@@ -211,6 +211,9 @@ func audit(ctx context.Context, r *running, ids []string) (lostCounts, error) {
 		named[inv.Auth0UserID] = true
 	}
 	for _, u := range r.sim.Users() {
+		if u.Email == consoleAdminEmail {
+			continue // seeded for /console, no invitation's
+		}
 		l.users++
 		if !named[u.ID] {
 			l.orphanUsers++

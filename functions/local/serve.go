@@ -56,6 +56,8 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 		rt.sim = auth0sim.New(auth0sim.Options{
 			ClientID: cfg.Auth0.ClientID, ClientSecret: cfg.Auth0.ClientSecret.Reveal(),
 			Audience: l.Audience, Connection: cfg.Auth0.Connection, Logger: log, RateLimit: rate,
+			LoginPermissions: consolePermissions,
+			LoginHint:        "Doorman's local Auth0 stand-in: sign in to the console as " + consoleAdminEmail + " with the password " + consoleAdminPassword + ".",
 			LogStream: &auth0sim.LogStream{
 				URL: base + webhookPath, Authorization: "Bearer " + cfg.WebhookToken.Reveal(),
 				Format: "array", BatchSize: 20, FlushInterval: 500 * time.Millisecond,
@@ -174,7 +176,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func isDoormanPath(p string) bool {
-	if p == "/join" {
+	if p == "/join" || p == "/console" || strings.HasPrefix(p, "/console/") {
 		return true
 	}
 	// /r/ and /j/ are the join flows' verification and invite-link pages.
@@ -201,6 +203,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 		Admin:  sim.CreateRole("admin", "Administers the application"),
 		Org:    sim.CreateOrganization("acme", "Acme Corporation"),
 	}
+	sim.AddUser(auth0sim.User{Email: consoleAdminEmail, Password: consoleAdminPassword, EmailVerified: true, Name: "Local Admin", LoginsCount: 1})
 	s.AdminToken, _ = sim.MintToken(auth0sim.Claims{Sub: "auth0|local-admin", Name: "Local Admin", Permissions: allPermissions, TTL: 12 * time.Hour})
 	return s
 }
@@ -227,6 +230,7 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	}
 	fmt.Fprintf(&b, "  Auth0 stand-in      %s  (issuer %s/, roles %s=member %s=admin, organization %s=acme)\n",
 		base, base, s.Member.ID, s.Admin.ID, s.Org.ID)
+	fmt.Fprintf(&b, "  Console             %s/console  (sign in as %s, password %s)\n", base, consoleAdminEmail, consoleAdminPassword)
 	fmt.Fprintf(&b, "\nAn admin access token (12 hours):\n  %s\n", s.AdminToken)
 	fmt.Fprintf(&b, "\nInvite someone:\n  curl -s %s/v1/invitations -H \"Authorization: Bearer %s\" \\\n"+
 		"    -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"roles\":[\"%s\"]}'\n",
@@ -312,4 +316,14 @@ func withNewRequestID(ctx context.Context) context.Context {
 		return ctx
 	}
 	return invite.WithRequestID(ctx, id)
+}
+
+// consolePermissions are the permissions of the stand-in's users signed in through
+// /authorize: every invitation permission for the console administrator, none for
+// anyone else (an invitee signing in to the application).
+func consolePermissions(email string) []string {
+	if strings.EqualFold(email, consoleAdminEmail) {
+		return allPermissions
+	}
+	return nil
 }

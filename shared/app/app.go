@@ -192,12 +192,17 @@ func (a *App) api() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	consolePage, err := consoleHandler(cfg)
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Service: a.Service, Idempotency: a.Store, Counter: counter,
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.FormActionSources(),
 		Join:              httpapi.JoinConfig{Service: join, PerSourceMinute: cfg.JoinPerSourceMinute},
+		Console:           consolePage,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

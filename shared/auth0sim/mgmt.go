@@ -13,6 +13,7 @@ import (
 func (s *Sim) registerRoutes() {
 	m := s.routes
 	m.HandleFunc("POST /oauth/token", s.handleToken)
+	m.HandleFunc("OPTIONS /oauth/token", func(w http.ResponseWriter, r *http.Request) { allowOrigin(w, r) })
 
 	m.HandleFunc("POST /api/v2/users", s.createUser)
 	m.HandleFunc("GET /api/v2/users/{id}", s.getUser)
@@ -58,7 +59,7 @@ func (s *Sim) registerRoutes() {
 	p.HandleFunc("GET /lo/reset", s.resetPasswordPage)
 	p.HandleFunc("POST /lo/reset", s.resetPasswordSubmit)
 	p.HandleFunc("GET /login", s.loginPage)
-	p.HandleFunc("GET /authorize", s.loginPage)
+	p.HandleFunc("GET /authorize", s.authorizePage)
 	p.HandleFunc("POST /login", s.loginSubmit)
 	p.HandleFunc("GET /v2/logout", s.logout)
 }

@@ -26,6 +26,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 </form>
 {{end}}
 {{if .Login}}
+{{with .Hint}}<p class="hint">{{.}}</p>{{end}}
 {{with .OrgName}}<p>Organization: <span class="organization">{{.}}</span></p>{{end}}
 {{if .SessionEmail}}
 <form method="post" action="/login" class="continue">
@@ -56,7 +57,8 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
   <input type="hidden" name="organization" value="{{.OrgID}}">
   <input type="hidden" name="client_id" value="{{.ClientID}}">
   <input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
-  <input type="hidden" name="state" value="{{.State}}">{{end}}
+  <input type="hidden" name="state" value="{{.State}}">{{with .Txn}}
+  <input type="hidden" name="txn" value="{{.}}">{{end}}{{end}}
 `))
 
 type pageData struct {
@@ -70,6 +72,10 @@ type pageData struct {
 	Invitation, OrgID, OrgName   string
 	ClientID, RedirectURI, State string
 	SessionEmail                 string
+	// Txn names the /authorize request (authorize.go) the login completes.
+	Txn string
+	// Hint is Options.LoginHint, on the console's sign-in (authorize.go).
+	Hint string
 }
 
 func (s *Sim) render(w http.ResponseWriter, status int, d pageData) {
@@ -302,7 +308,10 @@ func (s *Sim) loginSubmit(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) login(r *http.Request) loginOutcome {
 	f := r.PostForm
 	form := pageData{Title: "Log in", Login: true, ClientID: f.Get("client_id"), RedirectURI: f.Get("redirect_uri"),
-		State: f.Get("state"), Invitation: f.Get("invitation"), OrgID: f.Get("organization"), Email: f.Get("email")}
+		State: f.Get("state"), Invitation: f.Get("invitation"), OrgID: f.Get("organization"), Email: f.Get("email"), Txn: f.Get("txn")}
+	if form.Txn != "" {
+		form.Hint = s.opts.LoginHint
+	}
 	fail := func(status int, msg string, events ...LogEvent) loginOutcome {
 		form.Error = msg
 		return loginOutcome{status: status, page: form, events: events}
@@ -399,7 +408,7 @@ func (s *Sim) login(r *http.Request) loginOutcome {
 	s.st.sessions[session] = u.id
 	out := loginOutcome{status: http.StatusOK, events: events, session: session}
 	if form.RedirectURI != "" {
-		v := url.Values{"code": {s.randAlnum(32)}}
+		v := url.Values{"code": {s.issueCode(form, u)}}
 		if form.State != "" {
 			v.Set("state", form.State)
 		}

@@ -42,6 +42,12 @@ type Options struct {
 	// LogStream, when set, receives the tenant's log events.
 	LogStream *LogStream
 	Logger    *slog.Logger
+	// LoginPermissions returns the permissions claim of the access token a user signed
+	// in through /authorize gets for Audience (what Auth0's RBAC with "Add Permissions
+	// in the Access Token" puts there); nil gives none.
+	LoginPermissions func(email string) []string
+	// LoginHint, when set, is shown on the login page (a local run's credentials).
+	LoginHint string
 }
 
 // Fault makes a route misbehave. Status answers with that status (and an Auth0-shaped

@@ -104,10 +104,14 @@ type state struct {
 	tickets   map[string]*ticket
 	sessions  map[string]string // session cookie → user id
 	logs      []LogEvent
+	// authorize.go: /authorize requests awaiting a login, and the codes they ended in.
+	authz map[string]*authzRequest
+	codes map[string]*authCode
 }
 
 func newState() state {
-	return state{userRoles: map[string][]string{}, tickets: map[string]*ticket{}, sessions: map[string]string{}}
+	return state{userRoles: map[string][]string{}, tickets: map[string]*ticket{}, sessions: map[string]string{},
+		authz: map[string]*authzRequest{}, codes: map[string]*authCode{}}
 }
 
 func (st *state) addConnection(c Connection) *Connection {

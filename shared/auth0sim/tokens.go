@@ -175,6 +175,7 @@ func writeTokenError(w http.ResponseWriter, msg string) {
 // handleToken is POST /oauth/token for the client-credentials grant. Credentials come
 // from HTTP Basic (x/oauth2's first try), a form body or a JSON body.
 func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
+	allowOrigin(w, r)
 	params := map[string]string{}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -212,6 +213,10 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 			secret = v
 		}
 		params["client_id"], params["client_secret"] = id, secret
+	}
+	if params["grant_type"] == "authorization_code" {
+		s.exchangeCode(w, r, params)
+		return
 	}
 	if gt := params["grant_type"]; gt != "client_credentials" {
 		writeJSON(w, http.StatusForbidden, map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type: " + gt})

@@ -118,6 +118,9 @@ type Config struct {
 	// requests per second; the limiter corrects it from Auth0's X-RateLimit-* headers.
 	Auth0RateLimit float64
 
+	// Console is the hosted admin page's sign-in (console.go).
+	Console Console
+
 	// CreateBudget is CREATE_BUDGET: how long a single create waits on Auth0 before it
 	// defers the invitation to the worker (202); 0 means the domain's default (2s).
 	CreateBudget time.Duration
@@ -233,6 +236,10 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           may name besides AUTH0_CONNECTION
 //	ALLOWED_CLIENT_IDS         optional; comma-separated client ids invitations may
 //	                           name besides AUTH0_CLIENT_ID_FOR_LOGIN
+//	CONSOLE_AUDIENCE           optional; the API identifier /console asks Auth0 tokens
+//	                           for; empty turns /console off
+//	CONSOLE_CLIENT_ID          optional; the Auth0 application (Single Page Application)
+//	                           /console signs in with; default AUTH0_CLIENT_ID_FOR_LOGIN
 //	VERIFY_DISCLOSED_LINKS     optional true or false (default): whether a link handed
 //	                           to the API caller (send_email false, tickets) marks the
 //	                           invitee's email verified when used
@@ -309,6 +316,7 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 		c.JoinPerSourceMinute = -1
 	}
 	c.JoinMailsPerDay = r.intIn("JOIN_MAILS_PER_DAY", invite.DefaultJoinMailsPerDay, 1, 20)
+	c.Console = r.console(c.Auth0.LoginClientID)
 
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))

@@ -51,6 +51,8 @@ type gatedStore struct {
 	getBoom bool
 	// createErrs fail the next Creates, one each.
 	createErrs []error
+	// undeliverable holds the email keys Undeliverable reports (dryrun_test.go).
+	undeliverable map[string]bool
 }
 
 func (g *gatedStore) Create(ctx context.Context, inv *invite.Invitation) error {
@@ -141,10 +143,12 @@ func newFixture(t testing.TB, edit ...func(*httpapi.Config)) *fixture {
 	f.queue = inmem.NewQueue(inmem.QueueOptions{Visibility: 10 * time.Millisecond})
 	log := slog.New(invite.LogHandler(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil)))
 	svc, err := invite.NewService(invite.Config{
-		Logger:  log,
-		Store:   f.store,
-		Batches: inmem.NewBatches(),
-		Queue:   f.queue,
+		Logger: log,
+		Store:  f.store,
+		// The dry run asks it which addresses SES refused (dryrun_test.go).
+		Deliveries: f.store,
+		Batches:    inmem.NewBatches(),
+		Queue:      f.queue,
 		// Retries within a delivery wait for nothing in tests.
 		Sleep:           func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		Identity:        f.idp,

@@ -77,9 +77,13 @@ type Config struct {
 	// Join serves the join flows (access requests, join policy, invite links); nil
 	// answers their routes not_found. See JoinConfig (access.go).
 	Join JoinConfig
+	// Console serves the hosted admin page, GET /console and /console/assets/{name}
+	// (shared/console); nil answers them 404.
+	Console http.Handler
 }
 
 type server struct {
+	console      http.Handler
 	svc          *invite.Service
 	idem         IdempotencyStore
 	counter      Counter
@@ -107,6 +111,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: Service, Idempotency and Counter are required")
 	}
 	s := &server{
+		console:      cfg.Console,
 		svc:          cfg.Service,
 		idem:         cfg.Idempotency,
 		counter:      cfg.Counter,
@@ -186,12 +191,14 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/v1/invitations/{id}/resend", s.authed(s.idempotent(s.resend))},
 		{http.MethodPost, "/v1/invitations/{id}/tickets", s.authed(s.ticket)},
 		{http.MethodDelete, "/v1/invitations/{id}", s.authed(s.revoke)},
-		{http.MethodPost, "/v1/invitation-batches", s.authed(s.idempotentUpTo(s.maxBatchBody, s.createBatch))},
+		{http.MethodPost, "/v1/invitation-batches", s.authed(s.dryRunOr(s.idempotentUpTo(s.maxBatchBody, s.createBatch)))},
 		{http.MethodGet, "/v1/invitation-batches/{id}", s.authed(s.getBatch)},
 		{http.MethodGet, "/v1/roles", s.authed(s.roles)},
 		{http.MethodGet, "/v1/openapi.json", http.HandlerFunc(s.openapi)},
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
+		{http.MethodGet, "/console", http.HandlerFunc(s.serveConsole)},
+		{http.MethodGet, "/console/assets/{name}", http.HandlerFunc(s.serveConsole)},
 	}
 	return append(rts, s.joinRoutes()...)
 }

@@ -215,7 +215,7 @@ func (s *Service) provisionUser(ctx context.Context, inv *Invitation, resumable 
 	}
 
 	inv.Auth0UserID = u.ID
-	if invited, _ := u.AppMetadata["needsInvitation"].(bool); invited && u.LoginsCount == 0 {
+	if createdForInvitation(u) {
 		// A user Doorman created for an invitation that was never taken up: this
 		// invitation adopts it, so that the invitee still sets a password.
 		inv.UserCreated = true
@@ -229,6 +229,14 @@ func (s *Service) provisionUser(ctx context.Context, inv *Invitation, resumable 
 	}
 	log.forUser(u.ID).InfoContext(ctx, "invitation for an existing auth0 account", "account", inv.Account)
 	return nil, nil
+}
+
+// createdForInvitation reports whether u is a user Doorman created for an invitation
+// that was never taken up (flagged, never logged in): a new invitation adopts it
+// rather than treating it as someone's account.
+func createdForInvitation(u *User) bool {
+	invited, _ := u.AppMetadata["needsInvitation"].(bool)
+	return invited && u.LoginsCount == 0
 }
 
 // adopt makes a user Doorman created the user of inv. Its own (an earlier attempt of a
