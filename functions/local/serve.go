@@ -19,6 +19,7 @@ import (
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -78,10 +79,13 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue, SweepMargin: min(invite.DefaultSweepMargin, interval/6)})
+	evs := newLocalEvents(out)
+	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue, SweepMargin: min(invite.DefaultSweepMargin, interval/6),
+		Events: evs.options()})
 	if err != nil {
 		return err
 	}
+	evs.start(ctx, a, cfg, awsCfg, log)
 	workers, err := bulkWorkers(getenv)
 	if err != nil {
 		return err
@@ -197,7 +201,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 	return s
 }
 
-var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin}
+var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin, events.PermManage}
 
 func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0sim.Sim, s seed) error {
 	var b strings.Builder
@@ -207,6 +211,8 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "  Bulk invitations    %s/v1/invitation-batches  (worker in process)\n", base)
 	fmt.Fprintf(&b, "  Log-stream webhook  %s%s  (Authorization: Bearer <WEBHOOK_TOKEN>)\n", base, webhookPath)
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
+	fmt.Fprintf(&b, "  Webhooks            %s/v1/webhook-endpoints  (loopback URLs allowed; every attempt is printed here\n"+
+		"                      and listed at /v1/webhook-endpoints/{id}/attempts; events at %s/v1/events)\n", base, base)
 	fmt.Fprintf(&b, "  Grantable roles     %s  (GRANTABLE_ROLES; invitations with other roles are refused)\n",
 		or(strings.Join(cfg.GrantableRoles, ", "), "none"))
 	if sim == nil {

@@ -45,6 +45,9 @@ type App struct {
 	// Limiter paces every Management API request of the process.
 	Limiter *auth0.Limiter
 
+	// Events is the events-out part (endpoints, publisher, deliverer).
+	Events *Events
+
 	db  *dynamodb.Client
 	log *slog.Logger
 }
@@ -62,6 +65,8 @@ type Options struct {
 	// SweepMargin is what a sweep keeps free before its deadline; 0 means
 	// invite.DefaultSweepMargin.
 	SweepMargin time.Duration
+	// Events configures events out (webhook delivery queue, loopback URLs).
+	Events EventsOptions
 }
 
 // New builds everything, as the local run serves it: the clients once, the service
@@ -173,7 +178,11 @@ func newCore(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)
 	}
-	return &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, Limiter: limiter, db: db, log: log}, nil
+	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, Limiter: limiter, db: db, log: log}
+	if a.Events, err = a.events(awsCfg, opts.Events); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // api is the HTTP API on a's service.
@@ -188,6 +197,7 @@ func (a *App) api() (http.Handler, error) {
 		InvitesPerHour: cfg.InvitesPerHour, CORSOrigins: cfg.CORSOrigins, Logger: a.log,
 		ApplicationName: cfg.ApplicationName, Organizations: a.Identity,
 		FormActionSources: cfg.FormActionSources(),
+		Events:            a.Events.Service,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -73,6 +74,8 @@ type Config struct {
 	// NewRequestID makes the id of a request that arrives without one (default: 128
 	// random bits in hex).
 	NewRequestID func() string
+	// Events serves the webhook endpoints and the event feed; nil answers them 404.
+	Events *events.Service
 }
 
 type server struct {
@@ -93,6 +96,7 @@ type server struct {
 	newRequestID func() string
 	openapiJSON  func() ([]byte, error)
 	mux          *http.ServeMux
+	events       *events.Service
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -116,6 +120,7 @@ func New(cfg Config) (http.Handler, error) {
 		orgs:         cfg.Organizations,
 		idemWait:     cfg.IdempotencyWait,
 		newRequestID: cfg.NewRequestID,
+		events:       cfg.Events,
 	}
 	for _, o := range cfg.CORSOrigins {
 		if err := CheckOrigin(o); err != nil {
@@ -186,6 +191,16 @@ func (s *server) routes() []route {
 		{http.MethodGet, "/v1/openapi.json", http.HandlerFunc(s.openapi)},
 		{http.MethodGet, "/i/{token}", http.HandlerFunc(s.landing)},
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
+		// Events out: webhook endpoints and the feed.
+		{http.MethodPost, "/v1/webhook-endpoints", s.authed(s.createEndpoint)},
+		{http.MethodGet, "/v1/webhook-endpoints", s.authed(s.listEndpoints)},
+		{http.MethodGet, "/v1/webhook-endpoints/{id}", s.authed(s.getEndpoint)},
+		{http.MethodPatch, "/v1/webhook-endpoints/{id}", s.authed(s.updateEndpoint)},
+		{http.MethodDelete, "/v1/webhook-endpoints/{id}", s.authed(s.deleteEndpoint)},
+		{http.MethodPost, "/v1/webhook-endpoints/{id}/rotate-secret", s.authed(s.rotateEndpoint)},
+		{http.MethodPost, "/v1/webhook-endpoints/{id}/replay", s.authed(s.replayEndpoint)},
+		{http.MethodGet, "/v1/webhook-endpoints/{id}/attempts", s.authed(s.endpointAttempts)},
+		{http.MethodGet, "/v1/events", s.authed(s.feed)},
 	}
 }
 
