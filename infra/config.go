@@ -60,6 +60,7 @@ const (
 	ctxAllowedConnections   = "allowedConnections"
 	ctxAllowedClientIDs     = "allowedClientIds"
 	ctxVerifyDisclosed      = "verifyDisclosedLinks"
+	ctxEventBusName         = "eventBusName"
 )
 
 // Defaults of the optional settings.
@@ -148,6 +149,9 @@ type Config struct {
 	AllowedConnections string
 	AllowedClientIDs   string
 	VerifyDisclosed    string // VERIFY_DISCLOSED_LINKS: links handed to API callers verify the email (false)
+	// EventBusName is EVENT_BUS_NAME: an EventBridge bus (name or ARN) every event is
+	// also put on; empty (the default): none.
+	EventBusName string
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -205,6 +209,7 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		AllowedConnections: r.str(ctxAllowedConnections, ""),
 		AllowedClientIDs:   r.str(ctxAllowedClientIDs, ""),
 		VerifyDisclosed:    r.str(ctxVerifyDisclosed, ""),
+		EventBusName:       r.str(ctxEventBusName, ""),
 		AlarmEmail:         r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:      r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:      r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),

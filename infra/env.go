@@ -65,6 +65,7 @@ var deployTimeValues = map[string]string{
 	"SES_CONFIGURATION_SET":   "MailConfigurationSet-ABCDEFGHIJKL",
 	"PUBLIC_BASE_URL":         "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
 	"QUEUE_URL":               "https://sqs.us-east-1.amazonaws.com/123456789012/Doorman-prod-WorkerQueue-ABCDEFGHIJKL",
+	"DELIVERY_QUEUE_URL":      "https://sqs.us-east-1.amazonaws.com/123456789012/Doorman-prod-DeliveryQueue-ABCDEFGHIJKL.fifo",
 }
 
 // withContextKeys names, after each environment variable an operator sets through the
@@ -80,6 +81,7 @@ func withContextKeys(msg string) string {
 		"GRANTABLE_ROLES": ctxGrantableRoles, "APP_METADATA_KEYS": ctxAppMetadataKeys,
 		"ALLOWED_CONNECTIONS": ctxAllowedConnections, "ALLOWED_CLIENT_IDS": ctxAllowedClientIDs,
 		"VERIFY_DISCLOSED_LINKS": ctxVerifyDisclosed, "CREATE_BUDGET": ctxCreateBudget,
+		"EVENT_BUS_NAME": ctxEventBusName,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

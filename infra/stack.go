@@ -68,7 +68,8 @@ var (
 	logstreamFunction = function{"logstream", "Doorman Auth0 log-stream webhook", 256, 30 * time.Second, false}
 	sweeperFunction   = function{"sweeper", "Doorman expiry sweeper and reminders", 256, 2 * time.Minute, true}
 	workerFunction    = function{"worker", "Doorman bulk invitations and retries", 256, time.Minute, false}
-	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction}
+	publisherFunction = function{"publisher", "Doorman events: stream to feed and webhooks, deliveries", 256, 30 * time.Second, false}
+	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction, publisherFunction}
 )
 
 const (
@@ -133,6 +134,7 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	b.secrets()
 	b.mail()
 	b.queues()
+	b.eventQueues()
 	b.httpAPI()
 	if err := b.functions(); err != nil {
 		return nil, err
@@ -161,6 +163,8 @@ type builder struct {
 	auth0Secret                             awssecretsmanager.ISecret
 	configSet                               awsses.ConfigurationSet
 	queue, dlq                              awssqs.Queue
+	deliveries, deliveriesDLQ               awssqs.Queue
+	publisherFn                             awslambda.Function
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
@@ -283,16 +287,17 @@ func (b *builder) functions() error {
 	// worker receives them through its event source, and records an item as failed on
 	// its last receive, which it learns from QUEUE_MAX_RECEIVES. Only the api and
 	// sweeper functions are told the queue's URL, and only they may send.
-	b.apiFn = b.function(apiFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
+	b.apiFn = b.function(apiFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl(), "DELIVERY_QUEUE_URL": b.deliveries.QueueUrl()})
 	b.logstreamFn = b.function(logstreamFunction, map[string]*string{"WEBHOOK_TOKEN_ARN": b.webhookToken.SecretArn()})
 	b.sweeperFn = b.function(sweeperFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
 	b.workerFn = b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
+	b.eventFunctions()
 	return checkEnvironments(b.envs, b.stack.Region())
 }
 
 // allFunctions are the functions in the order of functions.
 func (b *builder) allFunctions() []awslambda.Function {
-	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn}
+	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn, b.publisherFn}
 }
 
 // permissions grant each function only what it calls: the table actions its code
@@ -318,9 +323,10 @@ func (b *builder) permissions() {
 		fn.AddToRolePolicy(tableStatement(tableActions[functions[i].name], tableResources))
 		b.auth0Secret.GrantRead(fn, nil)
 	}
-	for _, fn := range b.allFunctions() {
-		fn.AddToRolePolicy(sendEmail)
+	for _, fn := range []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn} {
+		fn.AddToRolePolicy(sendEmail) // the publisher sends no email
 	}
+	b.eventPermissions()
 	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
 	// add GetQueueAttributes and GetQueueUrl, which the api function never calls.
 	queueItems := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -468,6 +474,9 @@ var tableActions = map[string][]string{
 	// The item and its invitation, the invitation's transactions, and the item's
 	// claim and outcome (UpdateItem).
 	workerFunction.name: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// The feed's items (PutItem), the endpoints of a scope (Query), an endpoint and
+	// its attempts and failure run (GetItem, PutItem).
+	publisherFunction.name: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 }
 
 // tableStatement grants actions on the table and its indexes.
@@ -490,7 +499,8 @@ func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_DELETE,
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PATCH,
+			awsapigatewayv2.CorsHttpMethod_DELETE,
 		},
 		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
 		ExposeHeaders: jsii.Strings("X-Request-Id", "Retry-After", "Location", "Idempotent-Replayed"),
@@ -521,7 +531,7 @@ func (b *builder) routes() {
 	add(b.cfg.AdminThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
-			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_DELETE,
+			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_PATCH, awsapigatewayv2.HttpMethod_DELETE,
 		},
 		Integration: apiIntegration,
 		Authorizer:  jwt,
@@ -654,6 +664,7 @@ func (b *builder) alarms() {
 		alarm(name+"Errors", "Doorman "+functions[i].name+": the function failed", fn.MetricErrors(sum), 1)
 		alarm(name+"Throttles", "Doorman "+functions[i].name+": invocations were throttled", fn.MetricThrottles(sum), 1)
 	}
+	b.eventAlarms(alarm, five)
 	alarm("WorkerDLQDepth", "Doorman worker: messages reached the dead-letter queue",
 		b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
 	alarm("WorkerQueueAge", fmt.Sprintf("Doorman worker: the oldest queued message waited %s or more", b.cfg.QueueAge),

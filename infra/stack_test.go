@@ -21,22 +21,22 @@ func TestResourceCounts(t *testing.T) {
 		want int
 	}{
 		{"AWS::DynamoDB::Table", 1},
-		{"AWS::Lambda::Function", 4},
-		{"AWS::IAM::Role", 4},
-		{"AWS::IAM::Policy", 4},
-		{"AWS::Logs::LogGroup", 5}, // four functions and the API's access log
+		{"AWS::Lambda::Function", 5},
+		{"AWS::IAM::Role", 5},
+		{"AWS::IAM::Policy", 5},
+		{"AWS::Logs::LogGroup", 6}, // five functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		{"AWS::ApiGatewayV2::Route", 7}, // /v1 (GET, POST, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook
+		{"AWS::ApiGatewayV2::Route", 8}, // /v1 (GET, POST, PATCH, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
-		{"AWS::Lambda::EventSourceMapping", 1},
+		{"AWS::Lambda::EventSourceMapping", 3}, // the worker's queue; the publisher's stream and delivery queue
 		{"AWS::Lambda::EventInvokeConfig", 1}, // the sweeper's: no async retries
-		{"AWS::SQS::Queue", 2},
+		{"AWS::SQS::Queue", 4}, // the worker's and the deliveries', each with its DLQ
 		{"AWS::SecretsManager::Secret", 1}, // the Auth0 client secret is referenced, not created
 		{"AWS::SES::ConfigurationSet", 1},
-		{"AWS::CloudWatch::Alarm", 12}, // errors and throttles ×4, DLQ depth, queue age, API 5xx, dead letters
+		{"AWS::CloudWatch::Alarm", 16}, // errors and throttles ×5, DLQ depths ×2, queue age, publisher lag, API 5xx, dead letters
 		{"AWS::Logs::MetricFilter", 1}, // the logstream's dead-lettered events
 		{"AWS::SNS::Topic", 0},         // only with alarmEmail
 		{"AWS::KMS::Key", 0},
@@ -178,10 +178,11 @@ func TestFunctions(t *testing.T) {
 		fn       function
 		extraEnv []string
 	}{
-		{apiFunction, []string{"QUEUE_URL"}},
+		{apiFunction, []string{"QUEUE_URL", "DELIVERY_QUEUE_URL"}}, // it queues replays
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
 		{sweeperFunction, []string{"QUEUE_URL"}},         // it requeues batches their api request left
 		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
+		{publisherFunction, []string{"DELIVERY_QUEUE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {
@@ -240,8 +241,8 @@ func TestLogGroupsRetention(t *testing.T) {
 				s = synthesize(t, testConfig(t, tt.set))
 			}
 			groups := s.resources("AWS::Logs::LogGroup")
-			if len(groups) != 5 {
-				t.Fatalf("got %d log groups, want 5", len(groups))
+			if len(groups) != 6 {
+				t.Fatalf("got %d log groups, want 6", len(groups))
 			}
 			for _, g := range groups {
 				if got := g.props["RetentionInDays"]; got != tt.retention {
@@ -302,6 +303,7 @@ func TestHTTPAPI(t *testing.T) {
 	}{
 		{"GET /v1/{proxy+}", "JWT"},
 		{"POST /v1/{proxy+}", "JWT"},
+		{"PATCH /v1/{proxy+}", "JWT"},
 		{"DELETE /v1/{proxy+}", "JWT"},
 		{"GET /v1/openapi.json", "NONE"},
 		{"GET /i/{token}", "NONE"},
@@ -522,6 +524,11 @@ func TestPermissionsPerFunction(t *testing.T) {
 			[]string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail",
 				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
 			[]string{"sqs:SendMessage", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}},
+		{publisherFunction,
+			// The stream, the feed and endpoints, its delivery queue; never email.
+			[]string{"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query", "dynamodb:PutItem",
+				"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},
+			[]string{"ses:SendEmail", "dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {
@@ -556,9 +563,13 @@ func TestPermissionsPerFunction(t *testing.T) {
 			}
 		}
 	}
-	// Only the api and the sweeper send, and only to the worker's queue (never
-	// straight to the DLQ).
+	// Only the api and the sweeper send to the worker's queue (never straight to the
+	// DLQ); the api (replays) and the publisher to the delivery queue, and the
+	// publisher to the delivery DLQ, its stream's failure destination.
 	queue := s.one(t, "AWS::SQS::Queue", "WorkerQueue").id
+	deliveries := s.one(t, "AWS::SQS::Queue", "DeliveryQueue").id
+	deliveryDLQ := s.one(t, "AWS::SQS::Queue", "DeliveryDLQ").id
+	mayReach := map[string][]string{"Api": {queue, deliveries}, "Sweeper": {queue}, "Publisher": {deliveries, deliveryDLQ}}
 	senders := map[string]bool{}
 	for _, st := range statements(s) {
 		if !slices.Contains(st.actions, "sqs:SendMessage") {
@@ -566,11 +577,12 @@ func TestPermissionsPerFunction(t *testing.T) {
 		}
 		fn, _, _ := strings.Cut(st.role, "Function")
 		senders[fn] = true
-		if fn != "Api" && fn != "Sweeper" {
+		allowed, ok := mayReach[fn]
+		if !ok {
 			t.Errorf("%s may send to a queue", st.role)
 		}
-		if len(st.resources) != 1 || !strings.Contains(st.resources[0], `"`+queue+`"`) {
-			t.Errorf("%s: sqs:SendMessage on %v, want only %s", st.policy, st.resources, queue)
+		if len(st.resources) != 1 || !slices.ContainsFunc(allowed, func(q string) bool { return strings.Contains(st.resources[0], `"`+q+`"`) }) {
+			t.Errorf("%s: sqs:SendMessage on %v, want only %v", st.policy, st.resources, allowed)
 		}
 	}
 	if !senders["Api"] || !senders["Sweeper"] {
@@ -590,6 +602,9 @@ func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
 		if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 			continue
 		}
+		if isStreamStatement(st) {
+			continue // the publisher's event source: the table's stream (TestStreamRead)
+		}
 		seen++
 		if len(st.resources) != len(allowed) {
 			t.Errorf("%s: got %d resources, want the table and its %d indexes", st.policy, len(st.resources), len(allowed)-1)
@@ -600,8 +615,74 @@ func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
 			}
 		}
 	}
-	if seen != 4 {
+	if seen != 5 {
 		t.Errorf("dynamodb statements: got %d, want one per function", seen)
+	}
+}
+
+// isStreamStatement reports whether st grants reading the table's stream only.
+func isStreamStatement(st statement) bool {
+	for _, a := range st.actions {
+		if !streamActions[a] {
+			return false
+		}
+	}
+	return true
+}
+
+// streamActions are what Lambda's event source needs to read the stream; ListStreams
+// has no resource-level permission.
+var streamActions = map[string]bool{"dynamodb:DescribeStream": true, "dynamodb:GetRecords": true,
+	"dynamodb:GetShardIterator": true, "dynamodb:ListStreams": true}
+
+// TestStreamRead: the publisher alone reads the stream, on the stream's ARN (only
+// ListStreams, which names no resource, on "*"), from its start, retrying a batch
+// until it succeeds or outlives the stream, whose records then go to the DLQ.
+func TestStreamRead(t *testing.T) {
+	s := defaultStack(t)
+	table := s.one(t, "AWS::DynamoDB::Table", "Table")
+	if got := str(table.props["StreamSpecification"]); got != `{"StreamViewType":"NEW_AND_OLD_IMAGES"}` {
+		t.Errorf("stream: got %s, want NEW_AND_OLD_IMAGES", got)
+	}
+	for _, st := range statements(s) {
+		if !isStreamStatement(st) {
+			continue
+		}
+		if !strings.HasPrefix(st.role, "PublisherFunction") {
+			t.Errorf("%s reads the stream", st.role)
+		}
+		for _, r := range st.resources {
+			if r != `"*"` && !strings.Contains(r, "StreamArn") {
+				t.Errorf("%s: stream actions on %s", st.policy, r)
+			}
+			if r == `"*"` && (len(st.actions) != 1 || st.actions[0] != "dynamodb:ListStreams") {
+				t.Errorf("%s: %v on *, want only dynamodb:ListStreams", st.policy, st.actions)
+			}
+		}
+	}
+	var stream map[string]any
+	for _, m := range s.resources("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(str(m.props["EventSourceArn"]), "StreamArn") {
+			stream = m.props
+		}
+	}
+	if stream == nil {
+		t.Fatal("no event source mapping on the stream")
+	}
+	for k, want := range map[string]string{"StartingPosition": `"TRIM_HORIZON"`, "MaximumRetryAttempts": "-1", "BisectBatchOnFunctionError": "true"} {
+		if got := str(stream[k]); got != want {
+			t.Errorf("stream mapping %s: got %s, want %s", k, got, want)
+		}
+	}
+	if got := str(stream["DestinationConfig"]); !strings.Contains(got, "DeliveryDLQ") {
+		t.Errorf("stream mapping failure destination: got %s, want the delivery DLQ", got)
+	}
+	for _, q := range s.resources("AWS::SQS::Queue") {
+		if q.id == s.one(t, "AWS::SQS::Queue", "DeliveryQueue").id {
+			if q.props["FifoQueue"] != true || !strings.Contains(str(q.props["RedrivePolicy"]), `"maxReceiveCount":8`) {
+				t.Errorf("delivery queue %s, want FIFO with maxReceiveCount 8 (events.MaxAttempts)", str(q.props))
+			}
+		}
 	}
 }
 

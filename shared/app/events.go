@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +51,7 @@ func (a *App) events(awsCfg aws.Config, opts EventsOptions) (*Events, error) {
 	q := opts.Queue
 	if q == nil && a.Config.DeliveryQueueURL != "" {
 		var err error
-		if q, err = sqs.NewDeliveries(awssqs.NewFromConfig(awsCfg), a.Config.DeliveryQueueURL); err != nil {
+		if q, err = sqs.NewDeliveries(a.sqsClient(awsCfg), a.Config.DeliveryQueueURL); err != nil {
 			return nil, fmt.Errorf("app: delivery queue: %w", err)
 		}
 	}
@@ -79,6 +80,16 @@ func (a *App) events(awsCfg aws.Config, opts EventsOptions) (*Events, error) {
 		ev.Publisher.Bus = bus
 	}
 	return ev, nil
+}
+
+// sqsClient is the SQS client of the delivery queue, on the endpoint its URL names
+// (https://sqs.<region>.amazonaws.com in AWS; a stand-in's address in tests).
+func (a *App) sqsClient(awsCfg aws.Config) *awssqs.Client {
+	return awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) {
+		if u, err := url.Parse(a.Config.DeliveryQueueURL); err == nil && u.Host != "" {
+			o.BaseEndpoint = aws.String(u.Scheme + "://" + u.Host)
+		}
+	})
 }
 
 // noDeliveries is the queue of a deployment without a delivery queue.
@@ -111,7 +122,7 @@ func NewPublisher(ctx context.Context, cfg *config.Config, awsCfg aws.Config, op
 		return nil, err
 	}
 	ev := a.Events
-	deliveries := sqs.DeliveryHandler(awssqs.NewFromConfig(awsCfg), cfg.DeliveryQueueURL, ev.Deliverer.Deliver, a.log)
+	deliveries := sqs.DeliveryHandler(a.sqsClient(awsCfg), cfg.DeliveryQueueURL, ev.Deliverer.Deliver, a.log)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var peek struct {
 			Records []struct {

@@ -68,8 +68,10 @@ func New(opts Options) *Client {
 			if err != nil {
 				return nil, err
 			}
-			ips, err := c.opts.Resolve(ctx, host)
-			if err != nil {
+			var ips []netip.Addr
+			if ip, err := netip.ParseAddr(host); err == nil {
+				ips = []netip.Addr{ip} // a literal address is checked like a resolved one
+			} else if ips, err = c.opts.Resolve(ctx, host); err != nil {
 				return nil, fmt.Errorf("hookclient: resolve %s: %w", host, err)
 			}
 			var last error = ErrForbiddenAddress
