@@ -32,9 +32,9 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
 		{"AWS::Lambda::EventSourceMapping", 3}, // the worker's queue; the publisher's stream and delivery queue
-		{"AWS::Lambda::EventInvokeConfig", 1}, // the sweeper's: no async retries
-		{"AWS::SQS::Queue", 4}, // the worker's and the deliveries', each with its DLQ
-		{"AWS::SecretsManager::Secret", 1}, // the Auth0 client secret is referenced, not created
+		{"AWS::Lambda::EventInvokeConfig", 1},  // the sweeper's: no async retries
+		{"AWS::SQS::Queue", 4},                 // the worker's and the deliveries', each with its DLQ
+		{"AWS::SecretsManager::Secret", 1},     // the Auth0 client secret is referenced, not created
 		{"AWS::SES::ConfigurationSet", 1},
 		{"AWS::CloudWatch::Alarm", 16}, // errors and throttles ×5, DLQ depths ×2, queue age, publisher lag, API 5xx, dead letters
 		{"AWS::Logs::MetricFilter", 1}, // the logstream's dead-lettered events
