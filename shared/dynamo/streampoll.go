@@ -42,7 +42,9 @@ type StreamPoller struct {
 	Name     string
 	Handle   func(ctx context.Context, recs []StreamRecord) error
 	Interval time.Duration // between polls of an idle stream; default 200ms
-	Logger   *slog.Logger
+	// BatchSize bounds the records of one Handle call (GetRecords' Limit); default 1000.
+	BatchSize int32
+	Logger    *slog.Logger
 
 	arn   string
 	iters map[string]string // shard id → iterator
@@ -148,7 +150,11 @@ func (p *StreamPoller) readShard(ctx context.Context, id string) (bool, error) {
 		}
 		it = aws.ToString(out.ShardIterator)
 	}
-	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: &it, Limit: aws.Int32(1000)})
+	limit := p.BatchSize
+	if limit <= 0 {
+		limit = 1000
+	}
+	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: &it, Limit: &limit})
 	if err != nil {
 		return false, fmt.Errorf("dynamo: records of %s: %w", id, err)
 	}
