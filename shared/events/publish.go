@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/doormanhq/doorman/shared/invite"
@@ -109,16 +110,51 @@ type Publisher struct {
 	Logger *slog.Logger
 }
 
+// feedParallel bounds the feed writes of one batch in flight.
+const feedParallel = 8
+
 // Publish publishes evs in order. An error means some may not be published: the
 // caller publishes them all again.
 func (p *Publisher) Publish(ctx context.Context, evs []*Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	// The feed writes are independent (each is keyed by its event), so they go out
+	// a few at a time; the deliveries are queued, in order, only once all are in.
+	var (
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, feedParallel)
+		errMu  sync.Mutex
+		first  error
+		panicv any
+	)
 	for _, e := range evs {
-		if _, err := p.Store.PutEvent(ctx, e); err != nil {
-			return fmt.Errorf("events: feed %s: %w", e.ID, err)
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer func() {
+				// A panic is the caller's, as if the write had been made in line.
+				if r := recover(); r != nil {
+					errMu.Lock()
+					panicv = r
+					errMu.Unlock()
+				}
+			}()
+			if _, err := p.Store.PutEvent(ctx, e); err != nil {
+				errMu.Lock()
+				if first == nil {
+					first = fmt.Errorf("events: feed %s: %w", e.ID, err)
+				}
+				errMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if panicv != nil {
+		panic(panicv)
+	}
+	if first != nil {
+		return first
 	}
 	// One read per scope of the batch: the endpoints live in their scope's partition.
 	eps := map[string][]*Endpoint{}
