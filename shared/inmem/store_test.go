@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 	"github.com/doormanhq/doorman/shared/invite/storetest"
@@ -56,4 +57,8 @@ func TestCounterFailNext(t *testing.T) {
 	if n, _, err := c.IncrBy(ctx, "a", 1, time.Hour, hour); err != nil || n != 1 {
 		t.Errorf("Add after the failure = %d, %v; want 1, nil (the failed call counted nothing)", n, err)
 	}
+}
+
+func TestEventsConformance(t *testing.T) {
+	storetest.Events(t, func(*testing.T) events.Store { return inmem.NewEvents() })
 }
