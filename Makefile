@@ -46,7 +46,7 @@ test: ## run every test against the local stack (stack tests may not skip)
 
 # Keeps the stack running afterwards, so that what the function did can be looked at.
 invoke: ## run one function's bootstrap on an event: make invoke FN=worker EVENT=events/sqs/worker.json
-	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=api|logstream|sweeper|worker|sesevents EVENT=events/…"; exit 1; }
+	@[ -n "$(FN)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FN=api|logstream|sweeper|worker|sesevents|publisher EVENT=events/…"; exit 1; }
 	@$(STACK) up
 	@eval "$$($(STACK) env)"; $(GO) run ./functions/local invoke $(FN) $(EVENT)
 
@@ -68,7 +68,7 @@ bench: ## run the store benchmarks against the local stack
 	@eval "$$($(STACK) env)"; REQUIRE_LOCAL_STACK=1 $(GO) test -run '^$$' -bench . -benchmem -count=5 ./shared/dynamo/
 
 # --- Deploying -------------------------------------------------------------------
-FUNCTIONS := api logstream sweeper worker sesevents
+FUNCTIONS := api logstream sweeper worker sesevents publisher
 # Example settings, enough for an offline synth; a deploy takes the real ones in
 # CDK_CONTEXT (README, "Deploying").
 SYNTH_CONTEXT := -c auth0Domain=example.eu.auth0.com -c auth0Audience=https://doorman.example.com \

@@ -69,6 +69,7 @@ const (
 	ctxJoinThrottleRate    = "joinThrottleRate"
 	ctxJoinThrottleBurst   = "joinThrottleBurst"
 	ctxConsoleClientID     = "consoleClientId"
+	ctxEventBusName        = "eventBusName"
 )
 
 // Defaults of the optional settings.
@@ -173,6 +174,9 @@ type Config struct {
 	// ConsoleClientID is CONSOLE_CLIENT_ID: the Auth0 Single Page Application /console
 	// signs in with (default: Auth0LoginClientID).
 	ConsoleClientID string
+	// EventBusName is EVENT_BUS_NAME: an EventBridge bus (name or ARN) every event is
+	// also put on; empty (the default): none.
+	EventBusName string
 
 	AlarmEmail    string  // when set, a topic is created and this address subscribed
 	AlarmTopicArn string  // an existing topic for the alarms (instead of AlarmEmail)
@@ -236,6 +240,7 @@ func ConfigFromContext(ctx ContextReader) (Config, error) {
 		JoinPerSourceMinute: r.str(ctxJoinPerSourceMinute, ""),
 		JoinMailsPerDay:     r.str(ctxJoinMailsPerDay, ""),
 		JoinThrottle:        r.throttle(ctxJoinThrottleRate, ctxJoinThrottleBurst, defaultJoinThrottleRate, defaultJoinThrottleBurst),
+		EventBusName:        r.str(ctxEventBusName, ""),
 		AlarmEmail:          r.str(ctxAlarmEmail, ""),
 		AlarmTopicArn:       r.str(ctxAlarmTopicArn, ""),
 		API5xxPercent:       r.number(ctxAPI5xxPercent, defaultAPI5xxPercent),

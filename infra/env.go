@@ -65,6 +65,7 @@ var deployTimeValues = map[string]string{
 	"SES_CONFIGURATION_SET":   "MailConfigurationSet-ABCDEFGHIJKL",
 	"PUBLIC_BASE_URL":         "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
 	"QUEUE_URL":               "https://sqs.us-east-1.amazonaws.com/123456789012/Doorman-prod-WorkerQueue-ABCDEFGHIJKL",
+	"DELIVERY_QUEUE_URL":      "https://sqs.us-east-1.amazonaws.com/123456789012/Doorman-prod-DeliveryQueue-ABCDEFGHIJKL.fifo",
 }
 
 // withContextKeys names, after each environment variable an operator sets through the
@@ -83,6 +84,7 @@ func withContextKeys(msg string) string {
 		"JOIN_POLICY": ctxJoinPolicy, "JOIN_ROLES": ctxJoinRoles,
 		"JOIN_PER_SOURCE_MINUTE": ctxJoinPerSourceMinute, "JOIN_MAILS_PER_DAY": ctxJoinMailsPerDay,
 		"CONSOLE_CLIENT_ID": ctxConsoleClientID,
+		"EVENT_BUS_NAME":    ctxEventBusName,
 	} {
 		msg = strings.ReplaceAll(msg, " "+env+":", " "+env+" (context "+key+"):")
 	}

@@ -71,7 +71,8 @@ var (
 	logstreamFunction = function{"logstream", "Doorman Auth0 log-stream webhook", 256, 30 * time.Second, false}
 	sweeperFunction   = function{"sweeper", "Doorman expiry sweeper and reminders", 256, 2 * time.Minute, true}
 	workerFunction    = function{"worker", "Doorman bulk invitations and retries", 256, time.Minute, false}
-	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction, sesEventsFunction}
+	publisherFunction = function{"publisher", "Doorman events: stream to feed and webhooks, deliveries", 256, 30 * time.Second, false}
+	functions         = []function{apiFunction, logstreamFunction, sweeperFunction, workerFunction, sesEventsFunction, publisherFunction}
 )
 
 const (
@@ -136,6 +137,7 @@ func NewDoormanStack(scope constructs.Construct, id string, props *DoormanStackP
 	b.secrets()
 	b.mail()
 	b.queues()
+	b.eventQueues()
 	b.httpAPI()
 	if err := b.functions(); err != nil {
 		return nil, err
@@ -165,6 +167,8 @@ type builder struct {
 	auth0Secret                             awssecretsmanager.ISecret
 	configSet                               awsses.ConfigurationSet
 	queue, dlq                              awssqs.Queue
+	deliveries, deliveriesDLQ               awssqs.Queue
+	publisherFn                             awslambda.Function
 	api                                     awsapigatewayv2.HttpApi
 	publicBase                              string
 	apiFn, logstreamFn, sweeperFn, workerFn awslambda.Function
@@ -294,7 +298,8 @@ func (b *builder) functions() error {
 	// its last receive, which it learns from QUEUE_MAX_RECEIVES. Only the api and
 	// sweeper functions are told the queue's URL, and only they may send.
 	// The api function serves /console, which asks Auth0 for tokens of the API's audience.
-	apiEnv := map[string]*string{"QUEUE_URL": b.queue.QueueUrl(), "CONSOLE_AUDIENCE": jsii.String(cfg.Auth0Audience)}
+	apiEnv := map[string]*string{"QUEUE_URL": b.queue.QueueUrl(), "CONSOLE_AUDIENCE": jsii.String(cfg.Auth0Audience),
+		"DELIVERY_QUEUE_URL": b.deliveries.QueueUrl()}
 	if cfg.ConsoleClientID != "" {
 		apiEnv["CONSOLE_CLIENT_ID"] = jsii.String(cfg.ConsoleClientID)
 	}
@@ -303,12 +308,13 @@ func (b *builder) functions() error {
 	b.sweeperFn = b.function(sweeperFunction, map[string]*string{"QUEUE_URL": b.queue.QueueUrl()})
 	b.workerFn = b.function(workerFunction, map[string]*string{"QUEUE_MAX_RECEIVES": jsii.String(strconv.Itoa(queueMaxReceives))})
 	b.sesEventsFn = b.function(sesEventsFunction, nil)
+	b.eventFunctions()
 	return checkEnvironments(b.envs, b.stack.Region())
 }
 
 // allFunctions are the functions in the order of functions.
 func (b *builder) allFunctions() []awslambda.Function {
-	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn, b.sesEventsFn}
+	return []awslambda.Function{b.apiFn, b.logstreamFn, b.sweeperFn, b.workerFn, b.sesEventsFn, b.publisherFn}
 }
 
 // permissions grant each function only what it calls: the table actions its code
@@ -337,10 +343,11 @@ func (b *builder) permissions() {
 		}
 	}
 	for i, fn := range b.allFunctions() {
-		if !withoutAuth0[functions[i].name] {
+		if !withoutAuth0[functions[i].name] && functions[i].name != publisherFunction.name { // the publisher sends no email
 			fn.AddToRolePolicy(sendEmail)
 		}
 	}
+	b.eventPermissions()
 	// SendMessage alone (it also authorizes SendMessageBatch): GrantSendMessages would
 	// add GetQueueAttributes and GetQueueUrl, which the api function never calls.
 	queueItems := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -495,6 +502,9 @@ var tableActions = map[string][]string{
 	// The invitation read and its item written (UpdateDelivery), and the address
 	// marked undeliverable.
 	sesEventsFunction.name: {"dynamodb:GetItem", "dynamodb:PutItem"},
+	// The feed's items (PutItem), the endpoints of a scope (Query), an endpoint and
+	// its attempts and failure run (GetItem, PutItem).
+	publisherFunction.name: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 }
 
 // tableStatement grants actions on the table and its indexes.
@@ -517,7 +527,7 @@ func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
-			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT,
+			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH,
 			awsapigatewayv2.CorsHttpMethod_DELETE,
 		},
 		AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
@@ -549,7 +559,7 @@ func (b *builder) routes() {
 	add(b.cfg.AdminThrottle, &awsapigatewayv2.AddRoutesOptions{
 		Path: jsii.String(apiPath),
 		Methods: &[]awsapigatewayv2.HttpMethod{
-			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_PUT,
+			awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST, awsapigatewayv2.HttpMethod_PUT, awsapigatewayv2.HttpMethod_PATCH,
 			awsapigatewayv2.HttpMethod_DELETE,
 		},
 		Integration: apiIntegration,
@@ -693,6 +703,7 @@ func (b *builder) alarms() {
 		alarm(name+"Errors", "Doorman "+functions[i].name+": the function failed", fn.MetricErrors(sum), 1)
 		alarm(name+"Throttles", "Doorman "+functions[i].name+": invocations were throttled", fn.MetricThrottles(sum), 1)
 	}
+	b.eventAlarms(alarm, five)
 	alarm("WorkerDLQDepth", "Doorman worker: messages reached the dead-letter queue",
 		b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1)
 	alarm("SesEventsDLQDepth", "Doorman sesevents: SES event records reached the dead-letter queue (applied in none of their receives)",

@@ -27,19 +27,19 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Logs::LogGroup", 6}, // five functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
-		// /v1 (GET, POST, PUT, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook,
+		// /v1 (GET, POST, PUT, PATCH, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook,
 		// the join flows' POST /v1/access-requests, /join, /r and /j (GET, POST), and
 		// /console with its assets
-		{"AWS::ApiGatewayV2::Route", 17},
+		{"AWS::ApiGatewayV2::Route", 18},
 		{"AWS::ApiGatewayV2::Integration", 2},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::Events::Rule", 1},
-		{"AWS::Lambda::EventSourceMapping", 2}, // the worker's queue, the SES events' queue
+		{"AWS::Lambda::EventSourceMapping", 4}, // the worker's queue, the SES events' queue, the publisher's stream and delivery queue
 		{"AWS::Lambda::EventInvokeConfig", 1},  // the sweeper's: no async retries
-		{"AWS::SQS::Queue", 4},                 // the worker's and the SES events', each with its dead-letter queue
+		{"AWS::SQS::Queue", 6},                 // the worker's, the SES events' and the deliveries', each with its dead-letter queue
 		{"AWS::SecretsManager::Secret", 1},     // the Auth0 client secret is referenced, not created
 		{"AWS::SES::ConfigurationSet", 1},
-		{"AWS::CloudWatch::Alarm", 15}, // errors and throttles ×5, two DLQ depths, queue age, API 5xx, dead letters
+		{"AWS::CloudWatch::Alarm", 19}, // errors and throttles ×6, three DLQ depths, queue age, publisher lag, API 5xx, dead letters
 		{"AWS::Logs::MetricFilter", 1}, // the logstream's dead-lettered events
 		{"AWS::SNS::Topic", 1},         // SES's events; the alarms' only with alarmEmail
 		{"AWS::KMS::Key", 1},           // the SES events' topic's
@@ -181,10 +181,11 @@ func TestFunctions(t *testing.T) {
 		fn       function
 		extraEnv []string
 	}{
-		{apiFunction, []string{"QUEUE_URL", "CONSOLE_AUDIENCE"}},
+		{apiFunction, []string{"QUEUE_URL", "CONSOLE_AUDIENCE", "DELIVERY_QUEUE_URL"}}, // it queues replays,
 		{logstreamFunction, []string{"WEBHOOK_TOKEN_ARN"}},
 		{sweeperFunction, []string{"QUEUE_URL"}},         // it requeues batches their api request left
 		{workerFunction, []string{"QUEUE_MAX_RECEIVES"}}, // no QUEUE_URL: it never sends
+		{publisherFunction, []string{"DELIVERY_QUEUE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {
@@ -306,6 +307,7 @@ func TestHTTPAPI(t *testing.T) {
 		{"GET /v1/{proxy+}", "JWT"},
 		{"POST /v1/{proxy+}", "JWT"},
 		{"PUT /v1/{proxy+}", "JWT"},
+		{"PATCH /v1/{proxy+}", "JWT"},
 		{"DELETE /v1/{proxy+}", "JWT"},
 		{"GET /v1/openapi.json", "NONE"},
 		{"GET /i/{token}", "NONE"},
@@ -535,6 +537,11 @@ func TestPermissionsPerFunction(t *testing.T) {
 			[]string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "ses:SendEmail",
 				"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
 			[]string{"sqs:SendMessage", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}},
+		{publisherFunction,
+			// The stream, the feed and endpoints, its delivery queue; never email.
+			[]string{"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:Query", "dynamodb:PutItem",
+				"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"},
+			[]string{"ses:SendEmail", "dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn.name, func(t *testing.T) {
@@ -569,9 +576,13 @@ func TestPermissionsPerFunction(t *testing.T) {
 			}
 		}
 	}
-	// Only the api and the sweeper send, and only to the worker's queue (never
-	// straight to the DLQ).
+	// Only the api and the sweeper send to the worker's queue (never straight to the
+	// DLQ); the api (replays) and the publisher to the delivery queue, and the
+	// publisher to the delivery DLQ, its stream's failure destination.
 	queue := s.one(t, "AWS::SQS::Queue", "WorkerQueue").id
+	deliveries := s.one(t, "AWS::SQS::Queue", "DeliveryQueue").id
+	deliveryDLQ := s.one(t, "AWS::SQS::Queue", "DeliveryDLQ").id
+	mayReach := map[string][]string{"Api": {queue, deliveries}, "Sweeper": {queue}, "Publisher": {deliveries, deliveryDLQ}}
 	senders := map[string]bool{}
 	for _, st := range statements(s) {
 		if !slices.Contains(st.actions, "sqs:SendMessage") {
@@ -579,11 +590,12 @@ func TestPermissionsPerFunction(t *testing.T) {
 		}
 		fn, _, _ := strings.Cut(st.role, "Function")
 		senders[fn] = true
-		if fn != "Api" && fn != "Sweeper" {
+		allowed, ok := mayReach[fn]
+		if !ok {
 			t.Errorf("%s may send to a queue", st.role)
 		}
-		if len(st.resources) != 1 || !strings.Contains(st.resources[0], `"`+queue+`"`) {
-			t.Errorf("%s: sqs:SendMessage on %v, want only %s", st.policy, st.resources, queue)
+		if len(st.resources) != 1 || !slices.ContainsFunc(allowed, func(q string) bool { return strings.Contains(st.resources[0], `"`+q+`"`) }) {
+			t.Errorf("%s: sqs:SendMessage on %v, want only %v", st.policy, st.resources, allowed)
 		}
 	}
 	if !senders["Api"] || !senders["Sweeper"] {
@@ -603,6 +615,9 @@ func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
 		if !slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
 			continue
 		}
+		if isStreamStatement(st) {
+			continue // the publisher's event source: the table's stream (TestStreamRead)
+		}
 		seen++
 		if len(st.resources) != len(allowed) {
 			t.Errorf("%s: got %d resources, want the table and its %d indexes", st.policy, len(st.resources), len(allowed)-1)
@@ -615,6 +630,72 @@ func TestDynamoDBOnlyOnTableAndIndexes(t *testing.T) {
 	}
 	if seen != len(functions) {
 		t.Errorf("dynamodb statements: got %d, want one per function", seen)
+	}
+}
+
+// isStreamStatement reports whether st grants reading the table's stream only.
+func isStreamStatement(st statement) bool {
+	for _, a := range st.actions {
+		if !streamActions[a] {
+			return false
+		}
+	}
+	return true
+}
+
+// streamActions are what Lambda's event source needs to read the stream; ListStreams
+// has no resource-level permission.
+var streamActions = map[string]bool{"dynamodb:DescribeStream": true, "dynamodb:GetRecords": true,
+	"dynamodb:GetShardIterator": true, "dynamodb:ListStreams": true}
+
+// TestStreamRead: the publisher alone reads the stream, on the stream's ARN (only
+// ListStreams, which names no resource, on "*"), from its start, retrying a batch
+// until it succeeds or outlives the stream, whose records then go to the DLQ.
+func TestStreamRead(t *testing.T) {
+	s := defaultStack(t)
+	table := s.one(t, "AWS::DynamoDB::Table", "Table")
+	if got := str(table.props["StreamSpecification"]); got != `{"StreamViewType":"NEW_AND_OLD_IMAGES"}` {
+		t.Errorf("stream: got %s, want NEW_AND_OLD_IMAGES", got)
+	}
+	for _, st := range statements(s) {
+		if !isStreamStatement(st) {
+			continue
+		}
+		if !strings.HasPrefix(st.role, "PublisherFunction") {
+			t.Errorf("%s reads the stream", st.role)
+		}
+		for _, r := range st.resources {
+			if r != `"*"` && !strings.Contains(r, "StreamArn") {
+				t.Errorf("%s: stream actions on %s", st.policy, r)
+			}
+			if r == `"*"` && (len(st.actions) != 1 || st.actions[0] != "dynamodb:ListStreams") {
+				t.Errorf("%s: %v on *, want only dynamodb:ListStreams", st.policy, st.actions)
+			}
+		}
+	}
+	var stream map[string]any
+	for _, m := range s.resources("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(str(m.props["EventSourceArn"]), "StreamArn") {
+			stream = m.props
+		}
+	}
+	if stream == nil {
+		t.Fatal("no event source mapping on the stream")
+	}
+	for k, want := range map[string]string{"StartingPosition": `"TRIM_HORIZON"`, "MaximumRetryAttempts": "-1", "BisectBatchOnFunctionError": "true"} {
+		if got := str(stream[k]); got != want {
+			t.Errorf("stream mapping %s: got %s, want %s", k, got, want)
+		}
+	}
+	if got := str(stream["DestinationConfig"]); !strings.Contains(got, "DeliveryDLQ") {
+		t.Errorf("stream mapping failure destination: got %s, want the delivery DLQ", got)
+	}
+	for _, q := range s.resources("AWS::SQS::Queue") {
+		if q.id == s.one(t, "AWS::SQS::Queue", "DeliveryQueue").id {
+			if q.props["FifoQueue"] != true || !strings.Contains(str(q.props["RedrivePolicy"]), `"maxReceiveCount":8`) {
+				t.Errorf("delivery queue %s, want FIFO with maxReceiveCount 8 (events.MaxAttempts)", str(q.props))
+			}
+		}
 	}
 }
 

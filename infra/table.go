@@ -42,6 +42,9 @@ func tableFromSchema(scope constructs.Construct, id string, s dynamo.TableSchema
 	if s.TTLAttribute != "" {
 		props.TimeToLiveAttribute = jsii.String(s.TTLAttribute)
 	}
+	if s.StreamView != "" {
+		props.Stream = awsdynamodb.StreamViewType(s.StreamView)
+	}
 	table := awsdynamodb.NewTable(scope, jsii.String(id), props)
 	for _, ix := range s.GlobalSecondaryIndexes {
 		gsi, err := indexProps(ix)

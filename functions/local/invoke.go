@@ -20,7 +20,7 @@ import (
 )
 
 // functionNames are the functions invoke can run, each a main package in functions/.
-var functionNames = []string{"api", "logstream", "sweeper", "worker", "sesevents"}
+var functionNames = []string{"api", "logstream", "sweeper", "worker", "sesevents", "publisher"}
 
 // invoke builds one function's bootstrap as the release build does (for this
 // machine's architecture), runs it under the Lambda Runtime API harness with the local

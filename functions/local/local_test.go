@@ -339,6 +339,11 @@ func TestInvoke(t *testing.T) {
 				t.Errorf("answer %v, want no batch item failures (no such invitation, a malformed record: both dropped)", a)
 			}
 		}},
+		{"publisher", "dynamodb/invitation-stream.json", func(t *testing.T, a map[string]any) {
+			if a != nil {
+				t.Errorf("answer %v, want null (the stream batch published)", a)
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.fn, func(t *testing.T) {

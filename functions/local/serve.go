@@ -19,6 +19,7 @@ import (
 	"github.com/doormanhq/doorman/shared/app"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 	"github.com/doormanhq/doorman/shared/config"
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 )
@@ -83,10 +84,13 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer, log *
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue, SweepMargin: min(invite.DefaultSweepMargin, interval/6)})
+	evs := newLocalEvents(out)
+	a, err := app.New(ctx, cfg, awsCfg, app.Options{Logger: log, Queue: queue, SweepMargin: min(invite.DefaultSweepMargin, interval/6),
+		Events: evs.options()})
 	if err != nil {
 		return err
 	}
+	evs.start(ctx, a, cfg, awsCfg, log)
 	workers, err := bulkWorkers(getenv)
 	if err != nil {
 		return err
@@ -208,7 +212,7 @@ func seedSim(sim *auth0sim.Sim) seed {
 	return s
 }
 
-var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin, invite.PermReview}
+var allPermissions = []string{invite.PermCreate, invite.PermRead, invite.PermUpdate, invite.PermDelete, invite.PermAdmin, invite.PermReview, events.PermManage}
 
 func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0sim.Sim, s seed) error {
 	var b strings.Builder
@@ -221,6 +225,8 @@ func banner(out io.Writer, base string, cfg *config.Config, l local, sim *auth0s
 	fmt.Fprintf(&b, "  Sent mail           %s/store\n", cfg.SESEndpoint)
 	fmt.Fprintf(&b, "  SES events          mail to success@, bounce@, complaint@, suppressionlist@%s (+label allowed)\n"+
 		"                      gets SES's event records, applied as in AWS: see each invitation's delivery and history\n", simulatorDomain)
+	fmt.Fprintf(&b, "  Webhooks            %s/v1/webhook-endpoints  (loopback URLs allowed; every attempt is printed here\n"+
+		"                      and listed at /v1/webhook-endpoints/{id}/attempts; events at %s/v1/events)\n", base, base)
 	fmt.Fprintf(&b, "  Grantable roles     %s  (GRANTABLE_ROLES; invitations with other roles are refused)\n",
 		or(strings.Join(cfg.GrantableRoles, ", "), "none"))
 	if sim == nil {

@@ -48,6 +48,9 @@ type App struct {
 	// local run's emitter of the mailbox simulator's events.
 	SESEvents func(ctx context.Context, body []byte) error
 
+	// Events is the events-out part (endpoints, publisher, deliverer).
+	Events *Events
+
 	db  *dynamodb.Client
 	log *slog.Logger
 }
@@ -65,6 +68,8 @@ type Options struct {
 	// SweepMargin is what a sweep keeps free before its deadline; 0 means
 	// invite.DefaultSweepMargin.
 	SweepMargin time.Duration
+	// Events configures events out (webhook delivery queue, loopback URLs).
+	Events EventsOptions
 }
 
 // New builds everything, as the local run serves it: the clients once, the service
@@ -178,7 +183,11 @@ func newCore(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("app: service: %w", err)
 	}
-	return &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, Limiter: limiter, db: db, log: log}, nil
+	a := &App{Config: cfg, Store: store, Identity: identity, Mailer: mailer, Service: svc, Limiter: limiter, db: db, log: log}
+	if a.Events, err = a.events(awsCfg, opts.Events); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // api is the HTTP API on a's service.
@@ -203,6 +212,7 @@ func (a *App) api() (http.Handler, error) {
 		FormActionSources: cfg.FormActionSources(),
 		Join:              httpapi.JoinConfig{Service: join, PerSourceMinute: cfg.JoinPerSourceMinute},
 		Console:           consolePage,
+		Events:            a.Events.Service,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: http api: %w", err)

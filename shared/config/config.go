@@ -40,6 +40,8 @@ const (
 	// SESEvents applies SES's sending events; it calls neither Auth0 nor SES, so it
 	// takes no Auth0 settings and no secret.
 	SESEvents Function = "sesevents"
+	// Publisher fans the table's stream out as events and delivers webhooks.
+	Publisher Function = "publisher"
 )
 
 // Defaults and limits.
@@ -111,6 +113,11 @@ type Config struct {
 	// QueueURL is the worker's SQS queue, where the api function sends batch items;
 	// empty turns batches off (the local run has a queue of its own).
 	QueueURL string
+	// DeliveryQueueURL is the SQS FIFO queue of webhook deliveries (the publisher
+	// fills it, and the API for replays); empty: no webhook deliveries.
+	DeliveryQueueURL string
+	// EventBusName is an EventBridge bus every event is also put on; empty: none.
+	EventBusName string
 	// QueueMaxReceives is the queue's maxReceiveCount: the worker records an item that
 	// still fails on that delivery as failed rather than leave it to the dead letters.
 	QueueMaxReceives int
@@ -252,9 +259,13 @@ var _ SecretsClient = (*secretsmanager.Client)(nil)
 //	                           minute; 0 turns the cap off
 //	JOIN_MAILS_PER_DAY         optional integer 1..20; default 3; join emails (address
 //	                           checks, denials) one address gets per day
+//	DELIVERY_QUEUE_URL         optional URL of the SQS FIFO queue of webhook
+//	                           deliveries; without it no webhook is delivered
+//	EVENT_BUS_NAME             optional EventBridge bus name or ARN every event is
+//	                           also put on
 func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient, fn Function) (*Config, error) {
 	switch fn {
-	case API, Logstream, Sweeper, Worker, SESEvents:
+	case API, Logstream, Sweeper, Worker, SESEvents, Publisher:
 	default:
 		return nil, fmt.Errorf("config: unknown function %q", fn)
 	}
@@ -317,6 +328,10 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	}
 	c.JoinMailsPerDay = r.intIn("JOIN_MAILS_PER_DAY", invite.DefaultJoinMailsPerDay, 1, 20)
 	c.Console = r.console(c.Auth0.LoginClientID)
+
+	// Events out.
+	c.DeliveryQueueURL = r.optional("DELIVERY_QUEUE_URL", checkQueueURL)
+	c.EventBusName = r.optional("EVENT_BUS_NAME", checkEventBusName)
 
 	if len(r.problems) > 0 {
 		return nil, fmt.Errorf("config: %d bad setting(s) for the %s function:\n%s", len(r.problems), fn, strings.Join(r.problems, "\n"))
@@ -875,4 +890,23 @@ func (c *Config) FormActionSources() []string {
 		}
 	}
 	return out
+}
+
+// checkEventBusName accepts an EventBridge bus name (1..256 of [A-Za-z0-9._/-]) or ARN.
+func checkEventBusName(v string) error {
+	if strings.HasPrefix(v, "arn:") {
+		if len(v) > 1600 || !strings.Contains(v, ":event-bus/") {
+			return fmt.Errorf("must be an event bus ARN")
+		}
+		return nil
+	}
+	if len(v) > 256 {
+		return fmt.Errorf("must be at most 256 characters")
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
+			return fmt.Errorf("must be an event bus name ([A-Za-z0-9._/-])")
+		}
+	}
+	return nil
 }

@@ -83,6 +83,9 @@ type TableSchema struct {
 	// TTLAttribute holds an epoch-seconds number on items DynamoDB should remove:
 	// finished invitations and their satellites, idempotency records, processed log ids.
 	TTLAttribute string
+	// StreamView is the table's stream: every change with its old and new image, from
+	// which the publisher derives the events (the outbox).
+	StreamView string
 }
 
 // Schema returns the table definition.
@@ -148,6 +151,7 @@ func Schema() TableSchema {
 			listing(IndexScopeInviter, attrListInviter),
 		},
 		TTLAttribute: attrTTL,
+		StreamView:   string(types.StreamViewTypeNewAndOldImages),
 	}
 }
 
@@ -167,6 +171,9 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		KeySchema:   keys(s.PartitionKey, s.SortKey),
+		StreamSpecification: &types.StreamSpecification{
+			StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(s.StreamView),
+		},
 	}
 	for _, ix := range s.GlobalSecondaryIndexes {
 		p := &types.Projection{ProjectionType: types.ProjectionType(ix.Projection)}
@@ -198,6 +205,7 @@ type TableClient interface {
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 }
 
 // EnsureTable creates the table when it does not exist, waits until it is active and
@@ -219,6 +227,9 @@ func EnsureTable(ctx context.Context, client TableClient, name string) error {
 		if err := checkTable(out.Table); err != nil {
 			return fmt.Errorf("dynamo: table %s: %w", name, err)
 		}
+		if err := ensureStream(ctx, client, name, out.Table); err != nil {
+			return err
+		}
 	}
 	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay = 200 * time.Millisecond
@@ -228,6 +239,21 @@ func EnsureTable(ctx context.Context, client TableClient, name string) error {
 		return fmt.Errorf("dynamo: wait for table %s: %w", name, err)
 	}
 	return ensureTTL(ctx, client, name)
+}
+
+// ensureStream turns on the stream of a table made before events existed.
+func ensureStream(ctx context.Context, client TableClient, name string, t *types.TableDescription) error {
+	if sp := t.StreamSpecification; sp != nil && aws.ToBool(sp.StreamEnabled) {
+		if sp.StreamViewType != types.StreamViewTypeNewAndOldImages {
+			return fmt.Errorf("dynamo: table %s streams %s, want %s", name, sp.StreamViewType, types.StreamViewTypeNewAndOldImages)
+		}
+		return nil
+	}
+	_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), StreamSpecification: CreateTableInput(name).StreamSpecification})
+	if err != nil {
+		return fmt.Errorf("dynamo: enable the stream of %s: %w", name, err)
+	}
+	return nil
 }
 
 func ensureTTL(ctx context.Context, client TableClient, name string) error {

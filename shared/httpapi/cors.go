@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	corsMethods = "GET, POST, PUT, DELETE"
+	corsMethods = "GET, POST, PUT, PATCH, DELETE"
 	corsHeaders = "Authorization, Content-Type, Idempotency-Key"
 	corsExpose  = "X-Request-Id, Retry-After, Location, Idempotent-Replayed"
 	corsMaxAge  = "600"

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/invite"
 )
 
@@ -80,6 +81,8 @@ type Config struct {
 	// Console serves the hosted admin page, GET /console and /console/assets/{name}
 	// (shared/console); nil answers them 404.
 	Console http.Handler
+	// Events serves the webhook endpoints and the event feed; nil answers them 404.
+	Events *events.Service
 }
 
 type server struct {
@@ -102,6 +105,7 @@ type server struct {
 	openapiJSON  func() ([]byte, error)
 	mux          *http.ServeMux
 	join         joinServer
+	events       *events.Service
 }
 
 // New checks cfg, applies its defaults and returns the handler of every Doorman route
@@ -126,6 +130,7 @@ func New(cfg Config) (http.Handler, error) {
 		orgs:         cfg.Organizations,
 		idemWait:     cfg.IdempotencyWait,
 		newRequestID: cfg.NewRequestID,
+		events:       cfg.Events,
 	}
 	for _, o := range cfg.CORSOrigins {
 		if err := CheckOrigin(o); err != nil {
@@ -199,6 +204,16 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/i/{token}", http.HandlerFunc(s.continueLink)},
 		{http.MethodGet, "/console", http.HandlerFunc(s.serveConsole)},
 		{http.MethodGet, "/console/assets/{name}", http.HandlerFunc(s.serveConsole)},
+		// Events out: webhook endpoints and the feed.
+		{http.MethodPost, "/v1/webhook-endpoints", s.authed(s.createEndpoint)},
+		{http.MethodGet, "/v1/webhook-endpoints", s.authed(s.listEndpoints)},
+		{http.MethodGet, "/v1/webhook-endpoints/{id}", s.authed(s.getEndpoint)},
+		{http.MethodPatch, "/v1/webhook-endpoints/{id}", s.authed(s.updateEndpoint)},
+		{http.MethodDelete, "/v1/webhook-endpoints/{id}", s.authed(s.deleteEndpoint)},
+		{http.MethodPost, "/v1/webhook-endpoints/{id}/rotate-secret", s.authed(s.rotateEndpoint)},
+		{http.MethodPost, "/v1/webhook-endpoints/{id}/replay", s.authed(s.replayEndpoint)},
+		{http.MethodGet, "/v1/webhook-endpoints/{id}/attempts", s.authed(s.endpointAttempts)},
+		{http.MethodGet, "/v1/events", s.authed(s.feed)},
 	}
 	return append(rts, s.joinRoutes()...)
 }

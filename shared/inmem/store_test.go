@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/inmem"
 	"github.com/doormanhq/doorman/shared/invite"
 	"github.com/doormanhq/doorman/shared/invite/storetest"
@@ -61,4 +62,8 @@ func TestCounterFailNext(t *testing.T) {
 // TestJoinConformance holds the in-memory join store to the contract DynamoDB meets.
 func TestJoinConformance(t *testing.T) {
 	storetest.RunJoin(t, func(*testing.T) invite.JoinStore { return inmem.NewJoinStore() })
+}
+
+func TestEventsConformance(t *testing.T) {
+	storetest.Events(t, func(*testing.T) events.Store { return inmem.NewEvents() })
 }
