@@ -21,10 +21,10 @@ func TestResourceCounts(t *testing.T) {
 		want int
 	}{
 		{"AWS::DynamoDB::Table", 1},
-		{"AWS::Lambda::Function", 5},
-		{"AWS::IAM::Role", 5},
-		{"AWS::IAM::Policy", 5},
-		{"AWS::Logs::LogGroup", 6}, // five functions and the API's access log
+		{"AWS::Lambda::Function", 6},
+		{"AWS::IAM::Role", 6},
+		{"AWS::IAM::Policy", 6},
+		{"AWS::Logs::LogGroup", 7}, // six functions and the API's access log
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
 		// /v1 (GET, POST, PUT, PATCH, DELETE), GET /v1/openapi.json, /i (GET, POST), the webhook,
@@ -244,8 +244,8 @@ func TestLogGroupsRetention(t *testing.T) {
 				s = synthesize(t, testConfig(t, tt.set))
 			}
 			groups := s.resources("AWS::Logs::LogGroup")
-			if len(groups) != 6 {
-				t.Fatalf("got %d log groups, want 6", len(groups))
+			if len(groups) != 7 {
+				t.Fatalf("got %d log groups, want 7", len(groups))
 			}
 			for _, g := range groups {
 				if got := g.props["RetentionInDays"]; got != tt.retention {

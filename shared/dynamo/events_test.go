@@ -34,13 +34,6 @@ func eventsStore(t *testing.T) (*Store, string) {
 	return s, table
 }
 
-// TestPublisherCrashes drives invitations through several changes, then publishes
-// the table's stream (read through DynamoDB Local's Streams API) with a publisher
-// that dies, at random, before or after each of its calls (the feed write, the
-// endpoint read, the queue send) and around its checkpoint. Each death loses the
-// poller's memory; a new one resumes from the last checkpoint, as Lambda does. In
-// the end the feed holds exactly the events the invitations' histories say happened
-// (none lost, none made up, none twice), and the queue one delivery per event.
 // TestEventsConformance holds the events store to its contract on DynamoDB Local;
 // the in-memory store runs the same suite.
 func TestEventsConformance(t *testing.T) {
@@ -50,6 +43,13 @@ func TestEventsConformance(t *testing.T) {
 	})
 }
 
+// TestPublisherCrashes drives invitations through several changes, then publishes
+// the table's stream (read through DynamoDB Local's Streams API) with a publisher
+// that dies, at random, before or after each of its calls (the feed write, the
+// endpoint read, the queue send) and around its checkpoint. Each death loses the
+// poller's memory; a new one resumes from the last checkpoint, as Lambda does. In
+// the end the feed holds exactly the events the invitations' histories say happened
+// (none lost, none made up, none twice), and the queue one delivery per event.
 func TestPublisherCrashes(t *testing.T) {
 	s, table := eventsStore(t)
 	ctx := context.Background()
