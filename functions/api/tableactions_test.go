@@ -79,6 +79,21 @@ func TestTableActions(t *testing.T) {
 	}
 
 	driveJoin(t, s, run, call)
+	// Webhook endpoints and the feed.
+	hooks := func(method, path, body string) []byte {
+		return withPermission(t, adminRequest(t, method, path, body), "manage:webhooks")
+	}
+	ep := decode[struct{ ID string }](t, call(t, "POST /v1/webhook-endpoints",
+		hooks(http.MethodPost, "/v1/webhook-endpoints", `{"url":"https://hooks.example.com/in"}`), http.StatusCreated))
+	call(t, "GET /v1/webhook-endpoints", hooks(http.MethodGet, "/v1/webhook-endpoints", ""), http.StatusOK)
+	call(t, "GET /v1/webhook-endpoints/{id}", hooks(http.MethodGet, "/v1/webhook-endpoints/"+ep.ID, ""), http.StatusOK)
+	call(t, "PATCH /v1/webhook-endpoints/{id}", hooks(http.MethodPatch, "/v1/webhook-endpoints/"+ep.ID, `{"description":"CRM"}`), http.StatusOK)
+	call(t, "POST /v1/webhook-endpoints/{id}/rotate-secret", hooks(http.MethodPost, "/v1/webhook-endpoints/"+ep.ID+"/rotate-secret", ""), http.StatusOK)
+	call(t, "POST /v1/webhook-endpoints/{id}/replay", hooks(http.MethodPost, "/v1/webhook-endpoints/"+ep.ID+"/replay",
+		`{"since":"2025-01-01T00:00:00Z"}`), http.StatusAccepted)
+	call(t, "GET /v1/webhook-endpoints/{id}/attempts", hooks(http.MethodGet, "/v1/webhook-endpoints/"+ep.ID+"/attempts", ""), http.StatusOK)
+	call(t, "GET /v1/events", adminRequest(t, http.MethodGet, "/v1/events", ""), http.StatusOK)
+	call(t, "DELETE /v1/webhook-endpoints/{id}", hooks(http.MethodDelete, "/v1/webhook-endpoints/"+ep.ID, ""), http.StatusNoContent)
 
 	for _, op := range openAPIOperations(t) {
 		if !called[op] {
@@ -105,6 +120,22 @@ func adminRequest(t *testing.T, method, path, body string) []byte {
 	if body == "" {
 		delete(ev.Headers, "content-type")
 	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// withPermission adds perm to the claims of an API Gateway request.
+func withPermission(t *testing.T, payload []byte, perm string) []byte {
+	t.Helper()
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	claims := ev.RequestContext.Authorizer.JWT.Claims
+	claims["permissions"] = strings.TrimSuffix(claims["permissions"], "]") + " " + perm + "]"
 	out, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
