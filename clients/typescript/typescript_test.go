@@ -103,7 +103,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("no tests in test/: %v", err)
 	}
 	cmd := exec.Command("node", append([]string{"--test", "--test-reporter=spec"}, tests...)...)
-	cmd.Env = append(os.Environ(), "DOORMAN_BASE="+s.Base, "DOORMAN_TOKEN="+s.Token, "DOORMAN_ROLE="+s.MemberRole,
+	cmd.Env = append(os.Environ(), "DOORMAN_BASE="+s.Base, "DOORMAN_TOKEN="+s.Token, "DOORMAN_ROLE="+s.MemberRole, "DOORMAN_SES="+s.SES,
 		"DOORMAN_CLIENT="+filepath.Join(out, "client.js"))
 	b, err := cmd.CombinedOutput()
 	if err != nil {

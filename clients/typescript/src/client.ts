@@ -16,6 +16,11 @@ export type Problem = Schemas['Problem'];
 export type ListQuery = NonNullable<operations['listInvitations']['parameters']['query']>;
 export type BatchQuery = NonNullable<operations['getInvitationBatch']['parameters']['query']>;
 export type ResendBody = NonNullable<operations['resendInvitation']['requestBody']>['content']['application/json'];
+export type AccessRequest = Schemas['AccessRequest'];
+export type AccessRequestQuery = NonNullable<operations['listAccessRequests']['parameters']['query']>;
+export type AccessRequestList = operations['listAccessRequests']['responses']['200']['content']['application/json'];
+export type ApproveBody = NonNullable<operations['approveAccessRequest']['requestBody']>['content']['application/json'];
+export type DenyBody = NonNullable<operations['denyAccessRequest']['requestBody']>['content']['application/json'];
 
 export interface ClientOptions {
   /** The API's origin, e.g. https://doorman.example.com (no /v1). */
@@ -133,6 +138,21 @@ export class DoormanClient {
 
   getBatch(id: string, query: BatchQuery = {}): Promise<Batch> {
     return this.request('GET', `/v1/invitation-batches/${encodeURIComponent(id)}`, { query });
+  }
+
+  /** Verified access requests, newest first (needs review:access-requests). */
+  listAccessRequests(query: AccessRequestQuery = {}): Promise<AccessRequestList> {
+    return this.request('GET', '/v1/access-requests', { query });
+  }
+
+  /** Approves a pending request: the answer carries the invitation it created (invitation_id). */
+  approveAccessRequest(id: string, body: ApproveBody = {}): Promise<AccessRequest> {
+    return this.request('POST', `/v1/access-requests/${encodeURIComponent(id)}/approve`, { body });
+  }
+
+  /** Denies a pending request; a note is emailed to the person unless notify is false. */
+  denyAccessRequest(id: string, body: DenyBody = {}): Promise<AccessRequest> {
+    return this.request('POST', `/v1/access-requests/${encodeURIComponent(id)}/deny`, { body });
   }
 
   /** The roles the caller may put on an invitation (of the organization, when given). */

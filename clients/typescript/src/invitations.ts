@@ -5,18 +5,7 @@
 // link), the bulk CSV import with its dry-run preview and progress, the access-request
 // queue and the webhook endpoints. Theming: the --doorman-* custom properties and the
 // parts named in `part` attributes.
-import { DoormanClient, DoormanError, type Batch, type CreateInvitation, type DryRun, type Invitation, type Role } from './client.js';
-
-/** An access request, as GET /v1/access-requests lists it. */
-export interface AccessRequest {
-  id: string;
-  email: string;
-  name?: string;
-  status: string;
-  note?: string;
-  organization_id?: string;
-  created_at?: string;
-}
+import { DoormanClient, DoormanError, type AccessRequest, type AccessRequestList, type AccessRequestQuery, type ApproveBody, type Batch, type CreateInvitation, type DryRun, type Invitation, type Role } from './client.js';
 
 /** A webhook endpoint, as GET /v1/webhook-endpoints lists it (secret only on create). */
 export interface WebhookEndpoint {
@@ -29,6 +18,10 @@ export interface WebhookEndpoint {
 }
 
 const STATUSES = ['pending', 'accepted', 'expired', 'revoked', 'failed'];
+const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired'];
+// How long an approval's invitation stays open: the service's default, or days.
+const TTL_DAYS = [1, 7, 14, 30];
+const DAY = 86400;
 const TABS = [
   ['invitations', 'Invitations'],
   ['import', 'Import CSV'],
@@ -80,6 +73,9 @@ ol.events{margin:0;padding-left:1.2em}
 ol.events li{margin:.15em 0}
 nav.pages{display:flex;gap:.6em;align-items:center;margin:.8em 0}
 .empty{color:var(--doorman-muted);padding:1em 0}
+.hint{color:var(--doorman-muted);margin:.2em 0 .6em}
+label.grow{flex:1 1 16em}
+h2[tabindex]:focus{outline:none}
 progress{width:100%;height:1.2em}
 .results>button{margin:.8em 0}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -201,13 +197,19 @@ export class DoormanInvitations extends HTMLElement {
   #preview?: { items: CreateInvitation[]; lines: number[]; result: DryRun };
   #batch?: Batch;
   #poll = 0;
-  #requests?: AccessRequest[] | null;
+  // The access-request queue: undefined until loaded, null where the API has no such routes.
+  #requests?: AccessRequestList | null;
+  #rqFilter = { status: 'pending', email: '' };
+  #rqCursors: (string | undefined)[] = [undefined];
+  #rqPage = 0;
+  #deciding = '';
   #hooks?: WebhookEndpoint[] | null;
   #secret?: { url: string; secret: string };
   // The parts of a panel that change without its forms being rebuilt (which would
   // lose what the admin typed).
   readonly #listBox = h('div', { class: 'list' });
   readonly #importBox = h('div', { class: 'results' });
+  readonly #requestsBox = h('div', { class: 'list' });
 
   constructor() {
     super();
@@ -277,7 +279,8 @@ export class DoormanInvitations extends HTMLElement {
     if (tab !== this.#tab) this.#say('');
     this.#tab = tab;
     this.#render();
-    if (tab === 'requests' && this.#requests === undefined) void this.#loadRequests();
+    // The queue reloads each time: people ask while the console is open.
+    if (tab === 'requests') void this.#loadRequests();
     if (tab === 'webhooks' && this.#hooks === undefined) void this.#loadHooks();
   }
 
@@ -621,30 +624,104 @@ export class DoormanInvitations extends HTMLElement {
 
   async #loadRequests() {
     try {
-      const out = await this.#client!.request<{ access_requests: AccessRequest[] }>('GET', '/v1/access-requests', { query: { status: 'pending', organization_id: this.#org } });
-      this.#requests = out.access_requests;
+      this.#requests = await this.#client!.listAccessRequests({
+        limit: PAGE, status: (this.#rqFilter.status || undefined) as AccessRequestQuery['status'],
+        email: this.#rqFilter.email || undefined, organization_id: this.#org, cursor: this.#rqCursors[this.#rqPage],
+      });
     } catch (err) {
       this.#requests = null;
-      if (!(err instanceof DoormanError && (err.status === 404 || err.status === 405))) this.#fail(err);
+      if (!(err instanceof DoormanError && (err.status === 404 || err.status === 405))) {
+        this.#requests = { access_requests: [] };
+        this.#fail(err);
+      }
     }
-    if (this.#tab === 'requests') this.#render();
+    this.#renderRequests();
   }
 
   #requestsView(): Node[] {
-    const head = h('h2', { id: 'requests-h' }, 'Access requests');
-    if (this.#requests === undefined) return [head, h('p', { class: 'empty' }, 'Loading access requests…')];
-    if (this.#requests === null) return [head, h('p', { class: 'empty' }, 'This Doorman does not take access requests.')];
-    if (!this.#requests.length) return [head, h('p', { class: 'empty' }, 'No one is waiting for approval.')];
-    return [head, h('table', { part: 'table', 'aria-labelledby': 'requests-h' },
-      h('thead', {}, h('tr', {}, ['Who', 'Note', 'Requested', 'Decision'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, this.#requests.map((r) => h('tr', { 'data-id': r.id },
-        h('td', { 'data-label': 'Who' }, r.email, r.name ? h('span', { class: 'sub' }, r.name) : null),
-        h('td', { 'data-label': 'Note' }, r.note ?? ''),
-        h('td', { 'data-label': 'Requested' }, when(r.created_at)),
-        h('td', {}, h('form', { class: 'actions', 'aria-label': `Decide on ${r.email}`, onsubmit: (e: Event) => this.#decide(e as SubmitEvent, r) },
-          this.#rolePicker('role', 'Roles to grant'),
-          h('button', { type: 'submit', name: 'approve', value: 'approve', class: 'primary', part: 'button primary-button', 'aria-label': `Approve ${r.email}` }, 'Approve'),
-          h('button', { type: 'submit', name: 'deny', value: 'deny', class: 'danger', part: 'button danger-button', 'aria-label': `Deny ${r.email}` }, 'Deny'))))))) ];
+    const filters = h('form', { class: 'bar', role: 'search', 'aria-label': 'Filter access requests', onsubmit: (e: Event) => this.#searchRequests(e) },
+      h('label', {}, 'Status', h('select', { name: 'status', part: 'input', onchange: (e: Event) => this.#searchRequests(e) },
+        h('option', { value: '' }, 'All'), REQUEST_STATUSES.map((s) => h('option', { value: s, selected: this.#rqFilter.status === s }, s)))),
+      h('label', {}, 'Email', h('input', { type: 'search', name: 'email', value: this.#rqFilter.email, placeholder: 'name@example.com', part: 'input' })),
+      h('button', { type: 'submit', part: 'button' }, 'Search'));
+    this.#renderRequests();
+    return [h('h2', { id: 'requests-h', tabindex: -1 }, 'Access requests'),
+      h('p', { class: 'hint' }, 'People who asked to join on the join page and confirmed their address. Approving one sends them an invitation with the roles you pick.'),
+      filters, this.#requestsBox];
+  }
+
+  #renderRequests() {
+    this.#requestsBox.replaceChildren(this.#requestsTable());
+  }
+
+  #requestsTable(): Node {
+    const list = this.#requests;
+    if (list === undefined) return h('p', { class: 'empty' }, 'Loading access requests…');
+    if (list === null) return h('p', { class: 'empty' }, 'This Doorman does not take access requests.');
+    if (!list.access_requests.length) {
+      return h('p', { class: 'empty', part: 'empty' }, this.#rqFilter.status === 'pending' && !this.#rqFilter.email ? 'No one is waiting for approval.' : 'No access request matches.');
+    }
+    return h('div', {},
+      h('table', { part: 'table requests-table', 'aria-labelledby': 'requests-h', class: 'requests' },
+        h('thead', {}, h('tr', {}, ['Who', 'Note', 'Requested', 'Status', 'Decision'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, list.access_requests.flatMap((r) => this.#requestRow(r)))),
+      h('nav', { class: 'pages', 'aria-label': 'Access request pages', part: 'pager' },
+        h('button', { type: 'button', part: 'button', disabled: this.#rqPage === 0, onclick: () => this.#goRequests(-1) }, 'Previous page'),
+        h('span', {}, `Page ${this.#rqPage + 1}`),
+        h('button', { type: 'button', part: 'button', disabled: !list.next_cursor, onclick: () => this.#goRequests(1) }, 'Next page')));
+  }
+
+  #requestRow(r: AccessRequest): Node[] {
+    const open = this.#deciding === r.id;
+    // A decided request says who decided when, and with what: the roles, or the reason.
+    const by = r.decided_by ? ` by ${r.decided_by.name || r.decided_by.sub}` : '';
+    const decision = r.status === 'pending'
+      ? h('button', { type: 'button', part: 'button', 'aria-expanded': String(open), 'aria-label': `${open ? 'Close review of' : 'Review'} ${r.email}`, onclick: () => this.#review(r.id) }, open ? 'Close' : 'Review')
+      : [r.decided_at ? h('span', { class: 'sub' }, `${when(r.decided_at)}${by}`) : null,
+        r.status === 'approved' ? h('span', { class: 'sub' }, r.roles.length ? `invited as ${r.roles.map((id) => this.#roleName(id)).join(', ')}` : 'invited, no roles') : null,
+        r.deny_note ? h('span', { class: 'sub' }, `reason: ${r.deny_note}`) : null];
+    const tr = h('tr', { 'data-id': r.id, part: 'row' },
+      h('td', { 'data-label': 'Who' }, r.email, r.name ? h('span', { class: 'sub' }, r.name) : null),
+      h('td', { 'data-label': 'Note' }, r.note ?? ''),
+      h('td', { 'data-label': 'Requested' }, h('time', { datetime: r.created_at }, when(r.created_at))),
+      h('td', { 'data-label': 'Status' }, badge('request', r.status)),
+      h('td', r.status === 'pending' ? {} : { 'data-label': 'Decision' }, decision));
+    if (!open) return [tr];
+    const ttl = h('select', { name: 'ttl', part: 'input' }, h('option', { value: '' }, 'The usual time'),
+      TTL_DAYS.map((d) => h('option', { value: String(d * DAY) }, d === 1 ? '1 day' : `${d} days`)));
+    const form = h('form', { class: 'decide', part: 'form decide-form', 'aria-label': `Decide on ${r.email}`, onsubmit: (e: Event) => this.#decide(e as SubmitEvent, r) },
+      h('div', { class: 'bar' }, this.#rolePicker('role', 'Roles to grant'), h('label', {}, 'Invitation valid for', ttl),
+        h('button', { type: 'submit', value: 'approve', class: 'primary', part: 'button primary-button', 'aria-label': `Approve and invite ${r.email}` }, 'Approve and invite')),
+      h('div', { class: 'bar' }, h('label', { class: 'grow' }, 'Reason, if you deny (optional; emailed to them)', h('input', { type: 'text', name: 'note', maxlength: 500, part: 'input' })),
+        h('button', { type: 'submit', value: 'deny', class: 'danger', part: 'button danger-button', 'aria-label': `Deny ${r.email}` }, 'Deny')));
+    return [tr, h('tr', { class: 'history', part: 'decision' }, h('td', { colspan: 5 }, form))];
+  }
+
+  #roleName(id: string) {
+    return this.#roles.find((r) => r.id === id)?.name ?? id;
+  }
+
+  #review(id: string) {
+    this.#deciding = this.#deciding === id ? '' : id;
+    this.#renderRequests();
+    const row = this.#requestsBox.querySelector<HTMLElement>(`tr[data-id="${id}"]`);
+    (row?.nextElementSibling?.querySelector<HTMLElement>('input') ?? row?.querySelector<HTMLElement>('button'))?.focus();
+  }
+
+  #searchRequests(e: Event) {
+    e.preventDefault();
+    const form = (e.target as HTMLElement).closest('form')!;
+    this.#rqFilter = { status: (form.elements.namedItem('status') as HTMLSelectElement).value, email: (form.elements.namedItem('email') as HTMLInputElement).value.trim() };
+    this.#rqCursors = [undefined];
+    this.#rqPage = 0;
+    void this.#loadRequests();
+  }
+
+  #goRequests(step: number) {
+    const next = this.#requests?.next_cursor;
+    if (step > 0 && next) this.#rqCursors[this.#rqPage + 1] = next;
+    this.#rqPage = Math.max(0, this.#rqPage + step);
+    void this.#loadRequests();
   }
 
   async #decide(e: SubmitEvent, r: AccessRequest) {
@@ -652,11 +729,22 @@ export class DoormanInvitations extends HTMLElement {
     const approve = (e.submitter as HTMLButtonElement | null)?.value !== 'deny';
     const form = e.target as HTMLFormElement;
     try {
-      const path = `/v1/access-requests/${encodeURIComponent(r.id)}/${approve ? 'approve' : 'deny'}`;
-      await this.#client!.request('POST', path, { body: approve ? { roles: DoormanInvitations.#checked(form, 'role') } : {} });
-      this.#say(approve ? `Approved ${r.email}: the invitation is on its way.` : `Denied ${r.email}.`);
-      this.#requests = this.#requests?.filter((x) => x.id !== r.id);
-      this.#render();
+      let out: AccessRequest;
+      if (approve) {
+        const body: ApproveBody = { roles: DoormanInvitations.#checked(form, 'role') };
+        const ttl = (form.elements.namedItem('ttl') as HTMLSelectElement).value;
+        if (ttl) body.ttl_seconds = Number(ttl);
+        out = await this.#client!.approveAccessRequest(r.id, body);
+      } else {
+        const note = (form.elements.namedItem('note') as HTMLInputElement).value.trim();
+        out = await this.#client!.denyAccessRequest(r.id, note ? { note } : {});
+      }
+      this.#say(approve ? `Approved ${r.email}: their invitation is on its way.` : `Denied ${r.email}${out.deny_note ? ' and emailed them the reason' : ''}.`);
+      this.#deciding = '';
+      if (this.#requests) this.#requests.access_requests = this.#requests.access_requests.map((x) => (x.id === r.id ? out : x));
+      this.#renderRequests();
+      // The row's form is gone: focus goes back to the queue's heading.
+      this.#panel.querySelector<HTMLElement>('#requests-h')?.focus();
       if (approve) void this.#loadList();
     } catch (err) {
       this.#fail(err);

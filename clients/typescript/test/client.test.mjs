@@ -1,6 +1,7 @@
 // The client's tests, against a running `functions/local serve` (started by
-// typescript_test.go, which passes DOORMAN_BASE, DOORMAN_TOKEN, DOORMAN_ROLE and
-// DOORMAN_CLIENT, the compiled client's path).
+// typescript_test.go, which passes DOORMAN_BASE, DOORMAN_TOKEN, DOORMAN_ROLE,
+// DOORMAN_SES, the local SES whose store holds the mail sent, and DOORMAN_CLIENT, the
+// compiled client's path).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -90,3 +91,46 @@ test('roles lists what the caller may grant', async () => {
   const roles = await client.roles();
   assert.ok(roles.some((r) => r.id === role && r.name === 'member'));
 });
+
+test('an access request: listed once verified, approved with roles and a ttl, then not decidable again', async () => {
+  const email = `joan+${run}@example.com`;
+  const asked = await fetch(`${base}/v1/access-requests`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, name: 'Joan', note: 'Billing team.' }),
+  });
+  assert.equal(asked.status, 202);
+  // The person confirms the address from the emailed link, as the form on its page does.
+  const link = await verifyLink(email);
+  const confirmed = await fetch(link, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
+  assert.equal(confirmed.status, 200);
+
+  const page = await client.listAccessRequests({ status: 'pending', email });
+  assert.equal(page.access_requests.length, 1);
+  const req = page.access_requests[0];
+  assert.equal(req.note, 'Billing team.');
+  await assert.rejects(client.approveAccessRequest(req.id, { roles: ['rol_not_grantable'] }), (err) => {
+    assert.ok(err instanceof DoormanError);
+    assert.equal(err.status, 403);
+    assert.equal(err.problem.field, 'roles[0]');
+    assert.ok(err.message, 'the message is the problem\'s detail');
+    return true;
+  });
+  const approved = await client.approveAccessRequest(req.id, { roles: [role], ttl_seconds: 7 * 86400 });
+  assert.equal(approved.status, 'approved');
+  assert.deepEqual(approved.roles, [role]);
+  const inv = await client.getInvitation(approved.invitation_id);
+  assert.ok(Math.abs(Date.parse(inv.expires_at) - Date.parse(inv.created_at) - 7 * 86400 * 1000) < 60_000, 'the invitation lasts the ttl given');
+  await assert.rejects(client.denyAccessRequest(req.id, { note: 'Too late.' }), (err) => err.status === 409);
+  assert.equal((await client.listAccessRequests({ status: 'pending', email })).access_requests.length, 0);
+});
+
+async function verifyLink(to) {
+  const re = new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/r/[A-Za-z0-9_-]+`);
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const { emails = [] } = await (await fetch(`${process.env.DOORMAN_SES}/store`)).json();
+    for (const e of emails) {
+      const link = (e.destination?.to ?? []).includes(to) && e.body?.text?.match(re)?.[0];
+      if (link) return link;
+    }
+  }
+  throw new Error(`no verification link emailed to ${to}`);
+}

@@ -3,7 +3,9 @@
 // serve`, signs in through the Auth0 stand-in (authorization code with PKCE), invites
 // someone with a role, resends, copies the link, reads the history and revokes,
 // imports a CSV of 50 rows with 3 bad ones through the dry-run preview and watches the
-// batch finish, visits the access-request and webhook tabs, runs axe-core on every
+// batch finish, sees two people who asked for access on the join page (and confirmed
+// from the emailed link) in the queue, approves one with a role and denies the other
+// with a reason, visits the webhook tab, runs axe-core on every
 // screen, at desktop and phone widths, with screenshots, and measures the first render
 // of a 50-row list. Inputs come as JSON in CONSOLE_INPUT; it prints one JSON line of
 // what it saw on stdout. Every wait is bounded.
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 const STEP_MS = 15_000;
 const BATCH_MS = 120_000;
 const input = JSON.parse(process.env.CONSOLE_INPUT ?? '{}');
-for (const key of ['base', 'token', 'out', 'email', 'password', 'run', 'badRows']) {
+for (const key of ['base', 'ses', 'token', 'out', 'email', 'password', 'run', 'badRows', 'asker', 'denied']) {
   if (input[key] === undefined) fail(`CONSOLE_INPUT lacks ${key}`);
 }
 mkdirSync(input.out, { recursive: true });
@@ -122,16 +124,31 @@ async function run() {
   result.progressValue = await page.locator('progress').evaluate((p) => [p.value, p.max]);
   await screen(page, 'desktop-7-import-done');
 
+  // Two people ask for access on the join page and confirm their addresses from the
+  // emailed links; the admin approves the first with a role and a week's invitation.
+  await askForAccess(input.asker, 'Joan Park');
+  await askForAccess(input.denied, 'Dan Reyes');
   await page.getByRole('tab', { name: 'Access requests' }).click();
   await page.getByRole('heading', { name: 'Access requests' }).waitFor();
-  // On a Doorman without access requests, the tab says so (the queue itself is
-  // tested where the routes are).
-  await page.getByText(/does not take access requests|No one is waiting|Approve/).first().waitFor();
+  const askerRow = page.locator('tr[data-id]', { hasText: input.asker });
+  await askerRow.locator('.badge', { hasText: 'pending' }).waitFor();
+  result.requestId = await askerRow.getAttribute('data-id');
+  result.queueShown = await page.locator('table.requests tbody tr[data-id]').evaluateAll((trs) => trs.map((tr) => tr.querySelector('td').firstChild.textContent));
   await screen(page, 'desktop-8-access-requests');
+  await page.getByRole('button', { name: `Review ${input.asker}` }).click();
+  const decide = page.getByRole('form', { name: `Decide on ${input.asker}` });
+  await decide.getByRole('checkbox', { name: 'member' }).check();
+  await decide.getByLabel('Invitation valid for').selectOption({ label: '7 days' });
+  await screen(page, 'desktop-9-access-request-review');
+  await page.getByRole('button', { name: `Approve and invite ${input.asker}` }).click();
+  await page.getByRole('status').filter({ hasText: `Approved ${input.asker}` }).waitFor();
+  await askerRow.locator('.badge', { hasText: 'approved' }).waitFor();
+  result.approvedRow = await askerRow.innerText();
+  await screen(page, 'desktop-10-access-request-approved');
   await page.getByRole('tab', { name: 'Webhooks' }).click();
   await page.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
   await page.getByText(/does not send webhooks|No endpoints yet|Add endpoint/).first().waitFor();
-  await screen(page, 'desktop-9-webhooks');
+  await screen(page, 'desktop-11-webhooks');
 
   // Keyboard: the tabs follow the arrow keys.
   await page.getByRole('tab', { name: 'Webhooks' }).focus();
@@ -149,9 +166,21 @@ async function run() {
   await page.getByRole('tab', { name: 'Import CSV' }).click();
   await page.getByLabel('CSV text').fill(csv());
   await page.getByRole('button', { name: 'Preview' }).click();
-  await page.locator('table.preview').waitFor();
+  // The desktop's preview is still shown until this one answers.
+  await page.getByRole('status').filter({ hasText: /^Preview:/ }).waitFor();
   await screen(page, 'phone-3-import-preview');
   result.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // The second request, denied with a reason, at phone width.
+  await page.getByRole('tab', { name: 'Access requests' }).click();
+  await page.getByRole('button', { name: `Review ${input.denied}` }).click();
+  await page.getByLabel(/^Reason, if you deny/).fill('Only staff for now.');
+  await screen(page, 'phone-4-access-request-review');
+  result.phoneOverflow = Math.max(result.phoneOverflow, await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth));
+  await page.getByRole('button', { name: `Deny ${input.denied}` }).click();
+  await page.getByRole('status').filter({ hasText: `Denied ${input.denied}` }).waitFor();
+  await page.getByRole('search', { name: 'Filter access requests' }).locator('select[name=status]').selectOption('');
+  await page.locator('tr[data-id]', { hasText: input.denied }).locator('.badge', { hasText: 'denied' }).waitFor();
+  await screen(page, 'phone-5-access-requests-all');
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // On a page of its own (the console signed out: the component's script loaded, no
@@ -180,6 +209,41 @@ async function run() {
   await example.locator('doorman-invitations tr[data-id]').first().waitFor();
   result.exampleRows = await example.locator('doorman-invitations tr[data-id]').count();
   await shot(example, 'desktop-10-plain-html-example');
+}
+
+// askForAccess fills the join page as `email` and `name` and confirms the address from the link
+// the local SES holds for it, in a browser of the person's own.
+async function askForAccess(email, name) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+  context.setDefaultTimeout(STEP_MS);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${input.base}/join`);
+    await page.getByLabel('Email address').fill(email);
+    await page.getByLabel('Your name').fill(name);
+    await page.getByLabel(/A note/).fill('I work on the billing team.');
+    await page.getByRole('button', { name: 'Ask for access' }).click();
+    await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+    await page.goto(await verifyLinkFor(email));
+    await page.getByRole('button', { name: 'Confirm my request' }).click();
+    await page.getByRole('heading', { name: 'Request confirmed' }).waitFor();
+  } finally {
+    await context.close();
+  }
+}
+
+// verifyLinkFor waits for the verification email to `to` in the local SES and returns its link.
+async function verifyLinkFor(to) {
+  const re = new RegExp(`${input.base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/r/[A-Za-z0-9_-]+`);
+  for (const deadline = Date.now() + STEP_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const resp = await fetch(`${input.ses}/store`, { signal: AbortSignal.timeout(STEP_MS) });
+    if (!resp.ok) throw new Error(`GET ${input.ses}/store: status ${resp.status}`);
+    for (const e of (await resp.json()).emails ?? []) {
+      const link = (e.destination?.to ?? []).includes(to) && e.body?.text?.match(re)?.[0];
+      if (link) return link;
+    }
+  }
+  throw new Error(`no verification link emailed to ${to} within ${STEP_MS} ms`);
 }
 
 // measureFirstRender mounts a fresh component ten times on a canned 50-row page of the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,9 @@ type consoleRun struct {
 	PhoneOverflow  float64   `json:"phoneOverflow"`
 	ExampleRows    int       `json:"exampleRows"`
 	FirstRenderMs  []float64 `json:"firstRenderMs"`
+	RequestID      string    `json:"requestId"`
+	QueueShown     []string  `json:"queueShown"`
+	ApprovedRow    string    `json:"approvedRow"`
 }
 
 // TestConsoleInBrowser drives /console in Chromium (console.mjs) against `functions/local
@@ -69,7 +73,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	s = localserve.Start(t, root, "AUTH0_SIM_RATE=100", "CORS_ORIGINS="+example.URL)
 	run := time.Now().UnixNano()
 	bad := []int{7, 23, 41}
-	in, _ := json.Marshal(map[string]any{"base": s.Base, "token": s.Token, "out": filepath.Join(root, "test-output", "console"),
+	asker, denied := fmt.Sprintf("joan+%d@example.com", run), fmt.Sprintf("dan+%d@example.com", run)
+	in, _ := json.Marshal(map[string]any{"base": s.Base, "ses": s.SES, "asker": asker, "denied": denied, "token": s.Token, "out": filepath.Join(root, "test-output", "console"),
 		"email": consoleAdmin, "password": consoleAdminPassword, "run": fmt.Sprint(run), "badRows": bad,
 		"example": example.URL + "/plain.html"})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -97,8 +102,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if len(res.CSPViolations) > 0 || len(res.PageErrors) > 0 {
 		t.Errorf("CSP violations %v, page errors %v; want none", res.CSPViolations, res.PageErrors)
 	}
-	if len(res.Screens) < 10 {
-		t.Errorf("axe ran on %d screens, want every one (10)", len(res.Screens))
+	if len(res.Screens) < 14 {
+		t.Errorf("axe ran on %d screens, want every one (14)", len(res.Screens))
 	}
 	for name, v := range res.Screens {
 		if len(v) > 0 {
@@ -162,6 +167,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
+	checkAccessRequests(t, s, res, asker, denied)
+
 	if res.TabAfterArrow != "Invitations" {
 		t.Errorf("ArrowRight from the last tab focused %q, want Invitations", res.TabAfterArrow)
 	}
@@ -182,6 +189,53 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Logf("first render of a 50-row list: median %.1f ms of 10 (min %.1f, max %.1f)", median, times[0], times[9])
 	if median > maxFirstRenderMs {
 		t.Errorf("first render of a 50-row list: median %.1f ms, want ≤ %d", median, maxFirstRenderMs)
+	}
+}
+
+// checkAccessRequests checks through the API what the admin decided in the queue: the
+// first person's request approved with the role, its invitation pending with that role
+// for the week picked, and the second denied with the reason typed.
+func checkAccessRequests(t *testing.T, s *localserve.Server, res consoleRun, asker, denied string) {
+	t.Helper()
+	if !slices.Contains(res.QueueShown, asker) || !slices.Contains(res.QueueShown, denied) {
+		t.Errorf("the queue showed %v, want %s and %s pending", res.QueueShown, asker, denied)
+	}
+	if !strings.Contains(res.ApprovedRow, "approved") || !strings.Contains(res.ApprovedRow, "member") {
+		t.Errorf("the approved row reads %q, want approved with member", res.ApprovedRow)
+	}
+	var req struct {
+		Email        string   `json:"email"`
+		Status       string   `json:"status"`
+		Roles        []string `json:"roles"`
+		InvitationID string   `json:"invitation_id"`
+	}
+	getJSON(t, s, "/v1/access-requests/"+res.RequestID, &req)
+	if req.Email != asker || req.Status != "approved" || !slices.Equal(req.Roles, []string{s.MemberRole}) || req.InvitationID == "" {
+		t.Fatalf("access request %s: %+v, want %s approved with [%s] and an invitation", res.RequestID, req, asker, s.MemberRole)
+	}
+	var inv struct {
+		Email     string    `json:"email"`
+		Status    string    `json:"status"`
+		Roles     []string  `json:"roles"`
+		CreatedAt time.Time `json:"created_at"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	getJSON(t, s, "/v1/invitations/"+req.InvitationID, &inv)
+	if inv.Email != asker || inv.Status != "pending" || !slices.Equal(inv.Roles, []string{s.MemberRole}) {
+		t.Errorf("invitation %s of the approval: %+v, want %s pending with [%s]", req.InvitationID, inv, asker, s.MemberRole)
+	}
+	if ttl := inv.ExpiresAt.Sub(inv.CreatedAt); ttl < 7*24*time.Hour-time.Minute || ttl > 7*24*time.Hour+time.Minute {
+		t.Errorf("invitation of the approval lasts %v, want the 7 days picked", ttl)
+	}
+	var list struct {
+		AccessRequests []struct {
+			Status   string `json:"status"`
+			DenyNote string `json:"deny_note"`
+		} `json:"access_requests"`
+	}
+	getJSON(t, s, "/v1/access-requests?email="+url.QueryEscape(denied), &list)
+	if len(list.AccessRequests) != 1 || list.AccessRequests[0].Status != "denied" || list.AccessRequests[0].DenyNote != "Only staff for now." {
+		t.Errorf("requests of %s: %+v, want one denied with the reason typed", denied, list.AccessRequests)
 	}
 }
 
