@@ -69,6 +69,7 @@ td .sub{display:block;color:var(--doorman-muted);font-size:.88em}
 .b-failed,.b-bounced,.b-complained,.b-suppressed,.b-invalid,.b-not_grantable,.b-undeliverable,.b-denied{background:#fde2e4;color:#8a1020}
 .b-existing_account,.b-already_pending{background:#dde9fb;color:#143f7a}
 tr.history td{background:#f6f7f9}
+tr.open td{border-bottom:0}
 ol.events{margin:0;padding-left:1.2em}
 ol.events li{margin:.15em 0}
 nav.pages{display:flex;gap:.6em;align-items:center;margin:.8em 0}
@@ -680,7 +681,7 @@ export class DoormanInvitations extends HTMLElement {
       : [r.decided_at ? h('span', { class: 'sub' }, `${when(r.decided_at)}${by}`) : null,
         r.status === 'approved' ? h('span', { class: 'sub' }, r.roles.length ? `invited as ${r.roles.map((id) => this.#roleName(id)).join(', ')}` : 'invited, no roles') : null,
         r.deny_note ? h('span', { class: 'sub' }, `reason: ${r.deny_note}`) : null];
-    const tr = h('tr', { 'data-id': r.id, part: 'row' },
+    const tr = h('tr', { 'data-id': r.id, part: 'row', class: open ? 'open' : undefined },
       h('td', { 'data-label': 'Who' }, r.email, r.name ? h('span', { class: 'sub' }, r.name) : null),
       h('td', { 'data-label': 'Note' }, r.note ?? ''),
       h('td', { 'data-label': 'Requested' }, h('time', { datetime: r.created_at }, when(r.created_at))),
