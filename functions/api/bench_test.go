@@ -25,14 +25,15 @@ type coldStarter struct {
 	times     []time.Duration
 }
 
-// BenchmarkColdStart measures, for each of the four functions' real bootstraps, for
+// BenchmarkColdStart measures, for each function's real bootstrap, for
 // the floor (functions/internal/floor: the same SDK clients and operations, answering
 // hello) and for a hello-world aws-lambda-go function, all built as the release build
 // does, the time from starting the process to its first response, running them in
 // turn in each iteration (from a different one each time). The first responses need
 // no network: api serves GET /v1/openapi.json, logstream refuses a wrong token,
-// sweeper stops at a budget already spent, worker gets an empty batch. It reports each
-// median and its ratio to the floor's; run it with -benchtime=Nx for N starts of each.
+// sweeper stops at a budget already spent, worker, sesevents and publisher get an
+// empty batch. It reports each median and its ratio to the floor's; run it with
+// -benchtime=Nx for N starts of each.
 func BenchmarkColdStart(b *testing.B) {
 	webhookEnv := baseEnv()
 	webhookEnv["WEBHOOK_TOKEN"] = strings.Repeat("w", 40)
@@ -40,12 +41,16 @@ func BenchmarkColdStart(b *testing.B) {
 		{name: "floor", pkg: "../internal/floor", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
 		{name: "hello", pkg: "./testdata/hello", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
 		{name: "api", pkg: ".", env: baseEnv(), payload: event(b, "openapi"), want: `"statusCode":200`},
+		// The same start answering a small body: a call without claims, refused.
+		{name: "api-401", pkg: ".", env: baseEnv(), payload: event(b, "no-claims"), want: `"statusCode":401`},
 		{name: "logstream", pkg: "../logstream", env: webhookEnv, payload: event(b, "webhook-logs"), want: `"statusCode":401`},
 		// A deadline within the sweep's margin: the run stops before its first page.
 		{name: "sweeper", pkg: "../sweeper", env: baseEnv(), timeout: invite.DefaultSweepMargin / 2,
 			payload: readFile(b, "../../events/scheduled/sweeper.json"), want: `"Complete":false`},
 		{name: "worker", pkg: "../worker", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `"batchItemFailures":[]`},
 		{name: "sesevents", pkg: "../sesevents", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `"batchItemFailures":[]`},
+		// An empty batch: nothing to publish or deliver.
+		{name: "publisher", pkg: "../publisher", env: baseEnv(), payload: []byte(`{"Records":[]}`), want: `null`},
 	}
 	for _, s := range starters {
 		bootstrap(b, s.pkg)
