@@ -21,6 +21,11 @@ export type AccessRequestQuery = NonNullable<operations['listAccessRequests']['p
 export type AccessRequestList = operations['listAccessRequests']['responses']['200']['content']['application/json'];
 export type ApproveBody = NonNullable<operations['approveAccessRequest']['requestBody']>['content']['application/json'];
 export type DenyBody = NonNullable<operations['denyAccessRequest']['requestBody']>['content']['application/json'];
+export type EventType = Schemas['EventType'];
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
+export type CreateWebhookEndpoint = Schemas['CreateWebhookEndpoint'];
+export type UpdateWebhookEndpoint = Schemas['UpdateWebhookEndpoint'];
+export type WebhookAttempt = Schemas['WebhookAttempt'];
 
 export interface ClientOptions {
   /** The API's origin, e.g. https://doorman.example.com (no /v1). */
@@ -153,6 +158,37 @@ export class DoormanClient {
   /** Denies a pending request; a note is emailed to the person unless notify is false. */
   denyAccessRequest(id: string, body: DenyBody = {}): Promise<AccessRequest> {
     return this.request('POST', `/v1/access-requests/${encodeURIComponent(id)}/deny`, { body });
+  }
+
+  /** The webhook endpoints of the caller's scope (needs manage:webhooks). */
+  async listWebhookEndpoints(organizationId?: string): Promise<WebhookEndpoint[]> {
+    const out = await this.request<{ webhook_endpoints: WebhookEndpoint[] }>('GET', '/v1/webhook-endpoints', { query: { organization_id: organizationId } });
+    return out.webhook_endpoints;
+  }
+
+  /** Registers an endpoint: the answer carries its signing secret (whsec_…), this once. */
+  createWebhookEndpoint(body: CreateWebhookEndpoint): Promise<WebhookEndpoint> {
+    return this.request('POST', '/v1/webhook-endpoints', { body });
+  }
+
+  /** Changes an endpoint; enabled: true also clears the failure record of one Doorman disabled. */
+  updateWebhookEndpoint(id: string, body: UpdateWebhookEndpoint): Promise<WebhookEndpoint> {
+    return this.request('PATCH', `/v1/webhook-endpoints/${encodeURIComponent(id)}`, { body });
+  }
+
+  deleteWebhookEndpoint(id: string): Promise<void> {
+    return this.request('DELETE', `/v1/webhook-endpoints/${encodeURIComponent(id)}`);
+  }
+
+  /** A new signing secret (in the answer, this once); the old one keeps signing for 24 hours. */
+  rotateWebhookSecret(id: string): Promise<WebhookEndpoint> {
+    return this.request('POST', `/v1/webhook-endpoints/${encodeURIComponent(id)}/rotate-secret`);
+  }
+
+  /** The endpoint's latest delivery attempts, newest first. */
+  async listWebhookAttempts(id: string, limit?: number): Promise<WebhookAttempt[]> {
+    const out = await this.request<{ attempts: WebhookAttempt[] }>('GET', `/v1/webhook-endpoints/${encodeURIComponent(id)}/attempts`, { query: { limit } });
+    return out.attempts;
   }
 
   /** The roles the caller may put on an invitation (of the organization, when given). */

@@ -5,17 +5,7 @@
 // link), the bulk CSV import with its dry-run preview and progress, the access-request
 // queue and the webhook endpoints. Theming: the --doorman-* custom properties and the
 // parts named in `part` attributes.
-import { DoormanClient, DoormanError, type AccessRequest, type AccessRequestList, type AccessRequestQuery, type ApproveBody, type Batch, type CreateInvitation, type DryRun, type Invitation, type Role } from './client.js';
-
-/** A webhook endpoint, as GET /v1/webhook-endpoints lists it (secret only on create). */
-export interface WebhookEndpoint {
-  id: string;
-  url: string;
-  events?: string[];
-  enabled?: boolean;
-  description?: string;
-  secret?: string;
-}
+import { DoormanClient, DoormanError, type AccessRequest, type AccessRequestList, type AccessRequestQuery, type ApproveBody, type Batch, type CreateInvitation, type CreateWebhookEndpoint, type DryRun, type EventType, type Invitation, type Role, type WebhookAttempt, type WebhookEndpoint } from './client.js';
 
 const STATUSES = ['pending', 'accepted', 'expired', 'revoked', 'failed'];
 const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired'];
@@ -67,6 +57,14 @@ td .sub{display:block;color:var(--doorman-muted);font-size:.88em}
 .b-pending,.b-sending,.b-queued,.b-running{background:#fff1c2;color:#5a4300}
 .b-accepted,.b-sent,.b-delivered,.b-new,.b-succeeded,.b-done,.b-approved{background:#dcf3dc;color:#135c13}
 .b-failed,.b-bounced,.b-complained,.b-suppressed,.b-invalid,.b-not_grantable,.b-undeliverable,.b-denied{background:#fde2e4;color:#8a1020}
+.b-enabled{background:#dcf3dc;color:#135c13}
+.b-retrying{background:#fff1c2;color:#5a4300}
+.b-dead_lettered{background:#fde2e4;color:#8a1020}
+.secret{border:2px solid var(--doorman-accent);border-radius:var(--doorman-radius);padding:.6em .8em;margin:.8em 0}
+.secret h3{font-size:1em;margin:.1em 0 .4em}
+.secret p{margin:.2em 0 .5em}
+table.hooks{margin-top:1.2em}
+.secret code{font-size:.95em;overflow-wrap:anywhere}
 .b-existing_account,.b-already_pending{background:#dde9fb;color:#143f7a}
 tr.history td{background:#f6f7f9}
 tr.open td{border-bottom:0}
@@ -205,12 +203,18 @@ export class DoormanInvitations extends HTMLElement {
   #rqPage = 0;
   #deciding = '';
   #hooks?: WebhookEndpoint[] | null;
-  #secret?: { url: string; secret: string };
+  // A secret just created or rotated: shown this once, until dismissed.
+  #secret?: { url: string; secret: string; rotated: boolean };
+  #hookArmed = '';
+  // The endpoint whose attempts are open, and them (undefined while loading).
+  #attemptsOf = '';
+  #attempts?: WebhookAttempt[];
   // The parts of a panel that change without its forms being rebuilt (which would
   // lose what the admin typed).
   readonly #listBox = h('div', { class: 'list' });
   readonly #importBox = h('div', { class: 'results' });
   readonly #requestsBox = h('div', { class: 'list' });
+  readonly #hooksBox = h('div', { class: 'list' });
 
   constructor() {
     super();
@@ -282,7 +286,7 @@ export class DoormanInvitations extends HTMLElement {
     this.#render();
     // The queue reloads each time: people ask while the console is open.
     if (tab === 'requests') void this.#loadRequests();
-    if (tab === 'webhooks' && this.#hooks === undefined) void this.#loadHooks();
+    if (tab === 'webhooks') void this.#loadHooks();
   }
 
   #say(msg: string, error = false) {
@@ -756,64 +760,199 @@ export class DoormanInvitations extends HTMLElement {
 
   async #loadHooks() {
     try {
-      const out = await this.#client!.request<WebhookEndpoint[] | { webhook_endpoints?: WebhookEndpoint[]; endpoints?: WebhookEndpoint[] }>('GET', '/v1/webhook-endpoints');
-      this.#hooks = Array.isArray(out) ? out : out.webhook_endpoints ?? out.endpoints ?? [];
+      this.#hooks = await this.#client!.listWebhookEndpoints(this.#org);
     } catch (err) {
       this.#hooks = null;
-      if (!(err instanceof DoormanError && (err.status === 404 || err.status === 405))) this.#fail(err);
+      if (!(err instanceof DoormanError && (err.status === 404 || err.status === 405))) {
+        this.#hooks = [];
+        this.#fail(err);
+      }
     }
-    if (this.#tab === 'webhooks') this.#render();
+    this.#renderHooks();
   }
 
   #hooksView(): Node[] {
-    const head = h('h2', { id: 'hooks-h' }, 'Webhook endpoints');
-    if (this.#hooks === undefined) return [head, h('p', { class: 'empty' }, 'Loading webhook endpoints…')];
-    if (this.#hooks === null) return [head, h('p', { class: 'empty' }, 'This Doorman does not send webhooks.')];
     const form = h('form', { class: 'invite', part: 'form webhook-form', 'aria-label': 'Add a webhook endpoint', onsubmit: (e: Event) => this.#addHook(e) },
-      h('label', {}, 'Endpoint URL (https)', h('input', { type: 'url', name: 'url', required: true, part: 'input' })),
-      h('label', {}, 'Events (comma separated; empty: all)', h('input', { type: 'text', name: 'events', part: 'input', placeholder: 'invitation.accepted, invitation.bounced' })),
-      h('label', {}, 'Description', h('input', { type: 'text', name: 'description', part: 'input' })),
+      h('label', {}, 'Endpoint URL (https)', h('input', { type: 'url', name: 'url', required: true, part: 'input', placeholder: 'https://example.com/hooks/doorman' })),
+      h('label', {}, 'Event types (comma separated; empty: all)', h('input', { type: 'text', name: 'events', part: 'input', placeholder: 'invitation.accepted, invitation.bounced' })),
+      h('label', {}, 'Description (optional)', h('input', { type: 'text', name: 'description', maxlength: 200, part: 'input' })),
       h('button', { type: 'submit', class: 'primary', part: 'button primary-button' }, 'Add endpoint'));
-    const secret = this.#secret && h('div', { part: 'secret' }, h('label', {}, `Signing secret for ${this.#secret.url} (shown once; keep it now)`,
-      h('input', { class: 'link', readonly: true, value: this.#secret.secret, part: 'input' })));
-    const list = this.#hooks.length
-      ? h('table', { part: 'table', 'aria-labelledby': 'hooks-h' },
-        h('thead', {}, h('tr', {}, ['URL', 'Events', 'State', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, this.#hooks.map((w) => h('tr', { 'data-id': w.id },
-          h('td', { 'data-label': 'URL' }, w.url, w.description ? h('span', { class: 'sub' }, w.description) : null),
-          h('td', { 'data-label': 'Events' }, w.events?.length ? w.events.join(', ') : 'all'),
-          h('td', { 'data-label': 'State' }, badge('webhook', w.enabled === false ? 'disabled' : 'enabled')),
-          h('td', {}, h('button', { type: 'button', class: 'danger', part: 'button danger-button', 'aria-label': `Delete ${w.url}`, onclick: () => this.#deleteHook(w) }, 'Delete'))))))
-      : h('p', { class: 'empty' }, 'No endpoints yet.');
-    return [head, form, secret || null, list].filter(Boolean) as Node[];
+    this.#renderHooks();
+    return [h('h2', { id: 'hooks-h', tabindex: -1 }, 'Webhook endpoints'),
+      h('p', { class: 'hint' }, 'Doorman posts each event to these URLs, signed per Standard Webhooks with the endpoint\u2019s secret.'),
+      form, this.#hooksBox];
+  }
+
+  #renderHooks() {
+    const hooks = this.#hooks;
+    if (hooks === undefined) return this.#hooksBox.replaceChildren(h('p', { class: 'empty' }, 'Loading webhook endpoints…'));
+    if (hooks === null) return this.#hooksBox.replaceChildren(h('p', { class: 'empty' }, 'This Doorman does not send webhooks.'));
+    const s = this.#secret;
+    const secret = s && h('section', { class: 'secret', part: 'secret', 'aria-labelledby': 'secret-h' },
+      h('h3', { id: 'secret-h' }, s.rotated ? `New signing secret of ${s.url}` : `Signing secret of ${s.url}`),
+      h('p', {}, h('strong', {}, 'Shown once: '), 'copy it now and keep it with your receiver; it is not shown again.',
+        s.rotated ? ' The old secret keeps signing beside it for 24 hours.' : ''),
+      h('p', {}, h('code', { part: 'secret-value' }, s.secret)),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', part: 'button primary-button', onclick: () => this.#copySecret() }, 'Copy secret'),
+        h('button', { type: 'button', part: 'button', onclick: () => this.#dismissSecret() }, 'I have kept it')));
+    const list = hooks.length
+      ? h('table', { part: 'table webhooks-table', 'aria-labelledby': 'hooks-h', class: 'hooks' },
+        h('thead', {}, h('tr', {}, ['URL', 'Event types', 'State', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, hooks.flatMap((w) => this.#hookRow(w))))
+      : h('p', { class: 'empty', part: 'empty' }, 'No endpoints yet.');
+    this.#hooksBox.replaceChildren(...[secret, list].filter(Boolean) as Node[]);
+  }
+
+  #hookRow(w: WebhookEndpoint): Node[] {
+    const open = this.#attemptsOf === w.id;
+    const armed = this.#hookArmed === w.id;
+    const tr = h('tr', { 'data-id': w.id, part: 'row', class: open ? 'open' : undefined },
+      h('td', { 'data-label': 'URL' }, w.url, w.description ? h('span', { class: 'sub' }, w.description) : null),
+      h('td', { 'data-label': 'Event types' }, w.events?.length ? w.events.join(', ') : 'all'),
+      h('td', { 'data-label': 'State' }, badge('webhook', w.enabled ? 'enabled' : 'disabled'),
+        w.disabled_reason ? h('span', { class: 'sub' }, w.disabled_reason) : null),
+      h('td', {}, h('div', { class: 'actions' },
+        h('button', { type: 'button', part: 'button', 'aria-label': `${w.enabled ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => this.#toggleHook(w) }, w.enabled ? 'Disable' : 'Enable'),
+        h('button', { type: 'button', part: 'button', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => this.#rotateHook(w) }, 'Rotate secret'),
+        h('button', { type: 'button', part: 'button', 'aria-expanded': String(open), 'aria-label': `${open ? 'Hide' : 'Show'} attempts of ${w.url}`, onclick: () => this.#toggleAttempts(w) }, open ? 'Hide attempts' : 'Show attempts'),
+        h('button', { type: 'button', class: 'danger', part: 'button danger-button', 'aria-label': `${armed ? 'Confirm delete' : 'Delete'} ${w.url}`, onclick: () => this.#deleteHook(w) }, armed ? 'Confirm delete' : 'Delete'),
+        armed ? h('button', { type: 'button', part: 'button', 'aria-label': `Keep ${w.url}`, onclick: () => this.#disarmHook(w) }, 'Keep') : null)));
+    if (!open) return [tr];
+    const a = this.#attempts;
+    const body = a === undefined ? h('p', { class: 'empty' }, 'Loading attempts…')
+      : !a.length ? h('p', { class: 'empty' }, 'No delivery attempts yet.')
+        : h('ol', { class: 'events', 'aria-label': `Attempts of ${w.url}`, part: 'attempts' }, a.map((x) => h('li', {},
+          h('time', { datetime: x.at }, when(x.at)), ` ${x.type} #${x.attempt} `, badge('attempt', x.outcome),
+          ` ${x.http_status ? `HTTP ${x.http_status}, ` : ''}${x.duration_ms} ms${x.error ? `: ${x.error}` : ''}`)));
+    return [tr, h('tr', { class: 'history', part: 'attempts-row' }, h('td', { colspan: 4 }, body,
+      h('button', { type: 'button', part: 'button', 'aria-label': `Refresh attempts of ${w.url}`, onclick: () => this.#loadAttempts(w) }, 'Refresh')))];
+  }
+
+  #focusHook(id: string, selector: string) {
+    (this.#hooksBox.querySelector<HTMLElement>(`tr[data-id="${id}"] ${selector}`) ?? this.#panel.querySelector<HTMLElement>('#hooks-h'))?.focus();
+  }
+
+  #showSecret(w: WebhookEndpoint, rotated: boolean) {
+    this.#secret = w.secret ? { url: w.url, secret: w.secret, rotated } : undefined;
+    this.#renderHooks();
+    this.#hooksBox.querySelector<HTMLElement>('.secret button.primary')?.focus();
+  }
+
+  async #copySecret() {
+    try {
+      await navigator.clipboard.writeText(this.#secret!.secret);
+      this.#say('Copied the signing secret.');
+    } catch {
+      this.#say('Could not copy: select the secret and copy it.', true);
+    }
+  }
+
+  #dismissSecret() {
+    this.#secret = undefined;
+    this.#renderHooks();
+    this.#panel.querySelector<HTMLElement>('#hooks-h')?.focus();
+  }
+
+  #put(w: WebhookEndpoint) {
+    const clean = { ...w, secret: undefined };
+    const hooks = this.#hooks ?? [];
+    this.#hooks = hooks.some((x) => x.id === w.id) ? hooks.map((x) => (x.id === w.id ? clean : x)) : [...hooks, clean];
   }
 
   async #addHook(e: Event) {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const val = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value.trim();
-    const events = val('events').split(',').map((s) => s.trim()).filter(Boolean);
+    const events = val('events').split(',').map((s) => s.trim()).filter(Boolean) as EventType[];
+    const body: CreateWebhookEndpoint = { url: val('url') };
+    if (events.length) body.events = events;
+    if (val('description')) body.description = val('description');
+    if (this.#org) body.organization_id = this.#org;
     try {
-      const w = await this.#client!.request<WebhookEndpoint>('POST', '/v1/webhook-endpoints', {
-        body: { url: val('url'), ...(events.length ? { events } : {}), ...(val('description') ? { description: val('description') } : {}) },
-      });
-      this.#secret = w.secret ? { url: w.url, secret: w.secret } : undefined;
-      this.#hooks = [...(this.#hooks ?? []), { ...w, secret: undefined }];
-      this.#say(`Added ${w.url}.`);
-      this.#render();
+      const w = await this.#client!.createWebhookEndpoint(body);
+      this.#put(w);
+      form.reset();
+      this.#say(`Added ${w.url}. Copy its signing secret now: it is shown once.`);
+      this.#showSecret(w, false);
     } catch (err) {
       this.#fail(err);
     }
   }
 
-  async #deleteHook(w: WebhookEndpoint) {
+  async #toggleHook(w: WebhookEndpoint) {
     try {
-      await this.#client!.request('DELETE', `/v1/webhook-endpoints/${encodeURIComponent(w.id)}`);
-      this.#hooks = this.#hooks?.filter((x) => x.id !== w.id);
-      this.#say(`Deleted ${w.url}.`);
-      this.#render();
+      const out = await this.#client!.updateWebhookEndpoint(w.id, { enabled: !w.enabled });
+      this.#put(out);
+      this.#say(`${out.enabled ? 'Enabled' : 'Disabled'} ${out.url}.`);
+      this.#renderHooks();
+      this.#focusHook(w.id, 'button');
     } catch (err) {
       this.#fail(err);
+    }
+  }
+
+  async #rotateHook(w: WebhookEndpoint) {
+    try {
+      const out = await this.#client!.rotateWebhookSecret(w.id);
+      this.#put(out);
+      this.#say(`New signing secret for ${out.url}: copy it now, it is shown once.`);
+      this.#showSecret(out, true);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  async #toggleAttempts(w: WebhookEndpoint) {
+    if (this.#attemptsOf === w.id) {
+      this.#attemptsOf = '';
+      this.#renderHooks();
+      this.#focusHook(w.id, 'button[aria-expanded]');
+      return;
+    }
+    this.#attemptsOf = w.id;
+    await this.#loadAttempts(w);
+    this.#focusHook(w.id, 'button[aria-expanded]');
+  }
+
+  async #loadAttempts(w: WebhookEndpoint) {
+    this.#attempts = undefined;
+    this.#renderHooks();
+    try {
+      this.#attempts = await this.#client!.listWebhookAttempts(w.id, 20);
+    } catch (err) {
+      this.#attempts = [];
+      this.#fail(err);
+    }
+    if (this.#attemptsOf === w.id) this.#renderHooks();
+  }
+
+  #disarmHook(w: WebhookEndpoint) {
+    this.#hookArmed = '';
+    this.#say('');
+    this.#renderHooks();
+    this.#focusHook(w.id, 'button.danger');
+  }
+
+  async #deleteHook(w: WebhookEndpoint) {
+    if (this.#hookArmed !== w.id) {
+      this.#hookArmed = w.id;
+      this.#say(`Press Confirm delete to delete ${w.url}; deliveries still queued for it are dropped.`);
+      this.#renderHooks();
+      this.#focusHook(w.id, 'button.danger');
+      return;
+    }
+    this.#hookArmed = '';
+    try {
+      await this.#client!.deleteWebhookEndpoint(w.id);
+      this.#hooks = this.#hooks?.filter((x) => x.id !== w.id);
+      if (this.#attemptsOf === w.id) this.#attemptsOf = '';
+      this.#say(`Deleted ${w.url}.`);
+      this.#renderHooks();
+      this.#panel.querySelector<HTMLElement>('#hooks-h')?.focus();
+    } catch (err) {
+      this.#fail(err);
+      this.#renderHooks();
     }
   }
 }

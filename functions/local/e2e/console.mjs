@@ -5,7 +5,9 @@
 // imports a CSV of 50 rows with 3 bad ones through the dry-run preview and watches the
 // batch finish, sees two people who asked for access on the join page (and confirmed
 // from the emailed link) in the queue, approves one with a role and denies the other
-// with a reason, visits the webhook tab, runs axe-core on every
+// with a reason, adds a webhook endpoint on the test's receiver (its secret shown once),
+// reads its attempts after an invitation, disables it, rotates its secret and deletes
+// it, runs axe-core on every
 // screen, at desktop and phone widths, with screenshots, and measures the first render
 // of a 50-row list. Inputs come as JSON in CONSOLE_INPUT; it prints one JSON line of
 // what it saw on stdout. Every wait is bounded.
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 const STEP_MS = 15_000;
 const BATCH_MS = 120_000;
 const input = JSON.parse(process.env.CONSOLE_INPUT ?? '{}');
-for (const key of ['base', 'ses', 'token', 'out', 'email', 'password', 'run', 'badRows', 'asker', 'denied']) {
+for (const key of ['base', 'ses', 'token', 'out', 'email', 'password', 'run', 'badRows', 'asker', 'denied', 'hook', 'hookInvitee']) {
   if (input[key] === undefined) fail(`CONSOLE_INPUT lacks ${key}`);
 }
 mkdirSync(input.out, { recursive: true });
@@ -145,10 +147,53 @@ async function run() {
   await askerRow.locator('.badge', { hasText: 'approved' }).waitFor();
   result.approvedRow = await askerRow.innerText();
   await screen(page, 'desktop-10-access-request-approved');
+
+  // A webhook endpoint on the test's loopback receiver: its secret shown once, then
+  // an invitation's events delivered to it, its attempts read, disabled, rotated.
   await page.getByRole('tab', { name: 'Webhooks' }).click();
   await page.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
-  await page.getByText(/does not send webhooks|No endpoints yet|Add endpoint/).first().waitFor();
-  await screen(page, 'desktop-11-webhooks');
+  await page.getByText('No endpoints yet.').waitFor();
+  await page.getByLabel('Endpoint URL (https)').fill(input.hook);
+  await page.getByLabel(/^Event types/).fill('invitation.created, invitation.revoked');
+  await page.getByLabel('Description (optional)').fill('Console test receiver');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const secret = page.getByRole('region', { name: `Signing secret of ${input.hook}` });
+  await secret.waitFor();
+  result.hookSecret = await secret.locator('code').innerText();
+  result.secretNote = await secret.locator('p').first().innerText();
+  result.secretFocus = await page.evaluate(() => document.querySelector('doorman-invitations').shadowRoot.activeElement?.textContent);
+  const hookRow = page.locator('tr[data-id]', { hasText: input.hook });
+  result.endpointId = await hookRow.getAttribute('data-id');
+  await screen(page, 'desktop-11-webhook-secret');
+  await secret.getByRole('button', { name: 'Copy secret' }).click();
+  await page.getByRole('status').filter({ hasText: 'Copied the signing secret.' }).waitFor();
+  result.copiedSecret = await page.evaluate(() => navigator.clipboard.readText());
+  await secret.getByRole('button', { name: 'I have kept it' }).click();
+  await secret.waitFor({ state: 'detached' });
+  // Someone invited: the endpoint receives invitation.created.
+  await page.getByRole('tab', { name: 'Invitations' }).click();
+  await page.getByLabel('Email address').fill(input.hookInvitee);
+  await page.getByRole('checkbox', { name: 'Email the invitation' }).uncheck();
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.locator('tr[data-id]', { hasText: input.hookInvitee }).locator('.badge', { hasText: 'pending' }).waitFor();
+  await page.getByRole('tab', { name: 'Webhooks' }).click();
+  await page.getByRole('button', { name: `Show attempts of ${input.hook}` }).click();
+  const attempts = page.getByRole('list', { name: `Attempts of ${input.hook}` });
+  for (const deadline = Date.now() + STEP_MS; ; await page.waitForTimeout(250)) {
+    if (await attempts.getByText('invitation.created').count()) break;
+    if (Date.now() > deadline) throw new Error(`no attempt of invitation.created shown within ${STEP_MS} ms`);
+    await page.getByRole('button', { name: `Refresh attempts of ${input.hook}` }).click();
+  }
+  result.attemptsShown = await attempts.innerText();
+  await screen(page, 'desktop-12-webhook-attempts');
+  await page.getByRole('button', { name: `Disable ${input.hook}` }).click();
+  await hookRow.locator('.badge', { hasText: 'disabled' }).waitFor();
+  result.hookState = await hookRow.locator('.badge').innerText();
+  await page.getByRole('button', { name: `Rotate secret of ${input.hook}` }).click();
+  const rotated = page.getByRole('region', { name: `New signing secret of ${input.hook}` });
+  await rotated.waitFor();
+  result.rotatedSecret = await rotated.locator('code').innerText();
+  await screen(page, 'desktop-13-webhook-rotated');
 
   // Keyboard: the tabs follow the arrow keys.
   await page.getByRole('tab', { name: 'Webhooks' }).focus();
@@ -181,6 +226,16 @@ async function run() {
   await page.getByRole('search', { name: 'Filter access requests' }).locator('select[name=status]').selectOption('');
   await page.locator('tr[data-id]', { hasText: input.denied }).locator('.badge', { hasText: 'denied' }).waitFor();
   await screen(page, 'phone-5-access-requests-all');
+  // The endpoint, at phone width: its new secret still shown; deleted after a confirmation.
+  await page.getByRole('tab', { name: 'Webhooks' }).click();
+  await page.locator('tr[data-id]', { hasText: input.hook }).waitFor();
+  await screen(page, 'phone-6-webhooks');
+  result.phoneOverflow = Math.max(result.phoneOverflow, await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth));
+  await page.getByRole('button', { name: 'I have kept it' }).click();
+  await page.getByRole('button', { name: `Delete ${input.hook}` }).click();
+  await page.getByRole('button', { name: `Confirm delete ${input.hook}` }).click();
+  await page.getByRole('status').filter({ hasText: `Deleted ${input.hook}.` }).waitFor();
+  await page.getByText('No endpoints yet.').waitFor();
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // On a page of its own (the console signed out: the component's script loaded, no

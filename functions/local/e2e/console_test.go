@@ -58,6 +58,14 @@ type consoleRun struct {
 	RequestID      string    `json:"requestId"`
 	QueueShown     []string  `json:"queueShown"`
 	ApprovedRow    string    `json:"approvedRow"`
+	HookSecret     string    `json:"hookSecret"`
+	SecretNote     string    `json:"secretNote"`
+	SecretFocus    string    `json:"secretFocus"`
+	CopiedSecret   string    `json:"copiedSecret"`
+	EndpointID     string    `json:"endpointId"`
+	AttemptsShown  string    `json:"attemptsShown"`
+	HookState      string    `json:"hookState"`
+	RotatedSecret  string    `json:"rotatedSecret"`
 }
 
 // TestConsoleInBrowser drives /console in Chromium (console.mjs) against `functions/local
@@ -71,10 +79,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	example := httptest.NewServer(examplePage(t, root, func() *localserve.Server { return s }))
 	t.Cleanup(example.Close)
 	s = localserve.Start(t, root, "AUTH0_SIM_RATE=100", "CORS_ORIGINS="+example.URL)
+	// The webhook endpoint the admin adds in the console (make dev takes loopback URLs).
+	hooks := &hookReceiver{}
+	receiver := httptest.NewServer(hooks)
+	t.Cleanup(receiver.Close)
 	run := time.Now().UnixNano()
 	bad := []int{7, 23, 41}
 	asker, denied := fmt.Sprintf("joan+%d@example.com", run), fmt.Sprintf("dan+%d@example.com", run)
+	hookURL, hookInvitee := receiver.URL+"/doorman", fmt.Sprintf("grace+%d@example.com", run)
 	in, _ := json.Marshal(map[string]any{"base": s.Base, "ses": s.SES, "asker": asker, "denied": denied, "token": s.Token, "out": filepath.Join(root, "test-output", "console"),
+		"hook": hookURL, "hookInvitee": hookInvitee,
 		"email": consoleAdmin, "password": consoleAdminPassword, "run": fmt.Sprint(run), "badRows": bad,
 		"example": example.URL + "/plain.html"})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -102,8 +116,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if len(res.CSPViolations) > 0 || len(res.PageErrors) > 0 {
 		t.Errorf("CSP violations %v, page errors %v; want none", res.CSPViolations, res.PageErrors)
 	}
-	if len(res.Screens) < 14 {
-		t.Errorf("axe ran on %d screens, want every one (14)", len(res.Screens))
+	if len(res.Screens) < 17 {
+		t.Errorf("axe ran on %d screens, want every one (17)", len(res.Screens))
 	}
 	for name, v := range res.Screens {
 		if len(v) > 0 {
@@ -168,6 +182,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	checkAccessRequests(t, s, res, asker, denied)
+	checkWebhooks(t, s, res, hooks, hookInvitee)
 
 	if res.TabAfterArrow != "Invitations" {
 		t.Errorf("ArrowRight from the last tab focused %q, want Invitations", res.TabAfterArrow)
