@@ -20,7 +20,7 @@ var sesEventsFunction = function{"sesevents", "Doorman delivery states from SES'
 
 // withoutAuth0 are the functions that call neither Auth0 nor SES: no Auth0 setting in
 // their environment, no Auth0 secret, no ses:SendEmail.
-var withoutAuth0 = map[string]bool{sesEventsFunction.name: true}
+var withoutAuth0 = map[string]bool{sesEventsFunction.name: true, publisherFunction.name: true}
 
 // auth0Client are the settings of the Management API client, which such a function
 // is not given.

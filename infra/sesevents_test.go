@@ -108,3 +108,27 @@ func TestSESEventsRoleAndEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestPublisherRole: the publisher calls neither Auth0 nor SES, so its role may read no
+// secret and send no email; it sends deliveries to its queue and reads the stream.
+func TestPublisherRole(t *testing.T) {
+	s := defaultStack(t)
+	fn := s.one(t, "AWS::Lambda::Function", "PublisherFunction")
+	role := ref(fn.props["Role"])
+	var actions []string
+	for _, st := range statements(s) {
+		if st.role == role {
+			actions = append(actions, st.actions...)
+		}
+	}
+	for _, a := range actions {
+		if strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "ses:") {
+			t.Errorf("the publisher role may %s", a)
+		}
+	}
+	for _, want := range []string{"sqs:SendMessage", "dynamodb:GetRecords"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("the publisher role lacks %s: %v", want, actions)
+		}
+	}
+}

@@ -343,7 +343,7 @@ func (b *builder) permissions() {
 		}
 	}
 	for i, fn := range b.allFunctions() {
-		if !withoutAuth0[functions[i].name] && functions[i].name != publisherFunction.name { // the publisher sends no email
+		if !withoutAuth0[functions[i].name] {
 			fn.AddToRolePolicy(sendEmail)
 		}
 	}

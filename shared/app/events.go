@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/doormanhq/doorman/shared/events"
 	"github.com/doormanhq/doorman/shared/hookclient"
 	"github.com/doormanhq/doorman/shared/httpapi"
+	"github.com/doormanhq/doorman/shared/invite"
 	"github.com/doormanhq/doorman/shared/sqs"
 )
 
@@ -116,12 +118,22 @@ func (a *App) PublishRecords(ctx context.Context, p *events.Publisher, recs []dy
 // NewPublisher is the publisher function's part: one handler for both of its event
 // sources, the table's stream (events into the feed and the delivery queue) and the
 // delivery queue (webhook attempts).
-func NewPublisher(ctx context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (func(context.Context, json.RawMessage) (any, error), error) {
-	a, err := newCore(ctx, cfg, awsCfg, opts)
+func NewPublisher(_ context.Context, cfg *config.Config, awsCfg aws.Config, opts Options) (func(context.Context, json.RawMessage) (any, error), error) {
+	// The function calls neither Auth0 nor SES: it builds the table's store, the
+	// delivery queue and the senders alone, and is given no Auth0 setting or secret.
+	store, err := listlessStore(cfg, awsCfg)
 	if err != nil {
 		return nil, err
 	}
-	ev := a.Events
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(invite.LogHandler(slog.Default().Handler()))
+	}
+	a := &App{Config: cfg, Store: store, log: log}
+	ev, err := a.events(awsCfg, opts.Events)
+	if err != nil {
+		return nil, err
+	}
 	deliveries := sqs.DeliveryHandler(a.sqsClient(awsCfg), cfg.DeliveryQueueURL, ev.Deliverer.Deliver, a.log)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var peek struct {

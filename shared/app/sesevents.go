@@ -25,9 +25,22 @@ func NewSESEvents(_ context.Context, cfg *config.Config, awsCfg aws.Config, opts
 	if log == nil {
 		log = slog.New(invite.LogHandler(slog.Default().Handler()))
 	}
+	store, err := listlessStore(cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	d, err := invite.NewDeliveries(invite.DeliveriesConfig{Store: store, Deliveries: store, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("app: deliveries: %w", err)
+	}
+	return sqs.BodyHandler(ses.EventHandler(d.Apply, log), log), nil
+}
+
+// listlessStore is the table's store for a function that serves no list: no cursor
+// it signs ever leaves it, so a key of its own, random per cold start, spares it the
+// deployment's cursor key (derived from the Auth0 client secret it is not given).
+func listlessStore(cfg *config.Config, awsCfg aws.Config) (*dynamo.Store, error) {
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoEndpoint) })
-	// The function reads no list, so no cursor it signs ever leaves it: a key of its
-	// own, random per cold start, spares it the deployment's cursor key.
 	key := make([]byte, dynamo.MinCursorKeyLen)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("app: cursor key: %w", err)
@@ -36,11 +49,7 @@ func NewSESEvents(_ context.Context, cfg *config.Config, awsCfg aws.Config, opts
 	if err != nil {
 		return nil, fmt.Errorf("app: store: %w", err)
 	}
-	d, err := invite.NewDeliveries(invite.DeliveriesConfig{Store: store, Deliveries: store, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("app: deliveries: %w", err)
-	}
-	return sqs.BodyHandler(ses.EventHandler(d.Apply, log), log), nil
+	return store, nil
 }
 
 // sesEvents is what applies one SES event record on a's service: the local run's

@@ -40,7 +40,8 @@ const (
 	// SESEvents applies SES's sending events; it calls neither Auth0 nor SES, so it
 	// takes no Auth0 settings and no secret.
 	SESEvents Function = "sesevents"
-	// Publisher fans the table's stream out as events and delivers webhooks.
+	// Publisher fans the table's stream out as events and delivers webhooks; like
+	// SESEvents it calls neither Auth0 nor SES and takes no Auth0 setting or secret.
 	Publisher Function = "publisher"
 )
 
@@ -277,7 +278,7 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	c.DynamoEndpoint = r.optional("DYNAMODB_ENDPOINT", checkEndpoint)
 	c.SESEndpoint = r.optional("SES_ENDPOINT", checkEndpoint)
 
-	if fn != SESEvents {
+	if fn != SESEvents && fn != Publisher {
 		c.Auth0.Domain = r.auth0Domain("AUTH0_DOMAIN")
 		c.Auth0.ClientID = r.required("AUTH0_CLIENT_ID", checkIdentifier)
 		c.Auth0.ClientSecret = r.secret("AUTH0_CLIENT_SECRET", true, nil)
@@ -301,7 +302,7 @@ func Load(ctx context.Context, getenv func(string) string, secrets SecretsClient
 	if fn == Logstream {
 		c.WebhookToken = r.secret("WEBHOOK_TOKEN", true, httpapi.CheckWebhookToken)
 	}
-	if fn != SESEvents { // it lists nothing
+	if fn != SESEvents && fn != Publisher { // they list nothing
 		c.CursorKey = r.cursorKey(c.Auth0.ClientSecret)
 	}
 
