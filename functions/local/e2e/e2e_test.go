@@ -17,8 +17,7 @@ import (
 // Auth0 stand-in's Management API.
 func TestBrowserFlow(t *testing.T) {
 	root := requireBrowser(t)
-	ddb, ses := localaws.DynamoEndpoint(t), localaws.SESEndpoint(t)
-	s := startServe(t, root, ddb, ses)
+	s := startServe(t, root)
 	run := time.Now().UnixNano()
 
 	t.Run("both kinds accepted", func(t *testing.T) {

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doormanhq/doorman/functions/internal/lambdaharness"
 	"github.com/doormanhq/doorman/internal/testsupport/localaws"
+	"github.com/doormanhq/doorman/internal/testsupport/localserve"
 	"github.com/doormanhq/doorman/shared/auth0sim"
 )
 
@@ -91,7 +89,6 @@ type server struct {
 	// app is the operator's application (APPLICATION_URL), where Continue leads an
 	// invitee who already has an account.
 	app      string
-	log      *lambdaharness.SyncBuffer
 	m2mOnce  sync.Once
 	m2mToken string
 	m2mErr   error
@@ -99,86 +96,14 @@ type server struct {
 
 // startServe builds functions/local and runs `serve` on a free port with a table of
 // its own, and an application beside it, until the test ends.
-func startServe(t *testing.T, root, ddb, ses string) *server {
+func startServe(t *testing.T, root string) *server {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "local")
-	build := exec.Command("go", "build", "-o", bin, "./functions/local")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./functions/local: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-	app := startApplication(t, base)
-
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+ses, "AUTH0_DOMAIN=",
-		"TABLE_NAME=doorman-e2e-"+time.Now().Format("150405.000000000"), "APPLICATION_URL="+app+"/")
-	s := &server{base: base, ses: ses, app: app, log: &lambdaharness.SyncBuffer{}}
-	cmd.Stderr = s.log
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start serve: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", s.log.String())
-		}
+	var app string
+	ls := localserve.StartBeside(t, root, func(base string) []string {
+		app = startApplication(t, base)
+		return []string{"APPLICATION_URL=" + app + "/"}
 	})
-	banner := readBanner(t, stdout)
-	for _, f := range []struct {
-		into *string
-		re   string
-	}{
-		{&s.token, `access token \(12 hours\):\s+(\S+)`},
-		{&s.memberRole, `roles (\S+)=member`},
-		{&s.org, `organization (\S+)=acme`},
-	} {
-		m := regexp.MustCompile(f.re).FindStringSubmatch(banner)
-		if m == nil {
-			t.Fatalf("serve's banner lacks %s:\n%s", f.re, banner)
-		}
-		*f.into = m[1]
-	}
-	return s
-}
-
-// readBanner returns serve's stdout up to the banner's last line, and drains the rest.
-func readBanner(t *testing.T, r io.Reader) string {
-	t.Helper()
-	done := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "Press Ctrl-C") {
-				break
-			}
-		}
-		done <- b.String()
-		_, _ = io.Copy(io.Discard, r)
-	}()
-	select {
-	case text := <-done:
-		if !strings.Contains(text, "Press Ctrl-C") {
-			t.Fatalf("serve stopped before its banner:\n%s", text)
-		}
-		return text
-	case <-time.After(60 * time.Second):
-		t.Fatal("no banner from serve within 60 s")
-	}
-	return ""
+	return &server{base: ls.Base, ses: ls.SES, token: ls.Token, memberRole: ls.MemberRole, org: ls.Org, app: app}
 }
 
 // invitation is the part of the API's invitation the test reads.

@@ -26,8 +26,7 @@ type accessRequest struct {
 // refused after.
 func TestBrowserJoin(t *testing.T) {
 	root := requireBrowser(t)
-	ddb, ses := localaws.DynamoEndpoint(t), localaws.SESEndpoint(t)
-	s := startServe(t, root, ddb, ses)
+	s := startServe(t, root)
 	run := time.Now().UnixNano()
 	s.call(t, http.MethodPut, "/v1/join-policy", s.token, map[string]any{"mode": "require_approval", "domains": []map[string]any{
 		{"domain": "friends.example", "mode": "auto_approve", "roles": []string{s.memberRole}},

@@ -100,6 +100,14 @@ type Server struct {
 // of its own until the test ends; env adds settings.
 func Start(t testing.TB, root string, env ...string) *Server {
 	t.Helper()
+	return StartBeside(t, root, func(string) []string { return env })
+}
+
+// StartBeside is Start for settings that name serve's own address (an application
+// beside it that links back): beside gets serve's base URL before serve starts and
+// returns the settings to add.
+func StartBeside(t testing.TB, root string, beside func(base string) []string) *Server {
+	t.Helper()
 	ddb, ses := localaws.DynamoEndpoint(t), localaws.SESEndpoint(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	build := exec.Command("go", "build", "-o", bin, "./functions/local")
@@ -115,7 +123,7 @@ func Start(t testing.TB, root string, env ...string) *Server {
 	ln.Close()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), "LISTEN_ADDR="+addr, "DYNAMODB_ENDPOINT="+ddb, "SES_ENDPOINT="+ses, "AUTH0_DOMAIN=",
-		"TABLE_NAME=doorman-ts-"+time.Now().Format("150405.000000000")), env...)
+		"TABLE_NAME=doorman-ts-"+time.Now().Format("150405.000000000")), beside("http://"+addr)...)
 	s := &Server{Base: "http://" + addr, SES: ses, Log: &syncBuffer{}}
 	cmd.Stderr = s.Log
 	stdout, err := cmd.StdoutPipe()
