@@ -3,12 +3,8 @@ package sqs
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/doormanhq/doorman/shared/invite"
 )
 
 // BodyHandler returns a handler of SQS events whose records are each handled by
@@ -20,29 +16,13 @@ import (
 // id, and the handling ends ReplyMargin before the invocation's deadline, as Handler's.
 func BodyHandler(handle func(ctx context.Context, body []byte) error, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var (
-			mu   sync.Mutex
-			resp = events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-			wg   sync.WaitGroup
-		)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 2*ReplyMargin {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-ReplyMargin))
-			defer cancel()
-		}
-		for _, rec := range ev.Records {
-			wg.Go(func() {
-				ctx := invite.WithRequestID(ctx, rec.MessageId)
-				if err := handle(ctx, []byte(rec.Body)); err != nil {
-					log.WarnContext(ctx, "queue message will be delivered again", "message_id", rec.MessageId,
-						"receives", rec.Attributes["ApproximateReceiveCount"], "error", err)
-					mu.Lock()
-					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		return resp, nil
+		return eachRecord(ctx, ev, func(ctx context.Context, rec events.SQSMessage) error {
+			if err := handle(ctx, []byte(rec.Body)); err != nil {
+				log.WarnContext(ctx, "queue message will be delivered again", "message_id", rec.MessageId,
+					"receives", rec.Attributes["ApproximateReceiveCount"], "error", err)
+				return err
+			}
+			return nil
+		}), nil
 	}
 }

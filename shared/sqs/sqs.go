@@ -146,40 +146,51 @@ type Work func(ctx context.Context, ref invite.ItemRef, last bool) error
 // delivers every record of the event again, the finished ones too.
 func Handler(work Work, maxReceives int, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var (
-			mu   sync.Mutex
-			resp = events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-			wg   sync.WaitGroup
-		)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 2*ReplyMargin {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-ReplyMargin))
-			defer cancel()
-		}
-		for _, rec := range ev.Records {
-			wg.Go(func() {
-				// A record is the unit of work: its lines carry its message id, which
-				// stays the same on every delivery and is what SQS reports it by.
-				ctx := invite.WithRequestID(ctx, rec.MessageId)
-				ref, err := decode(rec.Body)
-				if err != nil {
-					log.ErrorContext(ctx, "malformed queue message dropped", "message_id", rec.MessageId, "error", err)
-					return
-				}
-				receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-				last := maxReceives > 0 && receives >= maxReceives
-				if err := work(ctx, ref, last); err != nil {
-					log.WarnContext(ctx, "batch item will be retried", "batch_id", ref.BatchID, "index", ref.Index,
-						"message_id", rec.MessageId, "receives", receives, "error", err)
-					mu.Lock()
-					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		return resp, nil
+		return eachRecord(ctx, ev, func(ctx context.Context, rec events.SQSMessage) error {
+			ref, err := decode(rec.Body)
+			if err != nil {
+				log.ErrorContext(ctx, "malformed queue message dropped", "message_id", rec.MessageId, "error", err)
+				return nil
+			}
+			receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+			last := maxReceives > 0 && receives >= maxReceives
+			if err := work(ctx, ref, last); err != nil {
+				log.WarnContext(ctx, "batch item will be retried", "batch_id", ref.BatchID, "index", ref.Index,
+					"message_id", rec.MessageId, "receives", receives, "error", err)
+				return err
+			}
+			return nil
+		}), nil
 	}
+}
+
+// eachRecord handles the records of ev concurrently, each with its message id as the
+// context's request id (a record is the unit of work: its lines carry its message id,
+// which stays the same on every delivery and is what SQS reports it by), and reports
+// those whose handle failed in BatchItemFailures. The handling ends ReplyMargin before
+// the invocation's deadline.
+func eachRecord(ctx context.Context, ev events.SQSEvent, handle func(ctx context.Context, rec events.SQSMessage) error) events.SQSEventResponse {
+	var (
+		mu   sync.Mutex
+		resp = events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+		wg   sync.WaitGroup
+	)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 2*ReplyMargin {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-ReplyMargin))
+		defer cancel()
+	}
+	for _, rec := range ev.Records {
+		wg.Go(func() {
+			if err := handle(invite.WithRequestID(ctx, rec.MessageId), rec); err != nil {
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return resp
 }
 
 func decode(body string) (invite.ItemRef, error) {
